@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { TASK_TYPES } from './plan/schema';
+
+/** Roles the router knows: the planner, the reviewer, and every task type. */
+export const ROLES = ['planner', 'reviewer', ...TASK_TYPES] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ProviderKindSchema = z.enum(['openai', 'anthropic', 'openai-compatible', 'vscode-lm', 'recorded']);
+
+export const ModelRef = z.object({
+  provider: ProviderKindSchema,
+  model: z.string().min(1),
+});
+export type ModelRef = z.infer<typeof ModelRef>;
+
+/** USD per million tokens. */
+export const Price = z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() });
+
+export const EngineConfig = z.object({
+  providers: z
+    .object({
+      openai: z.object({ baseUrl: z.string().optional() }).default({}),
+      anthropic: z.object({ baseUrl: z.string().optional() }).default({}),
+      'openai-compatible': z.object({ baseUrl: z.string().default('http://127.0.0.1:11434/v1') }).default({ baseUrl: 'http://127.0.0.1:11434/v1' }),
+      recorded: z.object({ file: z.string().optional() }).default({}),
+    })
+    .default({ openai: {}, anthropic: {}, 'openai-compatible': { baseUrl: 'http://127.0.0.1:11434/v1' }, recorded: {} }),
+  /** Ordered list per role: the first is used, the rest are fallbacks. `default` covers unset roles. */
+  routes: z.record(z.string(), z.array(ModelRef)).default({}),
+  prices: z.record(z.string(), Price).default({}),
+  timeoutMs: z.number().int().positive().default(120_000),
+  maxRetries: z.number().int().nonnegative().default(4),
+  planner: z
+    .object({ maxTasks: z.number().int().min(1).max(20).default(20), repairAttempts: z.number().int().min(1).default(3) })
+    .default({ maxTasks: 20, repairAttempts: 3 }),
+  concurrency: z.number().int().min(1).max(16).default(3),
+  taskTimeoutMs: z.number().int().positive().default(600_000),
+  agentMaxSteps: z.number().int().min(1).default(8),
+  queueWorkers: z.number().int().min(1).max(16).default(3),
+  checkCommand: z.string().optional(),
+  checkTimeoutMs: z.number().int().positive().default(600_000),
+  protectedPaths: z.array(z.string()).optional(),
+  maxPatchBytes: z.number().int().positive().default(1_000_000),
+  budgetUsd: z.number().nonnegative().optional(),
+  targetRef: z.string().optional(),
+});
+export type EngineConfig = z.infer<typeof EngineConfig>;
+
+export function defaultConfig(): EngineConfig {
+  return EngineConfig.parse({});
+}

@@ -1,0 +1,143 @@
+import type { Migration } from './types';
+
+/**
+ * Versioned schema. Append new migrations at the end; never edit a released one.
+ * Times are integer milliseconds since the epoch. JSON columns are TEXT.
+ */
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'runs, plans, tasks, attempts, model calls, change requests, queue, events',
+    sql: `
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  goal TEXT NOT NULL,
+  repo TEXT NOT NULL,
+  base_commit TEXT,
+  target_ref TEXT,
+  status TEXT NOT NULL,            -- planning | running | paused | done | failed | cancelled
+  approve TEXT NOT NULL DEFAULT 'none',
+  cost_usd REAL NOT NULL DEFAULT 0,
+  error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE plans (
+  run_id TEXT PRIMARY KEY REFERENCES runs(id),
+  plan_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE tasks (
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  title TEXT NOT NULL,
+  type TEXT NOT NULL,
+  prompt TEXT NOT NULL,
+  acceptance_json TEXT NOT NULL,
+  depends_json TEXT NOT NULL,
+  files_json TEXT NOT NULL,
+  route_json TEXT,
+  status TEXT NOT NULL,            -- pending | ready | running | proposed | approved | rejected | merged | failed | skipped | cancelled
+  result_summary TEXT,
+  error TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  started_at INTEGER,
+  finished_at INTEGER,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, id)
+);
+CREATE INDEX tasks_updated ON tasks(updated_at);
+CREATE TABLE attempts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  status TEXT NOT NULL,            -- running | ok | error
+  error_category TEXT,             -- transient | model-output | permanent | cancelled
+  error TEXT,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX attempts_task ON attempts(run_id, task_id);
+CREATE TABLE model_calls (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT,
+  task_id TEXT,
+  role TEXT NOT NULL,
+  cache_key TEXT,                  -- hash of the request; a finished call is never paid for twice
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  cost_usd REAL NOT NULL DEFAULT 0,
+  response_text TEXT,
+  duration_ms INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX model_calls_key ON model_calls(cache_key);
+CREATE TABLE change_requests (
+  id TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  base_commit TEXT NOT NULL,
+  patch TEXT NOT NULL,
+  files_json TEXT NOT NULL,
+  excluded_files_json TEXT NOT NULL DEFAULT '[]',
+  summary TEXT NOT NULL DEFAULT '',
+  model TEXT,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  cost_usd REAL NOT NULL DEFAULT 0,
+  review_verdict TEXT,             -- approve | request_changes | null
+  review_comments TEXT,
+  needs_explicit_approval INTEGER NOT NULL DEFAULT 0,
+  policy_json TEXT NOT NULL DEFAULT '[]',
+  status TEXT NOT NULL,            -- proposed | approved | rejected | queued | merged | failed | superseded | reverted
+  error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX change_requests_task ON change_requests(run_id, task_id);
+CREATE TABLE queue_entries (
+  id TEXT PRIMARY KEY,
+  change_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  kind TEXT NOT NULL DEFAULT 'land',  -- land | revert
+  target_ref TEXT NOT NULL,
+  state TEXT NOT NULL,             -- queued | checking | landing | merged | conflicted | failed | quarantined | rejected | reverted | blocked
+  seq INTEGER NOT NULL,            -- approval order
+  depends_json TEXT NOT NULL DEFAULT '[]',
+  lease_owner TEXT,
+  lease_expires_at INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  proposal_commit TEXT,
+  candidate_commit TEXT,
+  landed_commit TEXT,
+  old_tip TEXT,
+  repairs_json TEXT NOT NULL DEFAULT '[]',
+  conflict_paths_json TEXT NOT NULL DEFAULT '[]',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX queue_state ON queue_entries(state, seq);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,             -- user | agent | queue | planner | system
+  kind TEXT NOT NULL,              -- e.g. task/state, queue/state, change/proposed
+  run_id TEXT,
+  task_id TEXT,
+  subject_id TEXT,                 -- change id or queue entry id
+  from_state TEXT,
+  to_state TEXT,
+  reason TEXT,
+  data_json TEXT
+);
+CREATE INDEX events_run ON events(run_id, id);
+CREATE INDEX events_subject ON events(subject_id, id);
+`,
+  },
+];

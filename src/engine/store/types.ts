@@ -1,0 +1,35 @@
+/** SQLite values as sql.js passes them. */
+export type SqlValue = string | number | null | Uint8Array;
+export type SqlParams = SqlValue[] | Record<string, SqlValue>;
+
+/**
+ * The durable database every engine module writes through.
+ *
+ * Contract:
+ * - `run`, `all`, `get` are synchronous. Outside a transaction each `run` is its own
+ *   durable transaction.
+ * - `transaction(fn)` runs fn atomically; when it returns, the changes are on disk (fsynced).
+ *   If fn throws, nothing is written and the error propagates.
+ * - Several processes may open the same store; each write transaction first takes a short
+ *   cross-process lock and catches up with what other processes wrote, so no update is lost.
+ *   When the lock cannot be had within `lockTimeoutMs` it throws EngineError `store/locked`.
+ * - SQL must be deterministic (no `random()`, `datetime('now')`): writes are journaled as
+ *   statements and replayed. Pass times as parameters.
+ */
+export interface Db {
+  run(sql: string, params?: SqlParams): { changes: number; lastInsertRowid: number };
+  all<T = Record<string, SqlValue>>(sql: string, params?: SqlParams): T[];
+  get<T = Record<string, SqlValue>>(sql: string, params?: SqlParams): T | undefined;
+  transaction<T>(fn: () => T): T;
+  /** Schema version after migrations. */
+  readonly schemaVersion: number;
+  /** Folds the journal into a new snapshot now (also done automatically). */
+  checkpoint(): void;
+  close(): void;
+}
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
