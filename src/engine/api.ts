@@ -1,0 +1,126 @@
+import type { EngineConfig, ModelRef } from './config';
+import type { EngineEvent } from './events';
+import type { Plan, PlanTask } from './plan/schema';
+
+/**
+ * The engine as its hosts (the VS Code extension and the CLI) see it. Hosts hold no state
+ * of their own: every view is a projection of what `Engine` returns, refreshed on `onDidChange`.
+ */
+export type RunStatus = 'planning' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+export type TaskStatus =
+  | 'pending' | 'ready' | 'running' | 'proposed' | 'approved' | 'rejected'
+  | 'merged' | 'failed' | 'skipped' | 'cancelled';
+export type ChangeStatus = 'proposed' | 'approved' | 'rejected' | 'queued' | 'merged' | 'failed' | 'superseded' | 'reverted';
+export type QueueState =
+  | 'queued' | 'checking' | 'landing' | 'merged' | 'conflicted' | 'failed'
+  | 'quarantined' | 'rejected' | 'reverted' | 'blocked';
+
+export interface TaskView extends PlanTask {
+  runId: string;
+  status: TaskStatus;
+  route?: ModelRef;
+  summary?: string;
+  error?: string;
+  attempts: number;
+  costUsd: number;
+  changeId?: string;
+  commit?: string;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+export interface RunView {
+  id: string;
+  goal: string;
+  status: RunStatus;
+  baseCommit?: string;
+  costUsd: number;
+  createdAt: number;
+  error?: string;
+  tasks: TaskView[];
+}
+
+export interface ChangeView {
+  id: string;
+  runId: string;
+  taskId: string;
+  taskTitle: string;
+  baseCommit: string;
+  patch: string;
+  files: string[];
+  excludedFiles: string[];
+  summary: string;
+  model?: string;
+  costUsd: number;
+  reviewVerdict?: 'approve' | 'request_changes';
+  reviewComments?: string;
+  needsExplicitApproval: boolean;
+  policy: Array<{ rule: string; path?: string; message: string }>;
+  status: ChangeStatus;
+  error?: string;
+}
+
+export interface QueueEntryView {
+  id: string;
+  changeId: string;
+  runId: string;
+  taskId: string;
+  kind: 'land' | 'revert';
+  state: QueueState;
+  attempts: number;
+  lastError?: string;
+  landedCommit?: string;
+  conflictPaths: string[];
+  updatedAt: number;
+}
+
+export interface QueueSummary {
+  running: number;
+  awaitingReview: number;
+  queued: number;
+  merged: number;
+  failed: number;
+  blocked: number;
+  costUsd: number;
+}
+
+export interface PlanOptions {
+  signal?: AbortSignal;
+  /** Extra context from the host (selection, open file), already trimmed. */
+  context?: string;
+  constraints?: string[];
+}
+
+export interface StartRunOptions {
+  signal?: AbortSignal;
+  /** 'all' approves every change automatically except those that need explicit approval. */
+  approve?: 'none' | 'all';
+}
+
+export interface Engine {
+  readonly config: EngineConfig;
+  /** Fires for every state change (task, change, queue, run); payload is the audit event. */
+  readonly onDidChange: (listener: (e: EngineEvent) => void) => { dispose(): void };
+  plan(goal: string, opts?: PlanOptions): Promise<Plan>;
+  /** Stores the plan as a run and starts its agents; resolves when the run settles. */
+  startRun(plan: Plan, opts?: StartRunOptions): Promise<{ runId: string; done: Promise<RunView> }>;
+  cancelRun(runId: string): Promise<void>;
+  retryTask(runId: string, taskId: string): Promise<void>;
+  listRuns(limit?: number): RunView[];
+  getRun(runId: string): RunView | undefined;
+  listChanges(filter?: { runId?: string; status?: ChangeStatus }): ChangeView[];
+  getChange(changeId: string): ChangeView | undefined;
+  /** Approves a change (optionally without some files) and enqueues it for landing. */
+  approveChange(changeId: string, opts?: { excludeFiles?: string[]; explicit?: boolean }): Promise<void>;
+  rejectChange(changeId: string, reason?: string): Promise<void>;
+  /** Reverts a merged change through the queue. */
+  revertChange(changeId: string): Promise<void>;
+  listQueue(): QueueEntryView[];
+  queueSummary(): QueueSummary;
+  /** Base file content at the change's base commit, for the diff editor's left side. */
+  readBaseFile(changeId: string, path: string): Promise<string | undefined>;
+  /** Proposed file content, for the diff editor's right side. */
+  readProposedFile(changeId: string, path: string): Promise<string | undefined>;
+  history(limit?: number): TaskView[];
+  dispose(): Promise<void>;
+}
