@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import type { EngineConfig, ModelRef, Role } from '../config';
+import { EngineError, describeError, isEngineError } from '../errors';
+import type { Clock, Logger } from '../ports';
+import { systemClock } from '../ports';
+import { withRetry, type Sleep } from './retry';
+import { routeFor, type ProviderRegistry } from './router';
+import type { ChatRequest, ChatResponse, TokenUsage } from './types';
+
+export type ModelCallResult = ChatResponse & {
+  /** USD actually spent by this call (0 on a cache hit: it was paid for before). */
+  costUsd: number;
+  durationMs: number;
+  ref: ModelRef;
+  cached: boolean;
+};
+
+/** One row per model call (per route entry tried, retries included), for audit and cost. */
+export interface ModelCallRecord {
+  role: Role;
+  ref: ModelRef;
+  ok: boolean;
+  cached: boolean;
+  cacheKey: string;
+  attempts: number;
+  durationMs: number;
+  usage: TokenUsage;
+  costUsd: number;
+  error?: { code: string; message: string };
+  tags?: ChatRequest['tags'];
+  at: number;
+}
+
+/** A durable store of finished calls, so a resumed run never pays for the same call twice. */
+export interface ModelCallCache {
+  get(key: string): ModelCallResult | undefined;
+  put(key: string, result: ModelCallResult): void;
+}
+
+export interface ModelClient {
+  /**
+   * Sends the request to the role's route, in order. Transient failures are retried with
+   * backoff (config.maxRetries); a permanent failure or exhausted retries moves on to the next
+   * ModelRef. Throws `cancelled` as soon as the signal fires (no fallback after a cancel), or
+   * the last route entry's error when every entry failed (its message lists each failure).
+   */
+  chat(role: Role, req: Omit<ChatRequest, 'model'>): Promise<ModelCallResult>;
+}
+
+export interface ModelClientDeps {
+  registry: ProviderRegistry;
+  config: EngineConfig;
+  log: Logger;
+  onCall?: (record: ModelCallRecord) => void;
+  cache?: ModelCallCache;
+  clock?: Clock;
+  /** Backoff tuning and injection points for tests. */
+  retry?: { sleep?: Sleep; random?: () => number; baseDelayMs?: number; maxDelayMs?: number };
+}
+
+/** USD for a usage under `config.prices` (`provider:model` first, then `model`); 0 when unpriced. */
+export function computeCost(config: EngineConfig, ref: ModelRef, usage: TokenUsage, answeredModel?: string): number {
+  const p =
+    config.prices[`${ref.provider}:${ref.model}`] ??
+    config.prices[ref.model] ??
+    (answeredModel ? (config.prices[`${ref.provider}:${answeredModel}`] ?? config.prices[answeredModel]) : undefined);
+  if (!p) return 0;
+  return (usage.inputTokens * p.input + usage.outputTokens * p.output) / 1_000_000;
+}
+
+/** Deterministic JSON: object keys sorted, so equal requests hash equally. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** Stable key of (role, provider, model, messages, json schema). Tags and signals do not count. */
+export function modelCallKey(role: Role, ref: ModelRef, req: Pick<ChatRequest, 'messages' | 'json'>): string {
+  const payload = canonical({ role, provider: ref.provider, model: ref.model, messages: req.messages.map((m) => ({ role: m.role, content: m.content })), json: req.json ?? null });
+  return createHash('sha256').update(payload).digest('hex');
+}
+
+export function createModelClient(deps: ModelClientDeps): ModelClient {
+  const clock = deps.clock ?? systemClock;
+  const { config, log } = deps;
+  const report = (r: ModelCallRecord) => {
+    try {
+      deps.onCall?.(r);
+    } catch (e) {
+      log.warn('onCall hook failed', { error: describeError(e) });
+    }
+  };
+
+  return {
+    async chat(role, req) {
+      const route = routeFor(config, role);
+      const keys = route.map((ref) => modelCallKey(role, ref, req));
+      if (deps.cache) {
+        for (let i = 0; i < route.length; i++) {
+          const hit = deps.cache.get(keys[i]);
+          if (hit) {
+            const result: ModelCallResult = { ...hit, ref: route[i], cached: true, costUsd: 0, durationMs: 0 };
+            report({ role, ref: route[i], ok: true, cached: true, cacheKey: keys[i], attempts: 0, durationMs: 0, usage: hit.usage, costUsd: 0, tags: req.tags, at: clock.now() });
+            return result;
+          }
+        }
+      }
+      const failures: string[] = [];
+      let lastError: unknown;
+      for (let i = 0; i < route.length; i++) {
+        const ref = route[i];
+        const started = clock.now();
+        let attempts = 0;
+        try {
+          const provider = await deps.registry.get(ref.provider);
+          const res = await withRetry(
+            (attempt) => {
+              attempts = attempt + 1;
+              return provider.chat({ ...req, model: ref.model, timeoutMs: req.timeoutMs ?? config.timeoutMs, tags: { ...req.tags, attempt } });
+            },
+            {
+              maxRetries: config.maxRetries,
+              signal: req.signal,
+              sleep: deps.retry?.sleep,
+              random: deps.retry?.random,
+              baseDelayMs: deps.retry?.baseDelayMs,
+              maxDelayMs: deps.retry?.maxDelayMs,
+              onRetry: ({ attempt, delayMs, error }) =>
+                log.info('retrying model call', { role, provider: ref.provider, model: ref.model, attempt, delayMs, error: describeError(error) }),
+            },
+          );
+          const durationMs = clock.now() - started;
+          const costUsd = computeCost(config, ref, res.usage, res.model);
+          const result: ModelCallResult = { ...res, costUsd, durationMs, ref, cached: false };
+          report({ role, ref, ok: true, cached: false, cacheKey: keys[i], attempts, durationMs, usage: res.usage, costUsd, tags: req.tags, at: clock.now() });
+          deps.cache?.put(keys[i], result);
+          return result;
+        } catch (e) {
+          const durationMs = clock.now() - started;
+          const code = isEngineError(e) ? e.code : 'provider/unknown';
+          report({ role, ref, ok: false, cached: false, cacheKey: keys[i], attempts, durationMs, usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, error: { code, message: describeError(e) }, tags: req.tags, at: clock.now() });
+          if (isEngineError(e, 'cancelled') || req.signal?.aborted) {
+            throw isEngineError(e, 'cancelled') ? e : new EngineError('cancelled', 'the model call was cancelled', { cause: e });
+          }
+          failures.push(`${ref.provider}:${ref.model}: ${describeError(e)}`);
+          lastError = e;
+          if (i < route.length - 1) log.warn('model failed; trying the next one in the route', { role, provider: ref.provider, model: ref.model, code });
+        }
+      }
+      if (route.length <= 1 && isEngineError(lastError)) throw lastError;
+      const code = isEngineError(lastError) ? lastError.code : 'provider/network';
+      throw new EngineError(code, `every model for ${role} failed: ${failures.join('; ')}`, {
+        cause: lastError,
+        details: { ...(isEngineError(lastError) ? lastError.details : {}), transient: false, failures },
+      });
+    },
+  };
+}
