@@ -1,0 +1,473 @@
+import type { Database, SqlJsStatic, Statement } from 'sql.js';
+import { EngineError } from '../errors';
+import { silentLogger, type Logger } from '../ports';
+import { assertDeterministic } from './determinism';
+import { StoreFiles, sameIdentity, type JournalIdentity } from './files';
+import { errnoCode, nodeStoreFs, type StoreFs } from './fs-port';
+import { HEADER_BYTES, encodeRecord, type CapturedStatement } from './journal';
+import { FileLock } from './lock';
+import { MIGRATIONS } from './migrations';
+import { loadSqlJs } from './sqljs';
+import type { Db, Migration, SqlParams, SqlValue } from './types';
+import { applyMigrations, checkMigrationList } from './migrate';
+
+export interface OpenDbOptions {
+  /** The state folder (see `stateDirFor`), created if missing; null keeps everything in memory. */
+  dir: string | null;
+  /** How long a write waits for another process's lock before `store/locked`. Default 5000. */
+  lockTimeoutMs?: number;
+  /** Fold the journal into a new snapshot once it is this large. Default 4 MiB. */
+  snapshotEveryBytes?: number;
+  /** A lock older than this is broken even if its process seems alive. Default 60000. */
+  staleLockMs?: number;
+  wasmPath?: string;
+  log?: Logger;
+  /** Schema migrations; default MIGRATIONS. */
+  migrations?: Migration[];
+  /** File-system port for fault-injection tests; default node:fs. */
+  fs?: StoreFs;
+}
+
+const META_TABLE = '_hyperion_store';
+
+/**
+ * Opens (creating if needed) the durable store in `opts.dir` and applies migrations.
+ *
+ * Throws EngineError `store/locked` (another process holds the lock past the timeout),
+ * `store/write-failed` (the folder cannot be written), `store/too-new` (the database was
+ * written by a newer Hyperion), `store/corrupt` or `store/migration-failed`.
+ * The caller owns the returned Db and must `close()` it (closing folds the journal).
+ */
+export async function openDb(opts: OpenDbOptions): Promise<Db> {
+  const SQL = await loadSqlJs(opts.wasmPath);
+  const migrations = opts.migrations ?? MIGRATIONS;
+  checkMigrationList(migrations);
+  const log = opts.log ?? silentLogger;
+  if (opts.dir === null) {
+    const db = new SQL.Database();
+    applyMigrations(db, migrations);
+    return new SqlJsDb(SQL, db, undefined, log);
+  }
+  const fs = opts.fs ?? nodeStoreFs;
+  const dir = opts.dir;
+  const writeFailed = (e: unknown, what: string) => storeWriteFailed(dir, e, what);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw writeFailed(e, 'create');
+  }
+  const durable: Durable = {
+    files: new StoreFiles(fs, dir),
+    lock: new FileLock({ fs, dir, timeoutMs: opts.lockTimeoutMs ?? 5000, staleMs: opts.staleLockMs ?? 60_000, log, writeFailed }),
+    snapshotEveryBytes: opts.snapshotEveryBytes ?? 4 * 1024 * 1024,
+    writeFailed,
+  };
+  const store = new SqlJsDb(SQL, undefined, durable, log);
+  store.openDurable(migrations);
+  return store;
+}
+
+interface Durable {
+  files: StoreFiles;
+  lock: FileLock;
+  snapshotEveryBytes: number;
+  writeFailed: (e: unknown, what: string) => EngineError;
+}
+
+/** `store/write-failed` with one sentence that names the folder and the reason. */
+export function storeWriteFailed(dir: string, e: unknown, what: string): EngineError {
+  if (e instanceof EngineError) return e;
+  const code = errnoCode(e);
+  const reason =
+    code === 'ENOSPC' ? 'the disk is full'
+    : code === 'EDQUOT' ? 'the disk quota is exceeded'
+    : code === 'EROFS' ? 'the folder is on a read-only file system'
+    : code === 'EACCES' || code === 'EPERM' ? 'permission was denied'
+    : (e as Error)?.message ?? String(e);
+  return new EngineError('store/write-failed', `could not ${what} the Hyperion state folder ${dir} because ${reason}`, {
+    cause: e,
+    details: { dir, errno: code },
+  });
+}
+
+class SqlJsDb implements Db {
+  private db!: Database;
+  private generation = 0;
+  /** End of the journal records already applied to `db`. */
+  private journalEnd = HEADER_BYTES;
+  private seen: JournalIdentity | undefined;
+  private depth = 0;
+  private captured: CapturedStatement[] = [];
+  private readonly statements = new Map<string, Statement>();
+  private closed = false;
+  schemaVersion = 0;
+
+  constructor(
+    private readonly SQL: SqlJsStatic,
+    db: Database | undefined,
+    private readonly durable: Durable | undefined,
+    private readonly log: Logger,
+  ) {
+    if (db) {
+      this.db = db;
+      this.schemaVersion = userVersion(db);
+    }
+  }
+
+  /** Loads or creates the files under the lock, then migrates and folds the result. */
+  openDurable(migrations: Migration[]): void {
+    const d = this.durable!;
+    d.lock.acquire();
+    try {
+      if (d.files.readSnapshot() === undefined) this.createFresh();
+      else this.reload();
+      const before = userVersion(this.db);
+      const latest = Math.max(0, ...migrations.map((m) => m.version));
+      if (before > latest) {
+        throw new EngineError('store/too-new', `the Hyperion database in ${d.files.dir} has schema version ${before}, newer than this Hyperion understands (${latest}); update Hyperion`);
+      }
+      if (before < latest) {
+        applyMigrations(this.db, migrations);
+        try {
+          this.checkpointLocked();
+        } catch (e) {
+          this.reload();
+          throw e;
+        }
+        this.log.info('store: migrated', { dir: d.files.dir, from: before, to: latest });
+      }
+      this.schemaVersion = userVersion(this.db);
+    } catch (e) {
+      this.db?.close();
+      this.closed = true;
+      throw e;
+    } finally {
+      d.lock.release();
+    }
+  }
+
+  run(sql: string, params?: SqlParams): { changes: number; lastInsertRowid: number } {
+    this.assertOpen();
+    if (this.depth === 0) return this.transaction(() => this.run(sql, params));
+    assertDeterministic(sql);
+    const p = normalizeParams(params);
+    this.db.run(sql, p);
+    this.captured.push(p === undefined ? { sql } : { sql, params: p });
+    const changes = this.db.getRowsModified();
+    const lastInsertRowid = Number(this.queryRows('SELECT last_insert_rowid() AS id', undefined, true)[0]?.id ?? 0);
+    return { changes, lastInsertRowid };
+  }
+
+  all<T = Record<string, SqlValue>>(sql: string, params?: SqlParams): T[] {
+    this.assertOpen();
+    if (this.depth === 0) this.catchUp(false);
+    return this.queryRows(sql, params, false) as T[];
+  }
+
+  get<T = Record<string, SqlValue>>(sql: string, params?: SqlParams): T | undefined {
+    this.assertOpen();
+    if (this.depth === 0) this.catchUp(false);
+    return this.queryRows(sql, params, true)[0] as T | undefined;
+  }
+
+  transaction<T>(fn: () => T): T {
+    this.assertOpen();
+    if (this.depth > 0) return this.nested(fn);
+    const d = this.durable;
+    if (d) {
+      d.lock.acquire();
+    }
+    try {
+      if (d) this.catchUp(true);
+      this.db.exec('BEGIN');
+      this.captured = [];
+      this.depth = 1;
+      let result: T;
+      try {
+        result = fn();
+        if (isThenable(result)) {
+          throw new EngineError('store/async-transaction', 'a store transaction function must be synchronous; it returned a promise, so its writes were rolled back');
+        }
+      } catch (e) {
+        this.db.exec('ROLLBACK');
+        throw e;
+      } finally {
+        this.depth = 0;
+      }
+      const captured = this.captured;
+      this.captured = [];
+      if (d && captured.length > 0) this.appendOrRollback(d, captured);
+      this.db.exec('COMMIT');
+      if (d && this.journalEnd > d.snapshotEveryBytes) this.autoCheckpoint();
+      return result;
+    } finally {
+      if (d) d.lock.release();
+    }
+  }
+
+  checkpoint(): void {
+    this.assertOpen();
+    if (this.depth > 0) throw new EngineError('store/in-transaction', 'checkpoint() cannot run inside a transaction');
+    const d = this.durable;
+    if (!d) return;
+    d.lock.acquire();
+    try {
+      this.catchUp(true);
+      if (this.journalEnd > HEADER_BYTES) this.checkpointLocked();
+    } finally {
+      d.lock.release();
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    if (this.depth > 0) throw new EngineError('store/in-transaction', 'close() cannot run inside a transaction');
+    try {
+      if (this.durable) this.checkpoint();
+    } catch (e) {
+      // Everything committed is already in the journal; folding can wait for the next open.
+      this.log.warn('store: could not fold the journal on close', { error: String(e) });
+    }
+    this.clearStatements();
+    this.db.close();
+    this.closed = true;
+  }
+
+  private nested<T>(fn: () => T): T {
+    const name = `hyperion_sp${this.depth}`;
+    const mark = this.captured.length;
+    this.db.exec(`SAVEPOINT ${name}`);
+    this.depth++;
+    try {
+      const result = fn();
+      this.db.exec(`RELEASE ${name}`);
+      return result;
+    } catch (e) {
+      // The inner call is undone alone; the outer transaction decides about the rest.
+      this.db.exec(`ROLLBACK TO ${name}`);
+      this.db.exec(`RELEASE ${name}`);
+      this.captured.length = mark;
+      throw e;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private appendOrRollback(d: Durable, captured: CapturedStatement[]): void {
+    const record = encodeRecord(captured);
+    try {
+      this.seen = d.files.append(record, this.journalEnd);
+      this.journalEnd += record.length;
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      // The append cut its own tail; forget what we saw so the next access re-reads the file.
+      this.seen = undefined;
+      throw d.writeFailed(e, 'save to');
+    }
+  }
+
+  private autoCheckpoint(): void {
+    try {
+      this.checkpointLocked();
+    } catch (e) {
+      // The transaction is durable in the journal; folding is retried after the next write.
+      this.log.warn('store: could not fold the journal into a snapshot', { error: String(e) });
+    }
+  }
+
+  /**
+   * Under the lock, caught up, outside a transaction: writes a snapshot with the next
+   * generation, then starts an empty journal for it. A crash between the two leaves a
+   * journal whose generation is older than the snapshot's, which readers ignore (those
+   * records are already in the snapshot) and the next writer resets.
+   */
+  private checkpointLocked(): void {
+    const d = this.durable!;
+    const next = this.generation + 1;
+    this.db.run(`UPDATE ${META_TABLE} SET generation = ?`, [next]);
+    this.clearStatements(); // export() closes and reopens the sql.js connection
+    const bytes = this.db.export();
+    try {
+      d.files.writeSnapshot(bytes);
+    } catch (e) {
+      this.db.run(`UPDATE ${META_TABLE} SET generation = ?`, [this.generation]);
+      throw d.writeFailed(e, 'write a snapshot in');
+    }
+    this.generation = next;
+    this.seen = undefined; // the journal on disk now belongs to an older generation
+    try {
+      this.seen = d.files.resetJournal(next);
+      this.journalEnd = HEADER_BYTES;
+    } catch (e) {
+      throw d.writeFailed(e, 'reset the journal in');
+    }
+  }
+
+  /**
+   * Brings `db` up to what is on disk: applies records other processes appended, or reloads
+   * the snapshot when the generation changed. Reads call it without the lock and fall back
+   * to taking it for a reload; writers call it holding the lock.
+   */
+  private catchUp(locked: boolean): void {
+    const d = this.durable;
+    if (!d) return;
+    const now = d.files.statJournal();
+    if (now && sameIdentity(now, this.seen)) return;
+    const j = now ? d.files.readJournal(this.journalEnd) : undefined;
+    if (j && j.generation === this.generation && j.size >= this.journalEnd) {
+      this.applyRecords(this.db, j.records);
+      this.journalEnd = j.validEnd;
+      this.seen = j.identity;
+      if (locked && j.size > j.validEnd) {
+        this.log.warn('store: cutting a torn journal tail left by an interrupted write', { dir: d.files.dir, bytes: j.size - j.validEnd });
+        this.seen = d.files.truncateJournal(j.validEnd);
+      }
+      return;
+    }
+    if (!locked) {
+      d.lock.acquire();
+      try {
+        this.catchUp(true);
+      } finally {
+        d.lock.release();
+      }
+      return;
+    }
+    this.reload();
+  }
+
+  /** Under the lock: replaces `db` with the snapshot plus its journal, repairing the journal. */
+  private reload(): void {
+    const d = this.durable!;
+    const snapshot = d.files.readSnapshot();
+    if (!snapshot) throw new EngineError('store/corrupt', `the Hyperion database file ${d.files.snapshotPath} is missing`);
+    let next: Database;
+    try {
+      next = new this.SQL.Database(snapshot);
+    } catch (e) {
+      throw new EngineError('store/corrupt', `the Hyperion database file ${d.files.snapshotPath} cannot be read`, { cause: e });
+    }
+    try {
+      const gen = readGeneration(next, d.files.snapshotPath);
+      const j = d.files.readJournal(HEADER_BYTES);
+      let end = HEADER_BYTES;
+      let seen: JournalIdentity | undefined;
+      if (j && j.generation === gen) {
+        this.applyRecords(next, j.records);
+        end = j.validEnd;
+        seen = j.identity;
+        if (j.size > j.validEnd) {
+          this.log.warn('store: cutting a torn journal tail left by an interrupted write', { dir: d.files.dir, bytes: j.size - j.validEnd });
+          seen = d.files.truncateJournal(j.validEnd);
+        }
+      } else if (j && j.generation !== undefined && j.generation > gen) {
+        throw new EngineError('store/corrupt', `the Hyperion journal in ${d.files.dir} is newer than its database file; the database file was replaced by hand`);
+      } else {
+        // Older generation (a crash after the snapshot rename) or a damaged header: its
+        // records are already in the snapshot.
+        try {
+          seen = d.files.resetJournal(gen);
+        } catch (e) {
+          throw d.writeFailed(e, 'reset the journal in');
+        }
+      }
+      this.clearStatements();
+      this.db?.close();
+      this.db = next;
+      this.generation = gen;
+      this.journalEnd = end;
+      this.seen = seen;
+      this.schemaVersion = userVersion(next);
+    } catch (e) {
+      if (this.db !== next) next.close();
+      throw e;
+    }
+  }
+
+  private createFresh(): void {
+    const d = this.durable!;
+    const j = d.files.readJournal(HEADER_BYTES);
+    if (j && j.records.length > 0) {
+      throw new EngineError('store/corrupt', `the Hyperion database file ${d.files.snapshotPath} is missing but its journal has data; restore the file or delete the folder`);
+    }
+    this.db?.close();
+    this.db = new this.SQL.Database();
+    this.db.run(`CREATE TABLE ${META_TABLE} (generation INTEGER NOT NULL)`);
+    this.db.run(`INSERT INTO ${META_TABLE} (generation) VALUES (0)`);
+    this.generation = 0;
+    this.checkpointLocked();
+  }
+
+  private applyRecords(db: Database, records: CapturedStatement[][]): void {
+    for (const rec of records) {
+      db.exec('BEGIN');
+      try {
+        for (const s of rec) db.run(s.sql, s.params);
+        db.exec('COMMIT');
+      } catch (e) {
+        db.exec('ROLLBACK');
+        throw new EngineError('store/replay-failed', `a journaled write could not be replayed in ${this.durable?.files.dir}: ${(e as Error).message}`, { cause: e });
+      }
+    }
+  }
+
+  private queryRows(sql: string, params: SqlParams | undefined, firstOnly: boolean): Record<string, SqlValue>[] {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      if (this.statements.size >= 200) this.clearStatements();
+      this.statements.set(sql, stmt);
+    }
+    try {
+      const p = normalizeParams(params);
+      if (p !== undefined) stmt.bind(p);
+      const rows: Record<string, SqlValue>[] = [];
+      while (stmt.step()) {
+        rows.push(stmt.getAsObject() as Record<string, SqlValue>);
+        if (firstOnly) break;
+      }
+      return rows;
+    } finally {
+      stmt.reset();
+    }
+  }
+
+  private clearStatements(): void {
+    for (const s of this.statements.values()) {
+      try {
+        s.free();
+      } catch {
+        // Already freed by sql.js (export frees every statement).
+      }
+    }
+    this.statements.clear();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EngineError('store/closed', 'the Hyperion database is closed');
+  }
+}
+
+function normalizeParams(params: SqlParams | undefined): SqlParams | undefined {
+  if (params === undefined) return undefined;
+  if (Array.isArray(params)) return params.map((v) => (v === undefined ? null : v));
+  const o: Record<string, SqlValue> = {};
+  for (const [k, v] of Object.entries(params)) o[k] = v === undefined ? null : v;
+  return o;
+}
+
+function userVersion(db: Database): number {
+  return Number(db.exec('PRAGMA user_version')[0]?.values[0]?.[0] ?? 0);
+}
+
+function readGeneration(db: Database, file: string): number {
+  try {
+    return Number(db.exec(`SELECT generation FROM ${META_TABLE}`)[0]?.values[0]?.[0]);
+  } catch (e) {
+    throw new EngineError('store/corrupt', `${file} is not a Hyperion database`, { cause: e });
+  }
+}
+
+function isThenable(x: unknown): boolean {
+  return typeof (x as { then?: unknown } | null)?.then === 'function';
+}
