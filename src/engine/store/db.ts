@@ -119,6 +119,8 @@ class SqlJsDb implements Db {
     const d = this.durable!;
     d.lock.acquire();
     try {
+      const leftovers = d.files.removeLeftoverTemps();
+      if (leftovers.length) this.log.info('store: removed temp files of an interrupted checkpoint', { dir: d.files.dir, files: leftovers });
       if (d.files.readSnapshot() === undefined) this.createFresh();
       else this.reload();
       const before = userVersion(this.db);

@@ -130,6 +130,21 @@ export class StoreFiles {
     }
   }
 
+  /**
+   * Removes temp files left by a writer that died mid-checkpoint. Only call holding the
+   * lock: every temp file is written under it, so none can belong to a live writer.
+   */
+  removeLeftoverTemps(): string[] {
+    const removed: string[] = [];
+    for (const name of this.fs.readdirSync(this.dir)) {
+      if (/^(hyperion\.sqlite|journal)\.tmp-\d+$/.test(name)) {
+        this.removeQuietly(path.join(this.dir, name));
+        removed.push(name);
+      }
+    }
+    return removed;
+  }
+
   private replaceFile(target: string, bytes: Uint8Array): void {
     const tmp = `${target}.tmp-${process.pid}`;
     const fd = this.fs.openSync(tmp, 'w');

@@ -18,6 +18,7 @@ export interface StoreFs {
   renameSync(from: string, to: string): void;
   unlinkSync(path: string): void;
   mkdirSync(path: string, opts: { recursive: true }): unknown;
+  readdirSync(path: string): string[];
 }
 
 export const nodeStoreFs: StoreFs = {
@@ -33,6 +34,7 @@ export const nodeStoreFs: StoreFs = {
   renameSync: (a, b) => nodeFs.renameSync(a, b),
   unlinkSync: (p) => nodeFs.unlinkSync(p),
   mkdirSync: (p, o) => nodeFs.mkdirSync(p, o),
+  readdirSync: (p) => nodeFs.readdirSync(p),
 };
 
 /** The errno code of a thrown fs error, or undefined. */

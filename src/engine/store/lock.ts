@@ -115,7 +115,7 @@ export class FileLock {
       fd = this.o.fs.openSync(file, 'wx');
     } catch (e) {
       if (errnoCode(e) === 'EEXIST') return false;
-      throw this.o.writeFailed(e, 'take the write lock');
+      throw this.o.writeFailed(e, 'take the write lock in');
     }
     try {
       writeFully(this.o.fs, fd, Buffer.from(JSON.stringify(owner)), 0);
@@ -126,7 +126,7 @@ export class FileLock {
       } catch {
         // The empty lock file is judged stale by age.
       }
-      throw this.o.writeFailed(e, 'take the write lock');
+      throw this.o.writeFailed(e, 'take the write lock in');
     }
     this.o.fs.closeSync(fd);
     return true;
@@ -182,7 +182,7 @@ export class FileLock {
         this.o.fs.unlinkSync(this.file);
       }
     } catch (e) {
-      if (errnoCode(e) !== 'ENOENT') throw this.o.writeFailed(e, 'break a stale lock');
+      if (errnoCode(e) !== 'ENOENT') throw this.o.writeFailed(e, 'break a stale lock in');
     } finally {
       try {
         this.o.fs.unlinkSync(this.breakFile);
