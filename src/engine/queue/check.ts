@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { git } from '../git/exec';
+
+export type CheckResult = { ok: true; durationMs: number } | { ok: false; reason: string; timedOut: boolean; durationMs: number };
+
+/**
+ * Runs `command` (through the shell) in a throwaway detached worktree of `commit`, so the
+ * user's checkout is never used. The worktree is removed afterwards whatever happens.
+ * A command that outlives `timeoutMs` is killed with its whole process group.
+ */
+export async function runCheck(repo: string, commit: string, command: string, timeoutMs: number, signal?: AbortSignal): Promise<CheckResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-check-'));
+  const started = Date.now();
+  try {
+    await git(['worktree', 'add', '--detach', '--force', dir, commit], { cwd: repo, signal });
+    return await runShell(command, dir, timeoutMs, started, signal);
+  } finally {
+    await git(['worktree', 'remove', '--force', dir], { cwd: repo, check: false });
+    fs.rmSync(dir, { recursive: true, force: true });
+    await git(['worktree', 'prune'], { cwd: repo, check: false });
+  }
+}
+
+function runShell(command: string, cwd: string, timeoutMs: number, started: number, signal?: AbortSignal): Promise<CheckResult> {
+  return new Promise((resolve) => {
+    const child = spawn(command, { cwd, shell: true, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const keep = (b: Buffer) => {
+      tail = (tail + b.toString('utf8')).slice(-4000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    let timedOut = false;
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, timeoutMs);
+    const onAbort = () => killGroup();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (code: number | null, err?: Error) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      const durationMs = Date.now() - started;
+      if (timedOut) return resolve({ ok: false, timedOut: true, durationMs, reason: `check command timed out after ${timeoutMs} ms` });
+      if (err) return resolve({ ok: false, timedOut: false, durationMs, reason: `check command could not start: ${err.message}` });
+      if (code === 0) return resolve({ ok: true, durationMs });
+      const last = tail.trim().split('\n').slice(-3).join(' | ');
+      resolve({ ok: false, timedOut: false, durationMs, reason: `check command failed (exit ${code ?? 'signal'})${last ? `: ${last}` : ''}` });
+    };
+    child.on('error', (e) => finish(null, e));
+    child.on('close', (code) => finish(code));
+  });
+}

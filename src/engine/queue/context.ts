@@ -1,0 +1,73 @@
+import { execFileSync } from 'node:child_process';
+import { EngineError } from '../errors';
+import type { EngineEvent } from '../events';
+import { git } from '../git/exec';
+import type { Db } from '../store/types';
+import { transition, type TransitionOptions } from './entries';
+import type { EntryRow, MergeQueueDeps } from './types';
+
+/** What the queue's parts share: dependencies, the resolved ref, and event publishing. */
+export interface QueueContext {
+  deps: MergeQueueDeps;
+  db: Db;
+  repo: string;
+  ref: string;
+  leaseMs: number;
+  crash(name: Parameters<NonNullable<MergeQueueDeps['crashPoint']>>[0]): void;
+  /** transition() + publish to onEvent after the transaction committed. */
+  move(entry: EntryRow, to: EntryRow['state'], o: Omit<TransitionOptions, 'at'> & { at?: number }): EngineEvent;
+  tip(): Promise<string>;
+}
+
+export function makeContext(deps: MergeQueueDeps, ref: string): QueueContext {
+  const ctx: QueueContext = {
+    deps,
+    db: deps.db,
+    repo: deps.repo,
+    ref,
+    leaseMs: deps.leaseMs ?? 30_000,
+    crash: (name) => deps.crashPoint?.(name),
+    move(entry, to, o) {
+      const ev = transition(deps.db, entry, to, { ...o, at: o.at ?? deps.clock.now() });
+      publish(deps, ev);
+      return ev;
+    },
+    async tip() {
+      return (await git(['rev-parse', '--verify', `${ref}^{commit}`], { cwd: deps.repo })).stdout.trim();
+    },
+  };
+  return ctx;
+}
+
+export function publish(deps: MergeQueueDeps, ev: EngineEvent): void {
+  try {
+    deps.onEvent?.(ev);
+  } catch (e) {
+    deps.log.warn('queue event listener threw', { error: String(e) });
+  }
+}
+
+/**
+ * Resolves the target ref once, synchronously (enqueue() is synchronous): the given one
+ * (branch names become refs/heads/…) or the branch HEAD points to. Throws `queue/detached-head`.
+ */
+export function resolveTargetRef(repo: string, targetRef: string | undefined): string {
+  if (targetRef) return targetRef.startsWith('refs/') ? targetRef : `refs/heads/${targetRef}`;
+  try {
+    const ref = execFileSync('git', ['symbolic-ref', '-q', 'HEAD'], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (ref) return ref;
+  } catch {
+    // fall through
+  }
+  throw new EngineError('queue/detached-head', 'HEAD is detached; set targetRef to the branch the queue should land on');
+}
+
+/** A FIFO async mutex: landings on the target ref happen one at a time in this process. */
+export class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.then(() => undefined, () => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto';
+import type { QueueState } from '../api';
+import { assertNever, EngineError } from '../errors';
+import { appendEvent, type Actor, type EngineEvent } from '../events';
+import type { Db, SqlValue } from '../store/types';
+import type { ChangeRow, EntryRow } from './types';
+
+/**
+ * Queue entries as a state machine over the `queue_entries` table.
+ *
+ * Every state change is one transaction that (1) compare-and-sets the row on its current
+ * state and, when given, its lease owner, (2) appends a `queue/state` event, and (3) moves
+ * the change request and task statuses along, so the audit log and the state never disagree.
+ */
+
+export const END_STATES: ReadonlySet<QueueState> = new Set(['merged', 'failed', 'quarantined', 'rejected', 'reverted']);
+/** States a dependency can end in without having merged. */
+const DID_NOT_MERGE: ReadonlySet<QueueState> = new Set(['failed', 'quarantined', 'rejected', 'reverted']);
+
+type Columns = Partial<Pick<EntryRow,
+  'lease_owner' | 'lease_expires_at' | 'attempts' | 'last_error' | 'proposal_commit' | 'candidate_commit' |
+  'landed_commit' | 'old_tip' | 'repairs_json' | 'conflict_paths_json'>>;
+
+export function getEntry(db: Db, id: string): EntryRow | undefined {
+  return db.get<EntryRow>('SELECT * FROM queue_entries WHERE id = ?', [id]);
+}
+
+export function getChange(db: Db, id: string): ChangeRow | undefined {
+  return db.get<ChangeRow>('SELECT * FROM change_requests WHERE id = ?', [id]);
+}
+
+export function listEntries(db: Db): EntryRow[] {
+  return db.all<EntryRow>('SELECT * FROM queue_entries ORDER BY seq');
+}
+
+/** The change request status that mirrors a queue state (undefined = leave it). */
+function changeStatusFor(kind: EntryRow['kind'], to: QueueState): string | undefined {
+  if (kind === 'revert') return undefined;
+  switch (to) {
+    case 'queued': return 'queued';
+    case 'merged': return 'merged';
+    case 'failed':
+    case 'quarantined': return 'failed';
+    case 'rejected': return 'rejected';
+    case 'reverted': return 'reverted';
+    case 'checking':
+    case 'landing':
+    case 'conflicted':
+    case 'blocked': return undefined;
+    default: return assertNever(to, 'queue state');
+  }
+}
+
+export interface TransitionOptions {
+  actor: Actor;
+  at: number;
+  reason?: string;
+  /** Compare-and-set on the lease owner too (the caller's lease). */
+  owner?: string;
+  set?: Columns;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * Moves `entry` from its current state to `to`. Returns the event to publish.
+ * Throws `queue/lease-lost` when the row is no longer in that state or no longer ours.
+ */
+export function transition(db: Db, entry: EntryRow, to: QueueState, o: TransitionOptions): EngineEvent {
+  const set: Columns = { ...o.set };
+  if (END_STATES.has(to) || to === 'queued' || to === 'blocked') {
+    set.lease_owner = null;
+    set.lease_expires_at = null;
+  }
+  const cols = Object.keys(set) as Array<keyof Columns>;
+  const assigns = ['state = ?', 'updated_at = ?', ...cols.map((c) => `${c} = ?`)].join(', ');
+  const params: SqlValue[] = [to, o.at, ...cols.map((c) => (set[c] ?? null) as SqlValue), entry.id, entry.state];
+  let where = 'id = ? AND state = ?';
+  if (o.owner !== undefined) {
+    where += ' AND lease_owner = ?';
+    params.push(o.owner);
+  }
+  const ev: EngineEvent = {
+    at: o.at,
+    actor: o.actor,
+    kind: 'queue/state',
+    runId: entry.run_id,
+    taskId: entry.task_id,
+    subjectId: entry.id,
+    from: entry.state,
+    to,
+    reason: o.reason,
+    data: { changeId: entry.change_id, kind: entry.kind, ...o.data },
+  };
+  db.transaction(() => {
+    const r = db.run(`UPDATE queue_entries SET ${assigns} WHERE ${where}`, params);
+    if (r.changes !== 1) throw new EngineError('queue/lease-lost', `queue entry ${entry.id} is no longer ${entry.state}${o.owner ? ` under ${o.owner}` : ''}`);
+    appendEvent(db, ev);
+    const cs = changeStatusFor(entry.kind, to);
+    if (cs !== undefined) {
+      db.run('UPDATE change_requests SET status = ?, error = ?, updated_at = ? WHERE id = ?', [
+        cs, END_STATES.has(to) && to !== 'merged' ? (o.reason ?? null) : null, o.at, entry.change_id,
+      ]);
+    }
+    if (to === 'merged' && entry.kind === 'land') {
+      db.run('UPDATE tasks SET status = ?, updated_at = ? WHERE run_id = ? AND id = ?', ['merged', o.at, entry.run_id, entry.task_id]);
+    }
+  });
+  Object.assign(entry, set, { state: to, updated_at: o.at });
+  return ev;
+}
+
+/** Updates columns of an entry we hold the lease on, without a state change. */
+export function updateHeld(db: Db, entry: EntryRow, owner: string, set: Columns, at: number): void {
+  const cols = Object.keys(set) as Array<keyof Columns>;
+  const r = db.run(
+    `UPDATE queue_entries SET ${['updated_at = ?', ...cols.map((c) => `${c} = ?`)].join(', ')} WHERE id = ? AND state = ? AND lease_owner = ?`,
+    [at, ...cols.map((c) => (set[c] ?? null) as SqlValue), entry.id, entry.state, owner],
+  );
+  if (r.changes !== 1) throw new EngineError('queue/lease-lost', `lost the lease on queue entry ${entry.id}`);
+  Object.assign(entry, set, { updated_at: at });
+}
+
+export function newEntryId(): string {
+  return `q-${randomBytes(6).toString('hex')}`;
+}
+
+export function insertEntry(
+  db: Db,
+  e: { changeId: string; runId: string; taskId: string; kind: EntryRow['kind']; targetRef: string; dependsOn: string[] },
+  actor: Actor,
+  at: number,
+  extra?: { reason?: string; data?: Record<string, unknown> },
+): { row: EntryRow; event: EngineEvent } {
+  const id = newEntryId();
+  let event!: EngineEvent;
+  db.transaction(() => {
+    const seq = (db.get<{ m: number | null }>('SELECT MAX(seq) AS m FROM queue_entries')?.m ?? 0) + 1;
+    db.run(
+      `INSERT INTO queue_entries (id, change_id, run_id, task_id, kind, target_ref, state, seq, depends_json, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
+      [id, e.changeId, e.runId, e.taskId, e.kind, e.targetRef, seq, JSON.stringify(e.dependsOn), at, at],
+    );
+    event = {
+      at, actor, kind: 'queue/state', runId: e.runId, taskId: e.taskId, subjectId: id, to: 'queued',
+      reason: extra?.reason, data: { changeId: e.changeId, kind: e.kind, ...extra?.data },
+    };
+    appendEvent(db, event);
+    if (e.kind === 'land') db.run("UPDATE change_requests SET status = 'queued', updated_at = ? WHERE id = ?", [at, e.changeId]);
+  });
+  return { row: getEntry(db, id)!, event };
+}
+
+/**
+ * Compare-and-set lease acquisition: takes `entry` for `owner` only if it is still in the
+ * expected state and unleased (or its lease has expired). Moves queued/blocked → checking.
+ */
+export function acquireLease(db: Db, entry: EntryRow, owner: string, now: number, leaseMs: number): EngineEvent | undefined {
+  try {
+    const ev = transition(db, entry, 'checking', {
+      actor: 'queue', at: now, reason: `leased by ${owner}`,
+      set: { lease_owner: owner, lease_expires_at: now + leaseMs, attempts: entry.attempts + 1 },
+      data: { owner },
+    });
+    return ev;
+  } catch (e) {
+    if (e instanceof EngineError && e.code === 'queue/lease-lost') return undefined;
+    throw e;
+  }
+}
+
+/** Extends our lease. Returns false when it is no longer ours. */
+export function renewLease(db: Db, entryId: string, owner: string, now: number, leaseMs: number): boolean {
+  return db.run('UPDATE queue_entries SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?', [now + leaseMs, entryId, owner]).changes === 1;
+}
+
+export type DependencyState = { kind: 'ready' } | { kind: 'waiting' } | { kind: 'failed'; taskId: string };
+
+/** Whether every change `entry` depends on has merged. */
+export function dependencyState(db: Db, entry: EntryRow): DependencyState {
+  const deps = JSON.parse(entry.depends_json) as string[];
+  for (const changeId of deps) {
+    const latest = db.get<{ state: QueueState; task_id: string }>(
+      "SELECT state, task_id FROM queue_entries WHERE change_id = ? AND kind = 'land' ORDER BY seq DESC LIMIT 1",
+      [changeId],
+    );
+    const change = db.get<{ status: string; task_id: string }>('SELECT status, task_id FROM change_requests WHERE id = ?', [changeId]);
+    const taskId = latest?.task_id ?? change?.task_id ?? changeId;
+    if (latest) {
+      if (latest.state === 'merged') continue;
+      if (DID_NOT_MERGE.has(latest.state)) return { kind: 'failed', taskId };
+      return { kind: 'waiting' };
+    }
+    if (change?.status === 'merged') continue;
+    if (change?.status === 'rejected' || change?.status === 'failed' || change?.status === 'superseded') return { kind: 'failed', taskId };
+    return { kind: 'waiting' };
+  }
+  return { kind: 'ready' };
+}
