@@ -1,0 +1,129 @@
+import type { ChangeStatus, ChangeView, RunStatus, RunView, TaskStatus, TaskView } from '../api';
+import type { ModelRef } from '../config';
+import type { TaskType } from '../plan/schema';
+import type { Db, SqlValue } from '../store/types';
+import type { ChangeRow, RunRow, TaskRow } from './types';
+
+/**
+ * Read models for hosts. Every function is one SQL query (plus JSON parsing), so the UI can
+ * call them on each change notification.
+ */
+
+type TaskViewRow = TaskRow & { cost: number; change_id: string | null; commit_sha: string | null };
+
+const TASK_VIEW_SELECT = `
+SELECT t.*,
+  (SELECT COALESCE(SUM(m.cost_usd), 0) FROM model_calls m WHERE m.run_id = t.run_id AND m.task_id = t.id) AS cost,
+  (SELECT c.id FROM change_requests c WHERE c.run_id = t.run_id AND c.task_id = t.id ORDER BY c.created_at DESC, c.rowid DESC LIMIT 1) AS change_id,
+  (SELECT q.landed_commit FROM queue_entries q WHERE q.run_id = t.run_id AND q.task_id = t.id AND q.kind = 'land' AND q.landed_commit IS NOT NULL
+     ORDER BY q.updated_at DESC LIMIT 1) AS commit_sha
+FROM tasks t`;
+
+function opt<T>(v: SqlValue | undefined): T | undefined {
+  return v === null || v === undefined ? undefined : (v as T);
+}
+
+function toTaskView(r: TaskViewRow): TaskView {
+  return {
+    id: r.id,
+    title: r.title,
+    type: r.type as TaskType,
+    prompt: r.prompt,
+    acceptanceCriteria: JSON.parse(r.acceptance_json) as string[],
+    dependsOn: JSON.parse(r.depends_json) as string[],
+    files: JSON.parse(r.files_json) as string[],
+    runId: r.run_id,
+    status: r.status as TaskStatus,
+    route: r.route_json ? (JSON.parse(r.route_json) as ModelRef) : undefined,
+    summary: opt<string>(r.result_summary),
+    error: opt<string>(r.error),
+    attempts: r.attempts,
+    costUsd: r.cost,
+    changeId: opt<string>(r.change_id),
+    commit: opt<string>(r.commit_sha),
+    startedAt: opt<number>(r.started_at),
+    finishedAt: opt<number>(r.finished_at),
+  };
+}
+
+export function getTaskViews(db: Db, runId: string): TaskView[] {
+  return db.all<TaskViewRow>(`${TASK_VIEW_SELECT} WHERE t.run_id = ? ORDER BY t.seq`, [runId]).map(toTaskView);
+}
+
+function toRunView(r: RunRow, tasks: TaskView[]): RunView {
+  return {
+    id: r.id,
+    goal: r.goal,
+    status: r.status as RunStatus,
+    baseCommit: opt<string>(r.base_commit),
+    costUsd: r.cost_usd,
+    createdAt: r.created_at,
+    error: opt<string>(r.error),
+    tasks,
+  };
+}
+
+export function getRunView(db: Db, runId: string): RunView | undefined {
+  const r = db.get<RunRow>('SELECT * FROM runs WHERE id = ?', [runId]);
+  return r ? toRunView(r, getTaskViews(db, runId)) : undefined;
+}
+
+/** The newest runs first, each with its tasks. */
+export function listRunViews(db: Db, limit = 20): RunView[] {
+  const runs = db.all<RunRow>('SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?', [limit]);
+  return runs.map((r) => toRunView(r, getTaskViews(db, r.id)));
+}
+
+/**
+ * The last `limit` task requests with their status, in ONE query: newest run first, and
+ * within a run in plan order.
+ */
+export function history(db: Db, limit = 100): TaskView[] {
+  return db
+    .all<TaskViewRow>(`${TASK_VIEW_SELECT} JOIN runs r ON r.id = t.run_id ORDER BY r.created_at DESC, r.id DESC, t.seq ASC LIMIT ?`, [limit])
+    .map(toTaskView);
+}
+
+type ChangeViewRow = ChangeRow & { task_title: string | null };
+
+const CHANGE_VIEW_SELECT = `SELECT c.*, t.title AS task_title FROM change_requests c LEFT JOIN tasks t ON t.run_id = c.run_id AND t.id = c.task_id`;
+
+function toChangeView(r: ChangeViewRow): ChangeView {
+  const policy = (JSON.parse(r.policy_json) as Array<{ rule: string; path?: string; message: string }>).map((v) =>
+    v.path === undefined ? { rule: v.rule, message: v.message } : { rule: v.rule, path: v.path, message: v.message },
+  );
+  return {
+    id: r.id,
+    runId: r.run_id,
+    taskId: r.task_id,
+    taskTitle: r.task_title ?? r.task_id,
+    baseCommit: r.base_commit,
+    patch: r.patch,
+    files: JSON.parse(r.files_json) as string[],
+    excludedFiles: JSON.parse(r.excluded_files_json) as string[],
+    summary: r.summary,
+    model: opt<string>(r.model),
+    costUsd: r.cost_usd,
+    reviewVerdict: opt<'approve' | 'request_changes'>(r.review_verdict),
+    reviewComments: opt<string>(r.review_comments),
+    needsExplicitApproval: r.needs_explicit_approval !== 0,
+    policy,
+    status: r.status as ChangeStatus,
+    error: opt<string>(r.error),
+  };
+}
+
+export function getChangeView(db: Db, changeId: string): ChangeView | undefined {
+  const r = db.get<ChangeViewRow>(`${CHANGE_VIEW_SELECT} WHERE c.id = ?`, [changeId]);
+  return r ? toChangeView(r) : undefined;
+}
+
+/** Changes, newest first, optionally for one run and/or in one status. */
+export function listChangeViews(db: Db, filter: { runId?: string; status?: ChangeStatus } = {}, limit = 500): ChangeView[] {
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  if (filter.runId !== undefined) (where.push('c.run_id = ?'), params.push(filter.runId));
+  if (filter.status !== undefined) (where.push('c.status = ?'), params.push(filter.status));
+  const sql = `${CHANGE_VIEW_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY c.created_at DESC, c.rowid DESC LIMIT ?`;
+  return db.all<ChangeViewRow>(sql, [...params, limit]).map(toChangeView);
+}

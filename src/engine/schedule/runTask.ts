@@ -1,0 +1,202 @@
+import { runDeveloper } from '../agents/developer';
+import { reviewChange, type ReviewResult } from '../agents/reviewer';
+import type { AgentTask, ModelClientLike } from '../agents/types';
+import type { EngineConfig, Role } from '../config';
+import { EngineError, describeError } from '../errors';
+import { applyPatchToTree, checkPatchApplies, diffTrees } from '../git/plumbing';
+import type { Clock, Logger } from '../ports';
+import { recordingClient } from '../runs/modelCalls';
+import { commitWithEvents, emit, newId, transitionTask } from '../runs/runs';
+import type { OnEvent, RunRow, TaskRow } from '../runs/types';
+import type { Db } from '../store/types';
+import { buildTaskBase } from './baseTree';
+import { checkPolicy } from './policy';
+import { DEFAULT_BACKOFF, TaskStop, backoffDelay, categorize, sleep, type BackoffOptions, type ErrorCategory } from './retry';
+
+export interface TaskRunDeps {
+  db: Db;
+  repo: string;
+  client: ModelClientLike;
+  config: EngineConfig;
+  log: Logger;
+  clock: Clock;
+  onEvent?: OnEvent;
+  onChangeProposed?: (changeId: string) => Promise<void> | void;
+  backoff?: BackoffOptions;
+}
+
+interface TaskOutput {
+  baseCommit: string;
+  patch: string;
+  summary: string;
+  model: string | null;
+  review: ReviewResult | null;
+}
+
+function toAgentTask(row: TaskRow): AgentTask {
+  return {
+    runId: row.run_id,
+    id: row.id,
+    title: row.title,
+    type: row.type as Role,
+    prompt: row.prompt,
+    acceptanceCriteria: JSON.parse(row.acceptance_json) as string[],
+    dependsOn: JSON.parse(row.depends_json) as string[],
+    files: JSON.parse(row.files_json) as string[],
+  };
+}
+
+/** Attempts of this task that ended in a way a plain replay would repeat (see ModelCallScope.generation). */
+function generationOf(db: Db, runId: string, taskId: string): number {
+  const r = db.get<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM attempts WHERE run_id = ? AND task_id = ? AND error_category IN ('model-output', 'permanent')`,
+    [runId, taskId],
+  );
+  return r?.n ?? 0;
+}
+
+async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, tasks: TaskRow[], readyPatch: string | undefined, signal: AbortSignal): Promise<TaskOutput> {
+  const { db, repo, config } = deps;
+  const base = await buildTaskBase(db, repo, { id: run.id, base_commit: run.base_commit!, created_at: run.created_at }, row, tasks, signal);
+  const task = toAgentTask(row);
+  if (readyPatch !== undefined) {
+    // A ready-made patch (headless TaskRequest): no model call, same policy checks as agent output.
+    const check = await checkPatchApplies(repo, base.baseTree, readyPatch, { signal });
+    if (!check.ok) throw new EngineError('patch/does-not-apply', `the ready-made patch does not apply: ${check.error}`);
+    const tree = await applyPatchToTree(repo, base.baseTree, readyPatch, { signal });
+    const patch = await diffTrees(repo, base.baseTree, tree, { signal });
+    return { baseCommit: base.baseCommit, patch, summary: row.title, model: null, review: null };
+  }
+  const client = recordingClient(db, deps.client, deps.clock, { runId: run.id, taskId: row.id, generation: generationOf(db, run.id, row.id) }, deps.onEvent);
+  const out = await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
+  const policy = checkPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes });
+  const review = policy.blocked ? null : await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal, log: deps.log });
+  return { baseCommit: base.baseCommit, patch: out.patch, summary: out.summary, model: out.model ?? null, review };
+}
+
+/** Stores the change and settles the task in one transaction. Returns the change id, or undefined when the task was settled meanwhile. */
+function storeChange(deps: TaskRunDeps, row: TaskRow, attemptId: number, out: TaskOutput): { changeId: string; proposed: boolean } | undefined {
+  const { db, config } = deps;
+  const at = deps.clock.now();
+  const policy = checkPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes });
+  const blockedBy = policy.violations.filter((v) => v.severity === 'block');
+  const error = blockedBy.length > 0 ? blockedBy.map((v) => `${v.rule}: ${v.message}`).join('; ') : null;
+  const changeId = newId('ch');
+  return commitWithEvents(db, deps.onEvent, (events) => {
+    const to = policy.blocked ? 'rejected' : 'proposed';
+    const moved = transitionTask(db, events, {
+      runId: row.run_id, taskId: row.id, from: ['running'], to, at, actor: 'agent',
+      summary: out.summary, error: error === null ? null : `policy: ${error}`, finishedAt: at,
+      reason: policy.blocked ? `blocked by policy: ${error}` : undefined, data: { changeId },
+    });
+    if (!moved) return undefined;
+    const usage = db.get<{ i: number; o: number; c: number }>(
+      'SELECT COALESCE(SUM(input_tokens), 0) AS i, COALESCE(SUM(output_tokens), 0) AS o, COALESCE(SUM(cost_usd), 0) AS c FROM model_calls WHERE run_id = ? AND task_id = ?',
+      [row.run_id, row.id],
+    )!;
+    db.run(
+      `INSERT INTO change_requests (id, run_id, task_id, base_commit, patch, files_json, summary, model, input_tokens, output_tokens, cost_usd,
+         review_verdict, review_comments, needs_explicit_approval, policy_json, status, error, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        changeId, row.run_id, row.id, out.baseCommit, out.patch, JSON.stringify(policy.files), out.summary, out.model, usage.i, usage.o, usage.c,
+        out.review?.verdict ?? null, out.review?.comments ?? null, policy.needsExplicitApproval ? 1 : 0, JSON.stringify(policy.violations), to, error, at, at,
+      ],
+    );
+    db.run(`UPDATE attempts SET status = 'ok', finished_at = ? WHERE id = ?`, [at, attemptId]);
+    emit(db, events, {
+      at, actor: 'agent', kind: policy.blocked ? 'change/rejected' : 'change/proposed', runId: row.run_id, taskId: row.id, subjectId: changeId,
+      to, reason: error ?? undefined, data: { files: policy.files, needsExplicitApproval: policy.needsExplicitApproval, reviewVerdict: out.review?.verdict ?? null },
+    });
+    return { changeId, proposed: !policy.blocked };
+  });
+}
+
+function startAttempt(deps: TaskRunDeps, row: TaskRow, first: boolean): { attemptId: number; n: number } | undefined {
+  const { db } = deps;
+  const at = deps.clock.now();
+  return commitWithEvents(db, deps.onEvent, (events) => {
+    const cur = db.get<{ status: string; attempts: number }>('SELECT status, attempts FROM tasks WHERE run_id = ? AND id = ?', [row.run_id, row.id]);
+    if (!cur) return undefined;
+    if (first) {
+      if (!transitionTask(db, events, { runId: row.run_id, taskId: row.id, from: ['ready'], to: 'running', at, startedAt: at, error: null })) return undefined;
+    } else if (cur.status !== 'running') return undefined;
+    const n = cur.attempts + 1;
+    db.run('UPDATE tasks SET attempts = ?, updated_at = ? WHERE run_id = ? AND id = ?', [n, at, row.run_id, row.id]);
+    const r = db.run(`INSERT INTO attempts (run_id, task_id, n, status, started_at) VALUES (?, ?, ?, 'running', ?)`, [row.run_id, row.id, n, at]);
+    return { attemptId: r.lastInsertRowid, n };
+  });
+}
+
+function endAttempt(deps: TaskRunDeps, row: TaskRow, attemptId: number, category: ErrorCategory, message: string, settle: 'failed' | 'cancelled' | null): void {
+  const { db } = deps;
+  const at = deps.clock.now();
+  commitWithEvents(db, deps.onEvent, (events) => {
+    db.run(`UPDATE attempts SET status = 'error', error_category = ?, error = ?, finished_at = ? WHERE id = ?`, [category, message, at, attemptId]);
+    if (settle !== null) {
+      transitionTask(db, events, { runId: row.run_id, taskId: row.id, from: ['running'], to: settle, at, error: message, finishedAt: at, reason: `${category}: ${message}`, data: { category } });
+    }
+  });
+}
+
+/**
+ * Runs one task to a settled state: attempts with backoff for transient failures, then a
+ * change request (`proposed`, or `rejected` by policy), or `failed` / `cancelled`.
+ * `signal` is the task's own (timeout, cancel, skip and run cancel all abort it with a TaskStop).
+ * Never throws: every failure is recorded on the task and its attempts.
+ */
+export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, tasks: TaskRow[], readyPatch: string | undefined, signal: AbortSignal): Promise<void> {
+  const backoff = deps.backoff ?? DEFAULT_BACKOFF;
+  let retries = 0;
+  for (let first = true; ; first = false) {
+    const attempt = startAttempt(deps, row, first);
+    if (!attempt) return;
+    try {
+      const out = await produce(deps, run, row, tasks, readyPatch, signal);
+      if (signal.aborted) throw signal.reason;
+      const stored = storeChange(deps, row, attempt.attemptId, out);
+      if (!stored) {
+        endAttempt(deps, row, attempt.attemptId, 'cancelled', 'the task was settled elsewhere while it ran', null);
+        return;
+      }
+      if (stored.proposed && deps.onChangeProposed) {
+        try {
+          await deps.onChangeProposed(stored.changeId);
+        } catch (e) {
+          deps.log.warn('onChangeProposed failed', { changeId: stored.changeId, error: describeError(e) });
+        }
+      }
+      return;
+    } catch (e) {
+      const stop = signal.aborted && signal.reason instanceof TaskStop ? signal.reason : undefined;
+      let category: ErrorCategory;
+      let message: string;
+      if (stop) {
+        category = stop.kind === 'timeout' ? 'transient' : 'cancelled';
+        message = stop.message;
+      } else {
+        category = categorize(e);
+        message = describeError(e);
+      }
+      const retry = !stop && category === 'transient' && retries < deps.config.maxRetries;
+      deps.log.warn('task attempt failed', { runId: row.run_id, taskId: row.id, attempt: attempt.n, category, error: message, retry });
+      if (!retry) {
+        const settle = stop?.kind === 'skipped' ? null : stop && stop.kind !== 'timeout' ? 'cancelled' : category === 'cancelled' ? 'cancelled' : 'failed';
+        endAttempt(deps, row, attempt.attemptId, category, message, settle);
+        return;
+      }
+      endAttempt(deps, row, attempt.attemptId, category, message, null);
+      try {
+        await sleep(backoffDelay(retries++, backoff), signal);
+      } catch {
+        const s = signal.reason instanceof TaskStop ? signal.reason : new TaskStop('cancelled', 'cancelled');
+        commitWithEvents(deps.db, deps.onEvent, (events) => {
+          const at = deps.clock.now();
+          const to = s.kind === 'timeout' ? 'failed' : 'cancelled';
+          if (s.kind !== 'skipped') transitionTask(deps.db, events, { runId: row.run_id, taskId: row.id, from: ['running'], to, at, error: s.message, finishedAt: at, reason: s.message });
+        });
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,219 @@
+import type { RunStatus, RunView, TaskStatus } from '../api';
+import type { ModelClientLike } from '../agents/types';
+import type { EngineConfig } from '../config';
+import { EngineError } from '../errors';
+import type { EngineEvent } from '../events';
+import type { Clock, Logger } from '../ports';
+import {
+  DEAD_STATUSES, DONE_STATUSES, commitWithEvents, dependentsOf, getRunRow, getStoredPlan, getTaskRows, isSettled, transitionRun, transitionTask,
+} from '../runs/runs';
+import type { OnEvent, TaskRow } from '../runs/types';
+import { getRunView } from '../runs/views';
+import type { Db } from '../store/types';
+import { activeRun, registerRun, stopTask, type ActiveRun } from './registry';
+import { TaskStop, type BackoffOptions } from './retry';
+import { runTask } from './runTask';
+
+export interface RunPlanDeps {
+  db: Db;
+  repo: string;
+  client: ModelClientLike;
+  config: EngineConfig;
+  log: Logger;
+  clock: Clock;
+  onEvent?: OnEvent;
+  /** Called after each proposed change is durable (the engine auto-approves here). Errors are logged. */
+  onChangeProposed?: (changeId: string) => Promise<void> | void;
+  signal?: AbortSignal;
+  /** Attempt-level retry backoff; default 1 s doubling to 30 s. */
+  backoff?: BackoffOptions;
+}
+
+/** True when two predicted file sets touch a common path (a folder covers what is below it). */
+export function filesOverlap(a: readonly string[], b: readonly string[]): boolean {
+  const norm = (p: string) => p.replace(/\/+$/, '');
+  for (const x of a.map(norm)) {
+    for (const y of b.map(norm)) {
+      if (x === y || x.startsWith(`${y}/`) || y.startsWith(`${x}/`)) return true;
+    }
+  }
+  return false;
+}
+
+function deps(t: TaskRow): string[] {
+  return JSON.parse(t.depends_json) as string[];
+}
+function files(t: TaskRow): string[] {
+  return JSON.parse(t.files_json) as string[];
+}
+
+/**
+ * Promotes pending tasks whose dependencies are done to `ready`, and skips (transitively)
+ * every pending/ready task with a failed, rejected, skipped or cancelled dependency.
+ */
+function promote(db: Db, runId: string, at: number, onEvent?: OnEvent): void {
+  commitWithEvents(db, onEvent, (events) => {
+    for (let changed = true; changed; ) {
+      changed = false;
+      const tasks = getTaskRows(db, runId);
+      const status = new Map(tasks.map((t) => [t.id, t.status]));
+      for (const t of tasks) {
+        if (t.status !== 'pending' && t.status !== 'ready') continue;
+        const dead = deps(t).find((d) => DEAD_STATUSES.has(status.get(d) ?? ''));
+        if (dead !== undefined) {
+          const reason = `dependency ${dead} ${status.get(dead)}`;
+          changed = transitionTask(db, events, { runId, taskId: t.id, from: ['pending', 'ready'], to: 'skipped', at, error: reason, reason, finishedAt: at }) || changed;
+        } else if (t.status === 'pending' && deps(t).every((d) => DONE_STATUSES.has(status.get(d) ?? ''))) {
+          changed = transitionTask(db, events, { runId, taskId: t.id, from: ['pending'], to: 'ready', at, reason: 'dependencies done' }) || changed;
+        }
+      }
+    }
+  });
+}
+
+/**
+ * Skips every task that depends (directly or not) on `taskId` and is not settled yet, with
+ * `reason`; running ones have their model calls aborted. For the engine to call when the
+ * user rejects a change. Returns the skipped task ids.
+ */
+export function skipDependents(db: Db, runId: string, taskId: string, reason: string, clock: Clock, onEvent?: OnEvent): string[] {
+  const at = clock.now();
+  const skipped = commitWithEvents(db, onEvent, (events) => {
+    const tasks = getTaskRows(db, runId);
+    const out: string[] = [];
+    for (const id of dependentsOf(tasks, taskId)) {
+      if (transitionTask(db, events, { runId, taskId: id, from: ['pending', 'ready', 'running'], to: 'skipped', at, error: reason, reason, finishedAt: at })) out.push(id);
+    }
+    return out;
+  });
+  for (const id of skipped) stopTask(runId, id, 'skipped', reason);
+  return skipped;
+}
+
+/**
+ * Runs every runnable task of a stored run and resolves with the run's view once nothing is
+ * running: `done` (every task settled, none failed), `failed` (some task failed), `paused`
+ * (the budget was reached: no new task starts; the run can be resumed by calling runPlan
+ * again), or `cancelled` (`signal` fired or `cancelRun`).
+ *
+ * Guarantees:
+ * - a task starts only when each dependency is proposed/approved/merged, from their patches
+ *   applied on the base commit (see `buildTaskBase`);
+ * - at most `config.concurrency` tasks run at once, and two tasks whose predicted `files`
+ *   overlap never run at the same time (overlapping tasks that are ordered by a dependency
+ *   cannot be running together anyway);
+ * - every state change is one durable transaction with its audit event, then `onEvent`;
+ * - finished tasks are never re-run; call `recoverRuns` first after a crash.
+ * Throws `usage/unknown-run` or `usage/run-active` (the run is already executing here).
+ */
+export async function runPlan(d: RunPlanDeps, runId: string): Promise<RunView> {
+  const { db, clock, config, log } = d;
+  const run = getRunRow(db, runId);
+  if (!run) throw new EngineError('usage/unknown-run', `no run ${runId}`);
+  if (!run.base_commit) throw new EngineError('usage/bad-run', `run ${runId} has no base commit`);
+  const readyPatches = new Map((getStoredPlan(db, runId)?.tasks ?? []).filter((t) => typeof t.patch === 'string').map((t) => [t.id, t.patch!]));
+
+  const controller = new AbortController();
+  const active: ActiveRun = {
+    runId,
+    controller,
+    tasks: new Map(),
+    cancelQueued: (taskId) => {
+      const at = clock.now();
+      const ok = commitWithEvents(db, d.onEvent, (events) =>
+        transitionTask(db, events, { runId, taskId, from: ['pending', 'ready'], to: 'cancelled', at, error: 'cancelled', reason: 'cancelled by the user', finishedAt: at }),
+      );
+      if (ok) wake();
+      return ok;
+    },
+  };
+  if (activeRun(runId)) throw new EngineError('usage/run-active', `run ${runId} is already running in this process`);
+  const unregister = registerRun(active);
+  let wake: () => void = () => {};
+  const onOuterAbort = () => controller.abort(new TaskStop('run-cancelled', 'the run was cancelled'));
+  if (d.signal?.aborted) onOuterAbort();
+  else d.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const onRunAbort = () => {
+    for (const c of active.tasks.values()) if (!c.signal.aborted) c.abort(controller.signal.reason instanceof TaskStop ? controller.signal.reason : new TaskStop('run-cancelled', 'the run was cancelled'));
+    wake();
+  };
+  controller.signal.addEventListener('abort', onRunAbort, { once: true });
+
+  const running = new Map<string, Promise<void>>();
+  let pausedForBudget = false;
+  try {
+    commitWithEvents(db, d.onEvent, (events) => transitionRun(db, events, runId, 'running', clock.now(), { reason: 'started' }));
+    for (;;) {
+      if (controller.signal.aborted) break;
+      promote(db, runId, clock.now(), d.onEvent);
+      const tasks = getTaskRows(db, runId);
+      const cost = getRunRow(db, runId)!.cost_usd;
+      if (config.budgetUsd !== undefined && cost >= config.budgetUsd && !pausedForBudget) {
+        pausedForBudget = true;
+        log.info('run reached its budget; no new task starts', { runId, costUsd: cost, budgetUsd: config.budgetUsd });
+        commitWithEvents(db, d.onEvent, (events) =>
+          transitionRun(db, events, runId, 'paused', clock.now(), { reason: `budget of $${config.budgetUsd} reached ($${cost.toFixed(4)} spent)` }),
+        );
+      }
+      if (!pausedForBudget) {
+        const busy = tasks.filter((t) => running.has(t.id));
+        for (const t of tasks) {
+          if (running.size >= config.concurrency) break;
+          if (t.status !== 'ready' || running.has(t.id)) continue;
+          if (busy.some((b) => filesOverlap(files(b), files(t)))) continue;
+          busy.push(t);
+          const tc = new AbortController();
+          active.tasks.set(t.id, tc);
+          const timer = setTimeout(() => tc.abort(new TaskStop('timeout', `the task timed out after ${config.taskTimeoutMs} ms`)), config.taskTimeoutMs);
+          const p = runTask(d, getRunRow(db, runId)!, t, tasks, readyPatches.get(t.id), tc.signal)
+            .catch((e) => log.error('task runner crashed', { runId, taskId: t.id, error: String(e) }))
+            .finally(() => {
+              clearTimeout(timer);
+              active.tasks.delete(t.id);
+              running.delete(t.id);
+            });
+          running.set(t.id, p);
+        }
+      }
+      if (running.size === 0) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        for (const p of running.values()) void p.then(resolve);
+      });
+      wake = () => {};
+    }
+  } finally {
+    await Promise.allSettled([...running.values()]);
+    d.signal?.removeEventListener('abort', onOuterAbort);
+    unregister();
+  }
+  return finish(d, runId, controller.signal.aborted);
+}
+
+function finish(d: RunPlanDeps, runId: string, cancelled: boolean): RunView {
+  const { db, clock } = d;
+  const at = clock.now();
+  commitWithEvents(db, d.onEvent, (events: EngineEvent[]) => {
+    const tasks = getTaskRows(db, runId);
+    if (cancelled) {
+      for (const t of tasks) {
+        if (!isSettled(t.status) && t.status !== 'running') {
+          transitionTask(db, events, { runId, taskId: t.id, from: ['pending', 'ready'], to: 'cancelled', at, error: 'the run was cancelled', reason: 'the run was cancelled', finishedAt: at });
+        }
+      }
+      transitionRun(db, events, runId, 'cancelled', at, { reason: 'cancelled' });
+      return;
+    }
+    const open = tasks.filter((t) => !isSettled(t.status));
+    const failed = tasks.filter((t) => t.status === ('failed' satisfies TaskStatus));
+    let to: RunStatus;
+    let error: string | null = null;
+    if (open.length > 0) to = 'paused';
+    else if (failed.length > 0) {
+      to = 'failed';
+      error = `${failed.length} task(s) failed: ${failed.map((t) => `${t.id} (${t.error ?? 'error'})`).join('; ')}`;
+    } else to = 'done';
+    transitionRun(db, events, runId, to, at, { error, reason: error ?? undefined });
+  });
+  return getRunView(db, runId)!;
+}
