@@ -2,6 +2,9 @@ import type { EngineConfig, ModelRef } from './config';
 import type { EngineEvent } from './events';
 import type { Plan, PlanTask } from './plan/schema';
 
+/** A plan the engine can run: tasks may carry a route and, from a TaskRequest file, a ready-made patch. */
+export type RunnablePlan = Omit<Plan, 'tasks'> & { tasks: Array<PlanTask & { route?: ModelRef; patch?: string }> };
+
 /**
  * The engine as its hosts (the VS Code extension and the CLI) see it. Hosts hold no state
  * of their own: every view is a projection of what `Engine` returns, refreshed on `onDidChange`.
@@ -101,9 +104,9 @@ export interface Engine {
   readonly config: EngineConfig;
   /** Fires for every state change (task, change, queue, run); payload is the audit event. */
   readonly onDidChange: (listener: (e: EngineEvent) => void) => { dispose(): void };
-  plan(goal: string, opts?: PlanOptions): Promise<Plan>;
+  plan(goal: string, opts?: PlanOptions): Promise<RunnablePlan>;
   /** Stores the plan as a run and starts its agents; resolves when the run settles. */
-  startRun(plan: Plan, opts?: StartRunOptions): Promise<{ runId: string; done: Promise<RunView> }>;
+  startRun(plan: RunnablePlan, opts?: StartRunOptions): Promise<{ runId: string; done: Promise<RunView> }>;
   cancelRun(runId: string): Promise<void>;
   retryTask(runId: string, taskId: string): Promise<void>;
   listRuns(limit?: number): RunView[];
@@ -116,6 +119,10 @@ export interface Engine {
   /** Reverts a merged change through the queue. */
   revertChange(changeId: string): Promise<void>;
   listQueue(): QueueEntryView[];
+  /** Puts a conflicted, failed, quarantined or blocked entry back in the queue. */
+  retryEntry(entryId: string): Promise<void>;
+  /** Lands everything that can land now; resolves when the queue is idle. */
+  runQueue(signal?: AbortSignal): Promise<void>;
   queueSummary(): QueueSummary;
   /** Base file content at the change's base commit, for the diff editor's left side. */
   readBaseFile(changeId: string, path: string): Promise<string | undefined>;
