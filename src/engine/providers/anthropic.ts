@@ -79,10 +79,13 @@ export class AnthropicChatProvider implements ChatProvider {
       const res = await this.client.messages.create(body, { signal: scope.signal });
       scope.throwIfEnded();
       let text = '';
+      let toolInput: string | undefined;
       for (const block of res.content ?? []) {
-        if (req.json && block.type === 'tool_use') text = JSON.stringify(block.input);
-        else if (!req.json && block.type === 'text') text += block.text;
+        if (block.type === 'tool_use') toolInput = JSON.stringify(block.input);
+        else if (block.type === 'text') text += block.text;
       }
+      // A forced tool should always be used; if a server answers in text anyway, let the caller parse that.
+      if (req.json && toolInput !== undefined) text = toolInput;
       return {
         text,
         usage: { inputTokens: res.usage?.input_tokens ?? 0, outputTokens: res.usage?.output_tokens ?? 0 },
@@ -126,7 +129,7 @@ export class AnthropicChatProvider implements ChatProvider {
     scope.throwIfEnded();
     if (!stopped) throw providerError('provider/network', 'anthropic stream ended before message_stop', { provider: this.kind });
     return {
-      text: req.json ? toolJson : text,
+      text: req.json && toolJson !== '' ? toolJson : text,
       usage: { inputTokens, outputTokens },
       model,
       provider: this.kind,

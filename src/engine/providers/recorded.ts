@@ -85,7 +85,7 @@ export class RecordedChatProvider implements ChatProvider {
     const n = this.cursors.get(key) ?? 0;
     this.cursors.set(key, n + 1);
     const x = sequence[Math.min(n, sequence.length - 1)];
-    const text = 'text' in x.response ? x.response.text : JSON.stringify(x.response.json);
+    const text = 'text' in x.response && typeof x.response.text === 'string' ? x.response.text : (JSON.stringify((x.response as { json?: unknown }).json) ?? '');
     const chars = req.messages.reduce((k, m) => k + m.content.length, 0);
     return {
       text,

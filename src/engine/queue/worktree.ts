@@ -107,6 +107,9 @@ function sleep(ms: number): Promise<void> {
  */
 export async function updateWorktree(wt: CheckedOutWorktree, oldTip: string, newTip: string): Promise<void> {
   for (let i = 0; ; i++) {
+    // read-tree refuses entries whose cached stat data is stale even when the content is
+    // unchanged (e.g. a file rewritten with the same bytes); refresh first, as `git merge` does.
+    await git(['update-index', '-q', '--refresh'], { cwd: wt.path, check: false });
     const r = await git(['read-tree', '-m', '-u', oldTip, newTip], { cwd: wt.path, check: false });
     if (r.code === 0) return;
     const locked = /index\.lock/.test(r.stderr);

@@ -80,7 +80,9 @@ export async function buildTaskBase(
   }
   const message = `hyperion: base of task ${task.id} in run ${run.id}\n\nDependencies applied: ${order.join(', ')}`;
   const baseCommit = await commitTree(repo, tree, [run.base_commit], message, { date: run.created_at, signal });
-  await git(['update-ref', `refs/hyperion/bases/${refSafe(run.id)}/${refSafe(task.id)}`, baseCommit], { cwd: repo, signal });
+  // Best effort: the ref only protects the commit from `git gc` (which keeps loose objects for
+  // two weeks anyway); a stale ref lock left by a killed process must not fail the task.
+  await git(['update-ref', `refs/hyperion/bases/${refSafe(run.id)}/${refSafe(task.id)}`, baseCommit], { cwd: repo, signal, check: false });
   const direct = JSON.parse(task.depends_json) as string[];
   const deps = direct.map((id) => {
     const c = changes.get(id)!;
