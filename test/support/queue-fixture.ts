@@ -18,11 +18,13 @@ export interface QueueFixture {
   clock: Clock & { advance(ms: number): void };
   /** Adds a task and a change request (status approved) for it; returns the change id. */
   addChange(c: { taskId: string; patch: string; base?: string; title?: string; summary?: string; model?: string }): string;
-  queue(over?: Partial<MergeQueueDeps> & { config?: Partial<EngineConfig> }): MergeQueue;
+  queue(over?: QueueOverrides): MergeQueue;
   /** `Hyperion-Change` trailers on the first-parent history of main, oldest first. */
   landedChanges(): string[];
   cleanup(): void;
 }
+
+export type QueueOverrides = Partial<Omit<MergeQueueDeps, 'config'>> & { config?: Partial<EngineConfig> };
 
 export async function makeQueueFixture(files?: Record<string, string>, opts: { stateDir?: string } = {}): Promise<QueueFixture> {
   const repo = makeRepo(files);
