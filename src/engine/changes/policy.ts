@@ -118,6 +118,21 @@ export function isGitLikeComponent(name: string): boolean {
   return n === '.git' || /^git~\d+$/u.test(n);
 }
 
+/**
+ * How Windows and macOS would spell the path on disk: invisible code points gone and
+ * trailing dots and spaces of each component dropped, so `.env.` or `.e\u200dnv` still
+ * counts as `.env` for the protected list (case is already ignored by the matcher).
+ */
+function filesystemSpelling(path: string): string {
+  return path
+    .split('/')
+    .map((c) => {
+      const t = c.replace(IGNORABLE_RE, '').replace(/[. ]+$/u, '');
+      return t === '' ? c : t;
+    })
+    .join('/');
+}
+
 // C0, DEL, C1, and the bidirectional overrides that make one path display as another.
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
@@ -144,7 +159,7 @@ export function pathViolations(path: string, protectedPaths: readonly string[]):
   }
   if (parts.some(isGitLikeComponent)) out.push(violation('git-dir', path, `git-dir: the path ${shown} reaches into a .git directory.`));
   if (out.length === 0) {
-    const glob = firstMatchingGlob(path, protectedPaths);
+    const glob = firstMatchingGlob(path, protectedPaths) ?? firstMatchingGlob(filesystemSpelling(path), protectedPaths);
     if (glob !== undefined) {
       out.push(violation('protected-path', path, `protected-path: the path ${shown} matches the protected pattern ${JSON.stringify(glob)} and needs an explicit approval.`, 'needs-approval'));
     }
