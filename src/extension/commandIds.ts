@@ -1,0 +1,33 @@
+/**
+ * Every command the extension registers. `test/unit/manifest.test.ts` checks that this list,
+ * the manifest's `contributes.commands` and the `registerCommand` calls agree.
+ */
+export const COMMANDS = {
+  planTask: 'hyperion.planTask',
+  approveChange: 'hyperion.approveChange',
+  rejectChange: 'hyperion.rejectChange',
+  openDiff: 'hyperion.openDiff',
+  retryTask: 'hyperion.retryTask',
+  cancelRun: 'hyperion.cancelRun',
+  revertChange: 'hyperion.revertChange',
+  showQueue: 'hyperion.showQueue',
+  setApiKey: 'hyperion.setApiKey',
+  selectModels: 'hyperion.selectModels',
+  openLog: 'hyperion.openLog',
+} as const;
+export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
+
+export const VIEWS = {
+  container: 'hyperion',
+  runs: 'hyperion.runs',
+  approvals: 'hyperion.approvals',
+  graph: 'hyperion.graph',
+} as const;
+
+/** Context keys set with `setContext`, used in `when` clauses of the manifest. */
+export const CONTEXT_KEYS = {
+  awaitingReview: 'hyperion.awaitingReview',
+  runActive: 'hyperion.runActive',
+  hasMerged: 'hyperion.hasMerged',
+  engineError: 'hyperion.engineError',
+} as const;

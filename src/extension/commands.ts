@@ -1,0 +1,158 @@
+import * as vscode from 'vscode';
+import type { ChangeView, Engine } from '../engine/api';
+import { describeError } from '../engine/errors';
+import type { Logger } from '../engine/ports';
+import { COMMANDS, VIEWS } from './commandIds';
+import { openChangeDiff } from './diffView';
+import type { EngineHost } from './engineHost';
+import { planTaskCommand } from './planTask';
+import { setApiKey } from './secrets';
+import { selectModelsCommand } from './selectModels';
+import { showUserError } from './userErrors';
+import { targetOf, type CommandTarget } from './viewmodel/nodes';
+
+export interface CommandDeps {
+  host: EngineHost;
+  log: Logger;
+  channel: vscode.LogOutputChannel;
+  secrets: vscode.SecretStorage;
+}
+
+/** Finds the change a command is about: from its argument, else a quick pick over `candidates`. */
+async function resolveChange(engine: Engine, t: CommandTarget, candidates: () => ChangeView[], placeHolder: string): Promise<ChangeView | undefined> {
+  if (t.changeId) return engine.getChange(t.changeId);
+  if (t.runId && t.taskId) {
+    const id = engine.getRun(t.runId)?.tasks.find((x) => x.id === t.taskId)?.changeId;
+    if (id) return engine.getChange(id);
+  }
+  const list = candidates();
+  if (list.length === 0) {
+    void vscode.window.showInformationMessage('Hyperion: there is no change to pick.');
+    return undefined;
+  }
+  const pick = await vscode.window.showQuickPick(
+    list.map((c) => ({ label: c.taskTitle, description: `${c.taskId} · ${c.files.length} files · ${c.status}`, change: c })),
+    { title: 'Hyperion', placeHolder, ignoreFocusOut: true },
+  );
+  return pick?.change;
+}
+
+/** Runs `fn`; an error becomes one sentence with actions instead of an unhandled rejection. */
+function guarded(what: string, log: Logger, fn: (arg: unknown) => Promise<void>): (arg: unknown) => Promise<void> {
+  return async (arg) => {
+    try {
+      await fn(arg);
+    } catch (e) {
+      log.error(`${what} failed`, { error: describeError(e) });
+      await showUserError(e, what, () => fn(arg));
+    }
+  };
+}
+
+/**
+ * Registers every command in `COMMANDS` (the manifest test holds the two in step).
+ * Context-menu commands take a tree node, a `{ runId, taskId, changeId, path }` object or
+ * a change id; from the palette they ask with a quick pick.
+ */
+export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
+  const { host, log } = deps;
+  const proposed = (engine: Engine) => () => engine.listChanges({ status: 'proposed' });
+  return [
+    vscode.commands.registerCommand(COMMANDS.planTask, () => planTaskCommand(host, log)),
+
+    vscode.commands.registerCommand(COMMANDS.openDiff, guarded('Opening the diff', log, async (arg) => {
+      const engine = await host.get();
+      const t = targetOf(arg);
+      const change = await resolveChange(engine, t, () => engine.listChanges().filter((c) => c.status !== 'superseded'), 'Open the diff of which change?');
+      if (!change) {
+        if (t.taskId) void vscode.window.showInformationMessage(`Hyperion: task ${t.taskId} has no proposed change yet.`);
+        return;
+      }
+      await openChangeDiff(change, host.repo, t.path);
+    })),
+
+    vscode.commands.registerCommand(COMMANDS.approveChange, guarded('Approving the change', log, async (arg) => {
+      const engine = await host.get();
+      const change = await resolveChange(engine, targetOf(arg), proposed(engine), 'Approve which change?');
+      if (!change) return;
+      let excludeFiles: string[] = [];
+      if (change.files.length > 1) {
+        const picks = await vscode.window.showQuickPick(
+          change.files.map((f) => ({ label: f, picked: !change.excludedFiles.includes(f) })),
+          { title: `Approve "${change.taskTitle}"`, placeHolder: 'Untick the files to leave out; the rest lands.', canPickMany: true, ignoreFocusOut: true },
+        );
+        if (!picks) return;
+        if (picks.length === 0) {
+          void vscode.window.showInformationMessage('Hyperion: no file selected, nothing approved. Use Reject Change to drop the whole change.');
+          return;
+        }
+        const keep = new Set(picks.map((p) => p.label));
+        excludeFiles = change.files.filter((f) => !keep.has(f));
+      }
+      let explicit = false;
+      if (change.needsExplicitApproval) {
+        const why = change.policy.map((p) => p.message).join(' ') || 'It touches protected paths.';
+        const ok = await vscode.window.showWarningMessage(`"${change.taskTitle}" needs explicit approval. ${why}`, { modal: true }, 'Approve');
+        if (ok !== 'Approve') return;
+        explicit = true;
+      }
+      await engine.approveChange(change.id, { excludeFiles, explicit });
+      vscode.window.setStatusBarMessage(`Hyperion: approved "${change.taskTitle}"`, 4000);
+    })),
+
+    vscode.commands.registerCommand(COMMANDS.rejectChange, guarded('Rejecting the change', log, async (arg) => {
+      const engine = await host.get();
+      const change = await resolveChange(engine, targetOf(arg), proposed(engine), 'Reject which change?');
+      if (!change) return;
+      const reason = await vscode.window.showInputBox({ title: `Reject "${change.taskTitle}"`, prompt: 'Why? (optional, kept in the audit log)', ignoreFocusOut: true });
+      if (reason === undefined) return;
+      await engine.rejectChange(change.id, reason.trim() || undefined);
+    })),
+
+    vscode.commands.registerCommand(COMMANDS.retryTask, guarded('Retrying the task', log, async (arg) => {
+      const engine = await host.get();
+      let { runId, taskId } = targetOf(arg);
+      if (!runId || !taskId) {
+        const failed = engine.listRuns(10).flatMap((r) => r.tasks.filter((t) => ['failed', 'rejected', 'cancelled', 'skipped'].includes(t.status)));
+        const pick = await vscode.window.showQuickPick(failed.map((t) => ({ label: t.title, description: `${t.id} · ${t.status}`, t })), { title: 'Hyperion: Retry Task', placeHolder: 'Retry which task?' });
+        if (!pick) return;
+        ({ runId, id: taskId } = pick.t);
+      }
+      await engine.retryTask(runId!, taskId!);
+    })),
+
+    vscode.commands.registerCommand(COMMANDS.cancelRun, guarded('Cancelling the run', log, async (arg) => {
+      const engine = await host.get();
+      let { runId } = targetOf(arg);
+      if (!runId) {
+        const active = engine.listRuns(20).filter((r) => r.status === 'planning' || r.status === 'running' || r.status === 'paused');
+        const pick = await vscode.window.showQuickPick(active.map((r) => ({ label: r.goal, description: r.status, r })), { title: 'Hyperion: Cancel Run', placeHolder: 'Cancel which run?' });
+        if (!pick) return;
+        runId = pick.r.id;
+      }
+      await engine.cancelRun(runId);
+    })),
+
+    vscode.commands.registerCommand(COMMANDS.revertChange, guarded('Reverting the change', log, async (arg) => {
+      const engine = await host.get();
+      const change = await resolveChange(engine, targetOf(arg), () => engine.listChanges({ status: 'merged' }), 'Revert which merged change?');
+      if (!change) return;
+      const ok = await vscode.window.showWarningMessage(`Revert "${change.taskTitle}"? A revert commit goes through the merge queue.`, { modal: true }, 'Revert');
+      if (ok !== 'Revert') return;
+      await engine.revertChange(change.id);
+    })),
+
+    vscode.commands.registerCommand(COMMANDS.showQueue, async () => {
+      await vscode.commands.executeCommand(`${VIEWS.approvals}.focus`);
+    }),
+
+    vscode.commands.registerCommand(COMMANDS.setApiKey, async () => {
+      const provider = await setApiKey(deps.secrets);
+      if (provider) host.invalidate();
+    }),
+
+    vscode.commands.registerCommand(COMMANDS.selectModels, guarded('Selecting models', log, () => selectModelsCommand())),
+
+    vscode.commands.registerCommand(COMMANDS.openLog, () => deps.channel.show(true)),
+  ];
+}

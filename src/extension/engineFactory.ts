@@ -1,0 +1,19 @@
+import type { Engine } from '../engine/api';
+import type { EngineConfig } from '../engine/config';
+import type { Clock, Logger, SecretReader, UserPrompt } from '../engine/ports';
+import type { LanguageModelPort } from '../engine/providers/types';
+
+export interface EngineDeps {
+  repo: string;
+  config: EngineConfig;
+  ports: { log: Logger; clock?: Clock; secrets: SecretReader; ask?: UserPrompt; lm?: LanguageModelPort };
+}
+
+/**
+ * The one place the extension reaches the engine's composition root. The import is
+ * dynamic so activation stays cheap: the engine (and sql.js) load on first use.
+ */
+export async function openEngine(deps: EngineDeps): Promise<Engine> {
+  const { createEngine } = await import('../engine/engine');
+  return createEngine(deps);
+}

@@ -1,0 +1,81 @@
+import * as vscode from 'vscode';
+import { approvalSections } from './viewmodel/approvals';
+import { ApprovalsTreeProvider } from './approvalsTree';
+import { CONTEXT_KEYS, VIEWS } from './commandIds';
+import { registerCommands } from './commands';
+import { CHANGE_SCHEME } from './changeUris';
+import { ChangeContentProvider } from './diffView';
+import { EngineHost } from './engineHost';
+import { GraphViewProvider } from './graphView';
+import { vscodeLanguageModels } from './languageModels';
+import { channelLogger } from './logger';
+import { vscodeUserPrompt } from './prompt';
+import { RunsTreeProvider } from './runsTree';
+import { secretReader } from './secrets';
+import { QueueStatusBar } from './statusBar';
+
+/** What the extension exports, for in-editor tests: read-only access to the host. */
+export interface HyperionApi {
+  readonly host: EngineHost;
+}
+
+/**
+ * Activation registers views, commands and the status bar and returns at once. The engine
+ * (and sql.js) load on first use; when the workspace is trusted that first use is right
+ * after activation, so a run interrupted by Reload Window resumes without a click.
+ */
+export function activate(context: vscode.ExtensionContext): HyperionApi {
+  const channel = vscode.window.createOutputChannel('Hyperion', { log: true });
+  const log = channelLogger(channel);
+  const host = new EngineHost({ log, secrets: secretReader(context.secrets), ask: vscodeUserPrompt, lm: vscodeLanguageModels });
+  const runs = new RunsTreeProvider(host);
+  const approvals = new ApprovalsTreeProvider(host);
+  const graph = new GraphViewProvider(context.extensionUri, host, log);
+  const statusBar = new QueueStatusBar(host);
+  const contents = new ChangeContentProvider(host);
+
+  const runsView = vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: runs, showCollapseAll: true });
+  const approvalsView = vscode.window.createTreeView(VIEWS.approvals, { treeDataProvider: approvals });
+
+  // Engine events arrive in bursts (a task change logs several events): refresh at most every 150 ms.
+  let timer: NodeJS.Timeout | undefined;
+  const refresh = () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      runs.refresh();
+      approvals.refresh();
+      graph.refresh();
+      statusBar.update();
+      const engine = host.current;
+      if (!engine) return;
+      const s = approvalSections({ changes: engine.listChanges({ status: 'proposed' }), queue: engine.listQueue() });
+      approvalsView.badge = s.review.length > 0 ? { value: s.review.length, tooltip: `${s.review.length} waiting for review` } : undefined;
+      void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.awaitingReview, s.review.length > 0);
+      void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.runActive, engine.listRuns(20).some((r) => r.status === 'running' || r.status === 'planning' || r.status === 'paused'));
+      void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.hasMerged, engine.listChanges({ status: 'merged' }).length > 0);
+    }, 150);
+  };
+
+  context.subscriptions.push(
+    channel, host, runs, approvals, graph, statusBar, contents, runsView, approvalsView,
+    host.onDidChange(refresh),
+    vscode.window.registerWebviewViewProvider(VIEWS.graph, graph),
+    vscode.workspace.registerTextDocumentContentProvider(CHANGE_SCHEME, contents),
+    ...registerCommands({ host, log, channel, secrets: context.secrets }),
+    context.secrets.onDidChange((e) => { if (e.key.startsWith('hyperion.apiKey.')) host.invalidate(); }),
+    vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('hyperion')) host.invalidate(); }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => { void host.get().catch(() => undefined); refresh(); }),
+    { dispose: () => { if (timer) clearTimeout(timer); } },
+  );
+
+  if (vscode.workspace.isTrusted && host.repo) {
+    setTimeout(() => void host.get().catch(() => undefined), 0);
+  }
+  log.info('Hyperion activated', { vscode: vscode.version, trusted: vscode.workspace.isTrusted });
+  return { host };
+}
+
+export function deactivate(): void {
+  // Disposables in context.subscriptions close the engine (and flush its store).
+}

@@ -1,0 +1,115 @@
+import * as vscode from 'vscode';
+import type { Engine, RunView } from '../engine/api';
+import { describeError } from '../engine/errors';
+import type { Logger } from '../engine/ports';
+import type { EngineHost } from './engineHost';
+import { planContext } from './planContext';
+import { showUserError } from './userErrors';
+import { runProgress } from './viewmodel/runs';
+
+/** Converts VS Code's CancellationToken to an AbortSignal, once, at the boundary. */
+export function signalFor(token: vscode.CancellationToken): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  if (token.isCancellationRequested) ac.abort();
+  const sub = token.onCancellationRequested(() => ac.abort(new Error('cancelled by the user')));
+  return { signal: ac.signal, dispose: () => sub.dispose() };
+}
+
+function editorContext(): string | undefined {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.document.uri.scheme !== 'file') return undefined;
+  const sel = editor.selection;
+  return planContext({
+    relativePath: vscode.workspace.asRelativePath(editor.document.uri, false),
+    languageId: editor.document.languageId,
+    selection: sel.isEmpty ? undefined : editor.document.getText(sel),
+    selectionLines: sel.isEmpty ? undefined : [sel.start.line + 1, sel.end.line + 1],
+  });
+}
+
+/** Resolves when no task of the run still needs an agent (all proposed or finished) or the run ends. */
+function agentsSettled(engine: Engine, runId: string, onProgress: (run: RunView) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const run = engine.getRun(runId);
+      if (!run) return false;
+      onProgress(run);
+      const busy = run.tasks.some((t) => t.status === 'pending' || t.status === 'ready' || t.status === 'running');
+      return run.status === 'done' || run.status === 'failed' || run.status === 'cancelled' || (run.status !== 'planning' && !busy);
+    };
+    if (check()) return resolve();
+    const sub = engine.onDidChange((e) => {
+      if (e.runId !== undefined && e.runId !== runId) return;
+      if (check()) {
+        sub.dispose();
+        resolve();
+      }
+    });
+  });
+}
+
+/**
+ * Plan Task: asks for the goal, plans it (the planner may ask questions through the
+ * UserPrompt port), starts the run and shows a cancellable progress notification until
+ * the agents are done. Cancelling during the run cancels the run. Errors become one
+ * sentence with actions; Retry plans the same goal again.
+ */
+export async function planTaskCommand(host: EngineHost, log: Logger, presetGoal?: string): Promise<void> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage('Hyperion does not run agents in an untrusted workspace. Trust the workspace to plan tasks.', 'Manage Workspace Trust')
+      .then((a) => { if (a) void vscode.commands.executeCommand('workbench.trust.manage'); });
+    return;
+  }
+  const goal = presetGoal ?? (await vscode.window.showInputBox({
+    title: 'Hyperion: Plan Task',
+    prompt: 'Describe the goal. The selection and the active file are added as context.',
+    placeHolder: 'e.g. Add input validation to the signup form, with tests',
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim().length === 0 ? 'Describe what should be done.' : undefined),
+  }));
+  if (!goal || goal.trim().length === 0) return;
+  const context = editorContext();
+  let stage = 'Planning';
+  let runId: string | undefined;
+  try {
+    const engine = await host.get();
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Hyperion', cancellable: true }, async (progress, token) => {
+      const cancel = signalFor(token);
+      try {
+        progress.report({ message: `Planning: ${goal.trim().slice(0, 80)}` });
+        const plan = await engine.plan(goal.trim(), { signal: cancel.signal, context });
+        stage = 'The run';
+        progress.report({ message: `Starting ${plan.tasks.length} tasks…` });
+        const started = await engine.startRun(plan, { signal: cancel.signal, approve: host.autoApprove ? 'all' : 'none' });
+        runId = started.runId;
+        started.done.catch((e) => log.warn('run ended with an error', { runId: started.runId, error: describeError(e) }));
+        void vscode.commands.executeCommand('hyperion.runs.focus');
+        let last = 0;
+        const aborted = new Promise<void>((resolve) => cancel.signal.addEventListener('abort', () => resolve(), { once: true }));
+        await Promise.race([
+          agentsSettled(engine, started.runId, (run) => {
+            const { done, total } = runProgress(run);
+            const pct = total === 0 ? 0 : Math.floor((done / total) * 100);
+            progress.report({ message: `${done}/${total} tasks done`, increment: pct - last });
+            last = pct;
+          }),
+          aborted,
+        ]);
+        if (cancel.signal.aborted) {
+          await engine.cancelRun(started.runId);
+          return;
+        }
+        const waiting = engine.listChanges({ runId: started.runId, status: 'proposed' }).length;
+        if (waiting > 0) {
+          void vscode.window.showInformationMessage(`Hyperion: ${waiting} change${waiting === 1 ? '' : 's'} waiting for your review.`, 'Show Queue')
+            .then((a) => { if (a) void vscode.commands.executeCommand('hyperion.showQueue'); });
+        }
+      } finally {
+        cancel.dispose();
+      }
+    });
+  } catch (e) {
+    log.error(`${stage} failed`, { runId, error: describeError(e) });
+    await showUserError(e, stage, () => planTaskCommand(host, log, goal));
+  }
+}

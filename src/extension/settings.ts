@@ -1,0 +1,106 @@
+import { EngineConfig, ProviderKindSchema, ROLES, type ModelRef } from '../engine/config';
+
+/**
+ * Maps `hyperion.*` settings to `EngineConfig`. Pure: `read` is `(key) => value` over the
+ * `hyperion` section (VS Code's `WorkspaceConfiguration.get`), so tests pass a plain object.
+ * Invalid entries are skipped and reported in `problems` (one sentence each) rather than
+ * failing the whole configuration: a typo in one route must not stop the others.
+ */
+
+/** Roles with a `hyperion.models.<role>` setting; `default` covers roles left empty. */
+export const MODEL_SETTING_ROLES = ['default', ...ROLES] as const;
+export type ModelSettingRole = (typeof MODEL_SETTING_ROLES)[number];
+
+/** The providers a key can be stored for (SecretStorage entries `hyperion.apiKey.<provider>`). */
+export const KEYED_PROVIDERS = ['openai', 'anthropic', 'openai-compatible'] as const;
+export type KeyedProvider = (typeof KEYED_PROVIDERS)[number];
+
+export interface SettingsResult {
+  config: EngineConfig;
+  /** True when `hyperion.autoApprove` is on: runs start with `approve: 'all'`. */
+  autoApprove: boolean;
+  problems: string[];
+}
+
+/**
+ * Parses `provider:model` (split at the first colon, since model names such as
+ * `llama3:8b` contain colons). Returns undefined for anything else.
+ */
+export function parseModelRef(text: string): ModelRef | undefined {
+  const i = text.indexOf(':');
+  if (i <= 0 || i === text.length - 1) return undefined;
+  const provider = ProviderKindSchema.safeParse(text.slice(0, i).trim());
+  const model = text.slice(i + 1).trim();
+  if (!provider.success || model.length === 0) return undefined;
+  return { provider: provider.data, model };
+}
+
+export function formatModelRef(ref: ModelRef): string {
+  return `${ref.provider}:${ref.model}`;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim().length > 0 ? v.trim() : undefined;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+export function settingsToEngineConfig(read: (key: string) => unknown): SettingsResult {
+  const problems: string[] = [];
+  const routes: Record<string, ModelRef[]> = {};
+  for (const role of MODEL_SETTING_ROLES) {
+    const raw = read(`models.${role}`);
+    if (raw === undefined || raw === null) continue;
+    const list = Array.isArray(raw) ? raw : [raw];
+    const refs: ModelRef[] = [];
+    for (const item of list) {
+      const ref = typeof item === 'string' ? parseModelRef(item) : undefined;
+      if (ref) refs.push(ref);
+      else problems.push(`hyperion.models.${role}: "${String(item)}" is not "provider:model" (providers: ${ProviderKindSchema.options.join(', ')})`);
+    }
+    if (refs.length > 0) routes[role] = refs;
+  }
+
+  const compatibleUrl = str(read('providers.openaiCompatible.baseUrl'));
+  const input: Record<string, unknown> = {
+    providers: {
+      openai: { baseUrl: str(read('providers.openai.baseUrl')) },
+      anthropic: { baseUrl: str(read('providers.anthropic.baseUrl')) },
+      'openai-compatible': compatibleUrl ? { baseUrl: compatibleUrl } : {},
+      recorded: {},
+    },
+    routes,
+  };
+  const optional: Array<[string, string, (v: unknown) => unknown]> = [
+    ['concurrency', 'concurrency', num],
+    ['queueWorkers', 'queueWorkers', num],
+    ['checkCommand', 'checkCommand', str],
+    ['budgetUsd', 'budgetUsd', num],
+    ['targetBranch', 'targetRef', str],
+  ];
+  for (const [key, field, conv] of optional) {
+    const v = conv(read(key));
+    if (v !== undefined) input[field] = v;
+  }
+  const timeout = num(read('requestTimeoutSeconds'));
+  if (timeout !== undefined) input.timeoutMs = Math.round(timeout * 1000);
+  const taskTimeout = num(read('taskTimeoutMinutes'));
+  if (taskTimeout !== undefined) input.taskTimeoutMs = Math.round(taskTimeout * 60_000);
+  const protectedPaths = read('protectedPaths');
+  if (Array.isArray(protectedPaths)) input.protectedPaths = protectedPaths.filter((p): p is string => typeof p === 'string' && p.length > 0);
+
+  let config: EngineConfig;
+  const parsed = EngineConfig.safeParse(input);
+  if (parsed.success) {
+    config = parsed.data;
+  } else {
+    // Keep what is valid: drop each offending top-level field and say so.
+    const bad = new Set(parsed.error.issues.map((i) => String(i.path[0])));
+    for (const issue of parsed.error.issues) problems.push(`hyperion setting for ${issue.path.join('.')}: ${issue.message}`);
+    for (const k of bad) delete input[k];
+    config = EngineConfig.parse(input);
+  }
+  return { config, autoApprove: read('autoApprove') === true, problems };
+}

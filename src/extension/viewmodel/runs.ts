@@ -1,0 +1,105 @@
+import type { RunStatus, RunView, TaskStatus, TaskView } from '../../engine/api';
+import { assertNever } from '../../engine/errors';
+import { topologicalOrder } from '../../engine/graph/dag';
+import { formatCost, oneLine } from './format';
+import type { IconView, ItemView } from './nodes';
+
+/** Codicon and colour per task status; colours are theme color ids so themes stay in charge. */
+export function taskIcon(status: TaskStatus): IconView {
+  switch (status) {
+    case 'pending': return { id: 'circle-outline', color: 'disabledForeground' };
+    case 'ready': return { id: 'circle-large-outline' };
+    case 'running': return { id: 'sync~spin', color: 'charts.blue' };
+    case 'proposed': return { id: 'eye', color: 'charts.yellow' };
+    case 'approved': return { id: 'pass', color: 'charts.green' };
+    case 'rejected': return { id: 'close', color: 'charts.red' };
+    case 'merged': return { id: 'git-merge', color: 'charts.green' };
+    case 'failed': return { id: 'error', color: 'errorForeground' };
+    case 'skipped': return { id: 'debug-step-over', color: 'disabledForeground' };
+    case 'cancelled': return { id: 'circle-slash', color: 'disabledForeground' };
+    default: return assertNever(status, 'task status');
+  }
+}
+
+export function runIcon(status: RunStatus): IconView {
+  switch (status) {
+    case 'planning': return { id: 'lightbulb', color: 'charts.blue' };
+    case 'running': return { id: 'sync~spin', color: 'charts.blue' };
+    case 'paused': return { id: 'debug-pause', color: 'charts.yellow' };
+    case 'done': return { id: 'check-all', color: 'charts.green' };
+    case 'failed': return { id: 'error', color: 'errorForeground' };
+    case 'cancelled': return { id: 'circle-slash', color: 'disabledForeground' };
+    default: return assertNever(status, 'run status');
+  }
+}
+
+const ACTIVE_RUN: ReadonlySet<RunStatus> = new Set(['planning', 'running', 'paused']);
+const RETRYABLE: ReadonlySet<TaskStatus> = new Set(['failed', 'rejected', 'cancelled', 'skipped']);
+
+export function isRunActive(run: RunView): boolean {
+  return ACTIVE_RUN.has(run.status);
+}
+
+/** Tasks done so far over all tasks, counting anything that needs no more agent work. */
+export function runProgress(run: RunView): { done: number; total: number } {
+  const settled: ReadonlySet<TaskStatus> = new Set(['proposed', 'approved', 'rejected', 'merged', 'failed', 'skipped', 'cancelled']);
+  return { done: run.tasks.filter((t) => settled.has(t.status)).length, total: run.tasks.length };
+}
+
+export function runItem(run: RunView): ItemView {
+  const { done, total } = runProgress(run);
+  const tokens = ['run', run.status];
+  if (isRunActive(run)) tokens.push('cancellable');
+  const lines = [run.goal, `Status: ${run.status}`, `Tasks: ${done}/${total}`, `Cost so far: ${formatCost(run.costUsd)}`];
+  if (run.error) lines.push(`Error: ${run.error}`);
+  return {
+    id: `run:${run.id}`,
+    label: oneLine(run.goal, 70),
+    description: `${run.status} · ${done}/${total} · ${formatCost(run.costUsd)}`,
+    tooltip: lines.join('\n'),
+    icon: runIcon(run.status),
+    contextValue: tokens.join(' '),
+    collapsible: isRunActive(run) ? 'expanded' : 'collapsed',
+  };
+}
+
+/**
+ * Tasks in dependency order (every task after the ones it needs); a graph the engine
+ * could not order (should not happen after validation) keeps the stored order.
+ */
+export function orderedTasks(run: RunView): TaskView[] {
+  try {
+    const byId = new Map(run.tasks.map((t) => [t.id, t]));
+    return topologicalOrder(run.tasks).map((id) => byId.get(id)!);
+  } catch {
+    return run.tasks;
+  }
+}
+
+export function taskItem(task: TaskView): ItemView {
+  const tokens = ['task', task.status];
+  if (task.changeId) tokens.push('change');
+  if (task.status === 'proposed' && task.changeId) tokens.push('reviewable');
+  if (RETRYABLE.has(task.status)) tokens.push('retryable');
+  const parts = [task.id, task.status];
+  if (task.costUsd > 0) parts.push(formatCost(task.costUsd));
+  if (task.dependsOn.length > 0) parts.push(`after ${task.dependsOn.join(', ')}`);
+  const lines = [task.title, `${task.id} · ${task.type} · ${task.status}`];
+  if (task.route) lines.push(`Model: ${task.route.provider}:${task.route.model}`);
+  if (task.attempts > 1) lines.push(`Attempts: ${task.attempts}`);
+  if (task.dependsOn.length > 0) lines.push(`Depends on: ${task.dependsOn.join(', ')}`);
+  if (task.summary) lines.push(task.summary);
+  if (task.error) lines.push(`Error: ${task.error}`);
+  return {
+    id: `task:${task.runId}:${task.id}`,
+    label: oneLine(task.title, 80),
+    description: parts.join(' · '),
+    tooltip: lines.join('\n'),
+    icon: taskIcon(task.status),
+    contextValue: tokens.join(' '),
+    collapsible: 'none',
+    command: task.changeId
+      ? { command: 'hyperion.openDiff', title: 'Open Diff', args: [{ runId: task.runId, taskId: task.id, changeId: task.changeId }] }
+      : undefined,
+  };
+}

@@ -1,0 +1,95 @@
+import type { GraphModel, GraphNode } from '../protocol/messages';
+import { el, svg, type DomDocument, type DomNode } from './dom';
+
+/** Cuts a label to fit a node box; the full text stays in the node's `<title>` tooltip. */
+export function fitLabel(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, Math.max(1, max - 1))}…`;
+}
+
+export function formatCost(usd: number): string {
+  if (usd <= 0) return '$0.00';
+  if (usd < 0.01) return '<$0.01';
+  return `$${usd.toFixed(2)}`;
+}
+
+/** Cubic edge from the right side of `a` to the left side of `b`. */
+function edgePath(a: GraphNode, b: GraphNode): string {
+  const x1 = a.x + a.width;
+  const y1 = a.y + a.height / 2;
+  const x2 = b.x - 6;
+  const y2 = b.y + b.height / 2;
+  const dx = Math.max(20, (x2 - x1) / 2);
+  return `M ${x1} ${y1} C ${x1 + dx} ${y1}, ${x2 - dx} ${y2}, ${x2} ${y2}`;
+}
+
+/**
+ * Draws the dependency graph as SVG into `root` (replacing what was there). Node boxes
+ * carry `status-<status>` and `critical` classes for the stylesheet; clicking a node or
+ * pressing Enter/Space on it calls `onOpen(taskId)`. All model-written text (titles,
+ * goal) goes through `textContent`, never markup, so a title like
+ * `<img src=x onerror=alert(1)>` shows as those characters.
+ */
+export function renderGraph(doc: DomDocument, root: DomNode, graph: GraphModel, onOpen: (taskId: string) => void): void {
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const canvas = svg(doc, 'svg', {
+    class: 'graph',
+    width: Math.max(graph.width, 1),
+    height: Math.max(graph.height, 1),
+    viewBox: `0 0 ${Math.max(graph.width, 1)} ${Math.max(graph.height, 1)}`,
+    role: 'group',
+    'aria-label': `Task graph, ${graph.nodes.length} tasks`,
+  });
+  const defs = canvas.appendChild(svg(doc, 'defs'));
+  for (const [id, cls] of [['arrow', 'arrow'], ['arrow-critical', 'arrow critical']] as const) {
+    const marker = defs.appendChild(svg(doc, 'marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto-start-reverse' }));
+    marker.appendChild(svg(doc, 'path', { d: 'M 0 0 L 10 5 L 0 10 z', class: cls }));
+  }
+  const edges = canvas.appendChild(svg(doc, 'g', { class: 'edges' }));
+  // Critical edges last so they draw on top of the others.
+  for (const e of [...graph.edges].sort((a, b) => Number(a.critical) - Number(b.critical))) {
+    const a = byId.get(e.from);
+    const b = byId.get(e.to);
+    if (!a || !b) continue;
+    edges.appendChild(svg(doc, 'path', {
+      d: edgePath(a, b),
+      class: e.critical ? 'edge critical' : 'edge',
+      'marker-end': `url(#${e.critical ? 'arrow-critical' : 'arrow'})`,
+    }));
+  }
+  const nodes = canvas.appendChild(svg(doc, 'g', { class: 'nodes' }));
+  const maxChars = Math.max(8, Math.floor((graph.nodes[0]?.width ?? 170) / 7.2) - 2);
+  for (const n of graph.nodes) {
+    const g = nodes.appendChild(svg(doc, 'g', {
+      class: `node status-${n.status}${n.critical ? ' critical' : ''}${n.hasChange ? ' has-change' : ''}`,
+      transform: `translate(${n.x} ${n.y})`,
+      tabindex: 0,
+      role: 'button',
+      'data-task-id': n.id,
+    }));
+    g.appendChild(svg(doc, 'title', {}, `${n.title}\n${n.id} · ${n.type} · ${n.status} · ${formatCost(n.costUsd)}${n.critical ? ' · critical path' : ''}`));
+    g.appendChild(svg(doc, 'rect', { width: n.width, height: n.height, rx: 5, ry: 5, class: 'box' }));
+    g.appendChild(svg(doc, 'rect', { width: 5, height: n.height, rx: 2, ry: 2, class: 'stripe' }));
+    g.appendChild(svg(doc, 'text', { x: 12, y: 18, class: 'title' }, fitLabel(n.title, maxChars)));
+    g.appendChild(svg(doc, 'text', { x: 12, y: 36, class: 'meta' }, `${n.id} · ${n.status}${n.costUsd > 0 ? ` · ${formatCost(n.costUsd)}` : ''}`));
+    g.addEventListener('click', () => onOpen(n.id));
+    g.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' || ev.key === ' ') {
+        ev.preventDefault?.();
+        onOpen(n.id);
+      }
+    });
+  }
+  root.replaceChildren(canvas);
+}
+
+/** The line under the header: goal, status, cost and the critical path, as text only. */
+export function renderSummary(doc: DomDocument, root: DomNode, graph: GraphModel): void {
+  const goal = el(doc, 'div', { class: 'goal', title: graph.goal }, graph.goal);
+  const counts = new Map<string, number>();
+  for (const n of graph.nodes) counts.set(n.status, (counts.get(n.status) ?? 0) + 1);
+  const parts = [...counts].map(([s, c]) => `${c} ${s}`);
+  const meta = el(doc, 'div', { class: 'meta' }, `${graph.runStatus} · ${graph.nodes.length} tasks (${parts.join(', ')}) · ${formatCost(graph.costUsd)}`);
+  const path = el(doc, 'div', { class: 'critical-path' }, graph.criticalPath.length > 0 ? `Critical path: ${graph.criticalPath.join(' → ')}` : '');
+  root.replaceChildren(goal, meta, path);
+}
