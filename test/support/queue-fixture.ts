@@ -19,6 +19,7 @@ export interface QueueFixture {
   /** Adds a task and a change request (status approved) for it; returns the change id. */
   addChange(c: { taskId: string; patch: string; base?: string; title?: string; summary?: string; model?: string }): string;
   queue(over?: QueueOverrides): MergeQueue;
+  reopen(): Promise<void>;
   /** `Hyperion-Change` trailers on the first-parent history of main, oldest first. */
   landedChanges(): string[];
   cleanup(): void;
@@ -45,13 +46,13 @@ export async function makeQueueFixture(files?: Record<string, string>, opts: { s
     repo, db, stateDir, runId, clock,
     addChange(c) {
       const at = clock.now();
-      db.run(
+      fx.db.run(
         `INSERT INTO tasks (run_id, id, seq, title, type, prompt, acceptance_json, depends_json, files_json, status, updated_at)
          VALUES (?, ?, ?, ?, 'code', 'p', '[]', '[]', '[]', 'approved', ?)`,
         [runId, c.taskId, ++seq, c.title ?? `Task ${c.taskId}`, at],
       );
       const id = `ch-${c.taskId}`;
-      db.run(
+      fx.db.run(
         `INSERT INTO change_requests (id, run_id, task_id, base_commit, patch, files_json, summary, model, status, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, '[]', ?, ?, 'approved', ?, ?)`,
         [id, runId, c.taskId, c.base ?? repo.head(), c.patch, c.summary ?? '', c.model ?? 'test-model', at, at],
@@ -61,15 +62,24 @@ export async function makeQueueFixture(files?: Record<string, string>, opts: { s
     queue(over = {}) {
       const { config, ...rest } = over;
       return createMergeQueue({
-        db, repo: repo.dir, config: { ...defaultConfig(), ...config }, log: silentLogger, clock, workerId: 'test', ...rest,
+        db: fx.db, repo: repo.dir, config: { ...defaultConfig(), ...config }, log: silentLogger, clock, workerId: 'test', ...rest,
       });
     },
     landedChanges() {
       const log = sh(repo.dir, ['log', '--first-parent', '--reverse', '--format=%B%x00', 'main']);
       return log.split('\0').flatMap((b) => [...b.matchAll(/^Hyperion-Change: (.+)$/gm)].map((m) => m[1]));
     },
+    /** Closes the store (so another process may own it) and opens it again. */
+    async reopen() {
+      fx.db.close();
+      fx.db = await openDb({ dir: stateDir });
+    },
     cleanup() {
-      db.close();
+      try {
+        fx.db.close();
+      } catch {
+        // already closed
+      }
       repo.cleanup();
       fs.rmSync(stateDir, { recursive: true, force: true });
     },
