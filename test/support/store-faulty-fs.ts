@@ -7,7 +7,9 @@ export interface Fault {
   /** Which files fail; default all. Matched against the file's base name. */
   files?: RegExp;
   /** Which operations fail. */
-  ops: Array<'write' | 'open-write' | 'rename' | 'truncate'>;
+  ops: Array<'write' | 'open-write' | 'rename' | 'truncate' | 'fsync'>;
+  /** Runs just before the fault is thrown (once), e.g. to let another reader look. */
+  before?: () => void;
   /** For 'write': write half of the first failing buffer before failing (a torn append). */
   partial?: boolean;
 }
@@ -22,6 +24,9 @@ export function faultyFs(): { fs: StoreFs; set(f: Fault | undefined): void; fail
     !!fault && fault.ops.includes(op) && (!fault.files || fault.files.test(path.basename(file)));
   const boom = () => {
     failures++;
+    const before = fault!.before;
+    fault!.before = undefined;
+    before?.();
     return Object.assign(new Error(`${fault!.code}: injected fault`), { code: fault!.code });
   };
   const fs: StoreFs = {
@@ -46,6 +51,10 @@ export function faultyFs(): { fs: StoreFs; set(f: Fault | undefined): void; fail
         throw boom();
       }
       return nodeStoreFs.writeSync(fd, b, o, l, p);
+    },
+    fsyncSync(fd) {
+      if (hits(fdPath.get(fd) ?? '', 'fsync')) throw boom();
+      nodeStoreFs.fsyncSync(fd);
     },
     ftruncateSync(fd, len) {
       if (hits(fdPath.get(fd) ?? '', 'truncate')) throw boom();

@@ -114,6 +114,36 @@ test('a crash between the snapshot rename and the journal reset never replays tw
   }
 });
 
+test('a reader that saw a write whose fsync then failed converges back to the disk', async () => {
+  const dir = tempDir();
+  try {
+    const f = faultyFs();
+    const writer = await openDb({ dir, migrations: TEST_MIGRATIONS, fs: f.fs, snapshotEveryBytes: 1 << 30 });
+    const reader = await fresh(dir);
+    insert(writer, 1);
+    assert.equal(count(reader), 1);
+    let sawIt = -1;
+    // The record is fully written but its fsync fails: the reader looks in between, then the
+    // writer cuts the record and reports the failure.
+    f.set({ code: 'EIO', files: /^journal$/, ops: ['fsync'], before: () => (sawIt = count(reader)) });
+    assert.throws(() => insert(writer, 2, 'a rather long body that will be cut again'), (e) => isEngineError(e, 'store/write-failed'));
+    assert.equal(sawIt, 2, 'the reader did read the doomed record');
+    f.set(undefined);
+    insert(writer, 3, 'short');
+    insert(writer, 4, 'another record that goes past where the reader thinks the journal ends');
+    assert.deepEqual(reader.all('SELECT txn FROM items ORDER BY txn').map((r) => r.txn), [1, 3, 4]);
+    reader.run('INSERT INTO items (txn, part, body) VALUES (5, 1, ?)', ['from the reader']);
+    assert.deepEqual(writer.all('SELECT txn FROM items ORDER BY txn').map((r) => r.txn), [1, 3, 4, 5]);
+    writer.close();
+    reader.close();
+    const last = await fresh(dir);
+    assert.deepEqual(last.all('SELECT txn FROM items ORDER BY txn').map((r) => r.txn), [1, 3, 4, 5]);
+    last.close();
+  } finally {
+    removeDir(dir);
+  }
+});
+
 /** Mounts a small tmpfs; undefined when the sandbox does not allow mounting. */
 function mountTmpfs(dir: string, size: string): boolean {
   try {

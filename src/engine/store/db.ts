@@ -1,10 +1,10 @@
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
-import { EngineError } from '../errors';
+import { EngineError, describeError, isEngineError } from '../errors';
 import { silentLogger, type Logger } from '../ports';
 import { assertDeterministic } from './determinism';
 import { StoreFiles, sameIdentity, type JournalIdentity } from './files';
 import { errnoCode, nodeStoreFs, type StoreFs } from './fs-port';
-import { HEADER_BYTES, encodeRecord, type CapturedStatement } from './journal';
+import { HEADER_BYTES, encodeRecord, markOf, type CapturedStatement, type RecordMark } from './journal';
 import { FileLock } from './lock';
 import { MIGRATIONS } from './migrations';
 import { loadSqlJs } from './sqljs';
@@ -96,6 +96,8 @@ class SqlJsDb implements Db {
   /** End of the journal records already applied to `db`. */
   private journalEnd = HEADER_BYTES;
   private seen: JournalIdentity | undefined;
+  /** The last record applied, to check record boundaries before cutting a tail. */
+  private lastRecord: RecordMark | undefined;
   private depth = 0;
   private captured: CapturedStatement[] = [];
   private readonly statements = new Map<string, Statement>();
@@ -259,6 +261,7 @@ class SqlJsDb implements Db {
     const record = encodeRecord(captured);
     try {
       this.seen = d.files.append(record, this.journalEnd);
+      this.lastRecord = markOf(record, this.journalEnd);
       this.journalEnd += record.length;
     } catch (e) {
       this.db.exec('ROLLBACK');
@@ -300,6 +303,7 @@ class SqlJsDb implements Db {
     try {
       this.seen = d.files.resetJournal(next);
       this.journalEnd = HEADER_BYTES;
+      this.lastRecord = undefined;
     } catch (e) {
       throw d.writeFailed(e, 'reset the journal in');
     }
@@ -319,23 +323,48 @@ class SqlJsDb implements Db {
     if (j && j.generation === this.generation && j.size >= this.journalEnd) {
       this.applyRecords(this.db, j.records);
       this.journalEnd = j.validEnd;
+      if (j.last) this.lastRecord = j.last;
       this.seen = j.identity;
-      if (locked && j.size > j.validEnd) {
+      if (j.size === j.validEnd) return;
+      // Bytes after the last valid record: a write in progress elsewhere, a writer that died
+      // mid-append, or (if our view of record boundaries drifted) other processes' records.
+      // Only a lock holder decides, after checking that our last record still ends here.
+      if (!locked) return this.catchUpLocked();
+      const ours = this.lastRecord;
+      const boundaryHolds = ours === undefined ? this.journalEnd === HEADER_BYTES : d.files.recordStillAt(ours, this.journalEnd);
+      if (boundaryHolds) {
         this.log.warn('store: cutting a torn journal tail left by an interrupted write', { dir: d.files.dir, bytes: j.size - j.validEnd });
         this.seen = d.files.truncateJournal(j.validEnd);
+      } else {
+        this.log.warn('store: the journal no longer matches what this process read; reloading', { dir: d.files.dir });
+        this.reload();
       }
       return;
     }
-    if (!locked) {
-      d.lock.acquire();
-      try {
-        this.catchUp(true);
-      } finally {
-        d.lock.release();
-      }
-      return;
-    }
+    if (!locked) return this.catchUpLocked();
     this.reload();
+  }
+
+  /**
+   * A read that needs the lock to catch up. If the lock cannot be had (busy past the
+   * timeout, or a read-only folder) the read is served from the state already loaded,
+   * which is a consistent earlier state; reads never fail for want of the lock.
+   */
+  private catchUpLocked(): void {
+    const d = this.durable!;
+    this.seen = undefined;
+    try {
+      d.lock.acquire();
+    } catch (e) {
+      if (!isEngineError(e, 'store/locked') && !isEngineError(e, 'store/write-failed')) throw e;
+      this.log.warn('store: serving a read from the last loaded state', { reason: describeError(e) });
+      return;
+    }
+    try {
+      this.catchUp(true);
+    } finally {
+      d.lock.release();
+    }
   }
 
   /** Under the lock: replaces `db` with the snapshot plus its journal, repairing the journal. */
@@ -354,9 +383,11 @@ class SqlJsDb implements Db {
       const j = d.files.readJournal(HEADER_BYTES);
       let end = HEADER_BYTES;
       let seen: JournalIdentity | undefined;
+      let last: RecordMark | undefined;
       if (j && j.generation === gen) {
         this.applyRecords(next, j.records);
         end = j.validEnd;
+        last = j.last;
         seen = j.identity;
         if (j.size > j.validEnd) {
           this.log.warn('store: cutting a torn journal tail left by an interrupted write', { dir: d.files.dir, bytes: j.size - j.validEnd });
@@ -378,6 +409,7 @@ class SqlJsDb implements Db {
       this.db = next;
       this.generation = gen;
       this.journalEnd = end;
+      this.lastRecord = last;
       this.seen = seen;
       this.schemaVersion = userVersion(next);
     } catch (e) {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { HEADER_BYTES, decodeHeader, encodeHeader, scanRecords, type CapturedStatement } from './journal';
+import { HEADER_BYTES, decodeHeader, encodeHeader, headMatches, scanRecords, type CapturedStatement, type RecordMark } from './journal';
 import { errnoCode, fsyncDir, readAt, writeFully, type StoreFs } from './fs-port';
 
 /** What a journal stat looked like when we last read it; equal means nothing new. */
@@ -17,6 +17,8 @@ export interface JournalRead {
   validEnd: number;
   /** File size when read; larger than validEnd means a torn (or still-being-written) tail. */
   size: number;
+  /** The last valid record read (absolute offset), if any. */
+  last?: RecordMark;
   identity: JournalIdentity;
 }
 
@@ -85,7 +87,9 @@ export class StoreFiles {
       }
       const tail = readAt(this.fs, fd, st.size - start, start);
       const scan = scanRecords(tail);
-      return { generation, records: scan.records, validEnd: start + scan.validBytes, size: st.size, identity: identityOf(st) };
+      const read: JournalRead = { generation, records: scan.records, validEnd: start + scan.validBytes, size: st.size, identity: identityOf(st) };
+      if (scan.last) read.last = { offset: start + scan.last.offset, crc: scan.last.crc };
+      return read;
     } finally {
       this.fs.closeSync(fd);
     }
@@ -113,6 +117,19 @@ export class StoreFiles {
         throw e;
       }
       return identityOf(this.fs.fstatSync(fd));
+    } finally {
+      this.fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * True when the record `mark` still ends exactly at `end` in the journal: our view of the
+   * record boundaries agrees with the file, so bytes after `end` are really a torn tail.
+   */
+  recordStillAt(mark: RecordMark, end: number): boolean {
+    const fd = this.fs.openSync(this.journalPath, 'r');
+    try {
+      return headMatches(readAt(this.fs, fd, 12, mark.offset), mark, end);
     } finally {
       this.fs.closeSync(fd);
     }

@@ -109,12 +109,21 @@ export interface ScanResult {
   records: CapturedStatement[][];
   /** Bytes of `buf` covered by valid records; anything after is torn or foreign. */
   validBytes: number;
+  /** Offset in `buf` and checksum of the last valid record, to re-identify it later. */
+  last?: RecordMark;
+}
+
+/** Where a record starts and its checksum: enough to tell it from any other record. */
+export interface RecordMark {
+  offset: number;
+  crc: number;
 }
 
 /** Parses records from the start of `buf` up to the first incomplete or invalid one. */
 export function scanRecords(buf: Uint8Array): ScanResult {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const records: CapturedStatement[][] = [];
+  let last: RecordMark | undefined;
   let pos = 0;
   while (pos + RECORD_HEAD_BYTES <= b.length) {
     if (b.readUInt32LE(pos) !== RECORD_MAGIC) break;
@@ -136,7 +145,20 @@ export function scanRecords(buf: Uint8Array): ScanResult {
         return decoded === undefined ? { sql } : { sql, params: decoded };
       }),
     );
+    last = { offset: pos, crc: b.readUInt32LE(pos + 8) };
     pos = start + len;
   }
-  return { records, validBytes: pos };
+  return last ? { records, validBytes: pos, last } : { records, validBytes: pos };
+}
+
+/** The mark of a record encoded by `encodeRecord`, placed at `offset`. */
+export function markOf(record: Uint8Array, offset: number): RecordMark {
+  return { offset, crc: Buffer.from(record.buffer, record.byteOffset, record.byteLength).readUInt32LE(8) };
+}
+
+/** True when `head` (the first 12 bytes at mark.offset) is the record `mark` ending at `end`. */
+export function headMatches(head: Uint8Array, mark: RecordMark, end: number): boolean {
+  if (head.length < RECORD_HEAD_BYTES) return false;
+  const b = Buffer.from(head.buffer, head.byteOffset, RECORD_HEAD_BYTES);
+  return b.readUInt32LE(0) === RECORD_MAGIC && mark.offset + RECORD_HEAD_BYTES + b.readUInt32LE(4) === end && b.readUInt32LE(8) === mark.crc;
 }
