@@ -146,6 +146,24 @@ describe('repairPatch', () => {
     await assertRepairs(broken, ['add-missing-final-newline', 'add-diff-git-header']);
   });
 
+  it('adds the ---/+++ lines a git section skipped', async () => {
+    const broken = 'diff --git a/src/app.ts b/src/app.ts\n@@ -1,3 +1,3 @@\n const a = 1;\n-const b = 2;\n+const b = 4;\n \n';
+    await assertRepairs(broken, ['add-file-header-lines']);
+  });
+
+  it('keeps every fenced diff when the answer has several', async () => {
+    const one = '--- a/README.md\n+++ b/README.md\n@@ -1,3 +1,3 @@\n # Demo\n \n-Hello.\n+Hi.\n';
+    const two = '--- a/notes.txt\n+++ b/notes.txt\n@@ -1,2 +1,2 @@\n-one\n+ONE\n two\n';
+    const fixed = await assertRepairs(`First:\n\`\`\`diff\n${one}\`\`\`\nSecond:\n\`\`\`diff\n${two}\`\`\`\n`, ['strip-markdown-fence']);
+    assert.equal(parsePatch(fixed).files.length, 2);
+  });
+
+  it('treats blank lines after a miscounted new-file hunk as separators', async () => {
+    const broken = '--- /dev/null\n+++ b/src/made.ts\n@@ -0,0 +1,5 @@\n+export const a = 1;\n+export const b = 2;\n\n\n';
+    const fixed = await assertRepairs(broken, ['recount-hunk-lengths']);
+    assert.deepEqual(parsePatch(fixed).files[0]!.hunks[0]!.lines, ['+export const a = 1;', '+export const b = 2;']);
+  });
+
   it('refuses a hunk whose miscounted end has blank lines that may be context or separators', () => {
     const broken = '--- a/README.md\n+++ b/README.md\n@@ -1,9 +1,9 @@\n # Demo\n-x\n+y\n\n\n--- a/notes.txt\n+++ b/notes.txt\n@@ -1 +1 @@\n-one\n+ONE\n';
     assert.throws(() => repairPatch(broken), (e) => isEngineError(e, 'patch/unrepairable') && /blank line/.test(e.message));

@@ -17,6 +17,7 @@ import { fileLineName, gitHeaderNames, quoteCPath, stripPrefix } from './paths';
  * - `blank-context-line-missing-space`: an empty line inside a hunk becomes " ".
  * - `recount-hunk-lengths`: a hunk header's line counts disagree with its body.
  * - `add-ab-prefixes`: `--- x`/`+++ x` without the `a/`/`b/` that `git apply` strips.
+ * - `add-file-header-lines`: a `diff --git` section goes straight to `@@` without `---`/`+++`.
  * - `add-diff-git-header`: a plain `---`/`+++` section gets a `diff --git` line.
  * - `add-new-file-mode` / `add-deleted-file-mode`: a git section with `/dev/null` lacks the mode line.
  * - `add-missing-final-newline`: the last line had no newline.
@@ -156,6 +157,10 @@ function walk(lines: string[], repairs: Repairs): { sections: Section[]; lastKep
       lastKept = i - 1;
       continue;
     }
+    if (l.startsWith('@@') && cur && cur.minus === null && cur.git !== null && !cur.hasHunk && cur.body.length === 0) {
+      addFileLines(cur, i);
+      repairs.add('add-file-header-lines');
+    }
     if (l.startsWith('@@') && cur && cur.minus !== null) {
       startOfSomething(i);
       const end = fixHunk(lines, i, cur.body, repairs);
@@ -172,6 +177,16 @@ function walk(lines: string[], repairs: Repairs): { sections: Section[]; lastKep
     i++;
   }
   return { sections, lastKept };
+}
+
+/** A git section that goes straight to its hunks gets the `---`/`+++` lines its header implies. */
+function addFileLines(s: Section, i: number): void {
+  const names = gitHeaderNames(s.git![0]!.slice('diff --git '.length));
+  if (!names) unrepairable(`Line ${i + 1}: the hunk has no "---"/"+++" lines and the "diff --git" line does not name the file unambiguously.`);
+  const created = s.git!.some((l) => l.startsWith('new file mode '));
+  const deleted = s.git!.some((l) => l.startsWith('deleted file mode '));
+  s.minus = `--- ${created ? '/dev/null' : quoteCPath(names.a)}`;
+  s.plus = `+++ ${deleted ? '/dev/null' : quoteCPath(names.b)}`;
 }
 
 function copyBinary(lines: string[], i: number, out: string[]): number {
@@ -193,7 +208,11 @@ function fixHunk(lines: string[], start: number, out: string[], repairs: Repairs
   const declaredEnd = walkDeclared(lines, start + 1, declaredOld, declaredNew);
   let body: string[];
   if (declaredEnd >= 0 && cleanBoundary(lines, declaredEnd)) body = lines.slice(start + 1, declaredEnd);
-  else body = recount(lines, start, declaredOld, declaredNew);
+  else {
+    // A creation or deletion hunk has no context, so blank lines after it cannot be context.
+    const noContext = (m[1] === '0' && declaredOld === 0) || (m[3] === '0' && declaredNew === 0);
+    body = recount(lines, start, declaredOld, declaredNew, noContext);
+  }
   if (body.length === 0 || body[0]!.startsWith('\\')) unrepairable(`Line ${start + 1}: the hunk has no content lines.`);
   const fixed = body.map((l) => {
     if (l !== '') return l;
@@ -249,7 +268,7 @@ function cleanBoundary(lines: string[], i: number): boolean {
  * or prose. Blank lines at its end may be context or separators; the declared counts
  * decide, and when they cannot, the hunk is refused.
  */
-function recount(lines: string[], start: number, declaredOld: number, declaredNew: number): string[] {
+function recount(lines: string[], start: number, declaredOld: number, declaredNew: number, noContext: boolean): string[] {
   let j = start + 1;
   while (j < lines.length) {
     const l = lines[j]!;
@@ -265,7 +284,7 @@ function recount(lines: string[], start: number, declaredOld: number, declaredNe
   let trailing = 0;
   while (trailing < body.length && body[body.length - 1 - trailing] === '') trailing++;
   const core = body.slice(0, body.length - trailing);
-  if (trailing === 0) return core;
+  if (trailing === 0 || noContext) return core;
   let oldN = 0;
   let newN = 0;
   for (const l of core) {
