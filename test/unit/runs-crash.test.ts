@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { applyPatchToTree } from '../../src/engine/git/plumbing';
+import { createRun } from '../../src/engine/runs/runs';
+import { getRunView } from '../../src/engine/runs/views';
+import { openDb } from '../../src/engine/store/db';
+import { plan, task, makeRunFixture } from '../support/run-fixture';
+
+const NODE = path.resolve('node_modules/.bin/node');
+const CHILD = path.resolve('test/support/run-crash-child.ts');
+
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function lines(file: string): Array<{ gen: number; nonce: string }> {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => {
+    const [g, n] = l.split(' ');
+    return { gen: Number(g), nonce: n! };
+  });
+}
+
+/** Runs one child; kills it with SIGKILL after `killAfter` more deliveries (+ jitter), or lets it finish. */
+function runChild(args: string[], logFile: string, killAfter: number | undefined, jitterMs: number): Promise<{ killed: boolean; code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const start = lines(logFile).length;
+    const child = spawn(NODE, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (err += b));
+    let killed = false;
+    const poll = setInterval(() => {
+      if (killAfter !== undefined && !killed && lines(logFile).length - start >= killAfter) {
+        killed = true;
+        clearInterval(poll);
+        setTimeout(() => child.kill('SIGKILL'), jitterMs);
+      }
+    }, 5);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      resolve({ killed: killed && code === null, code, out, err });
+    });
+  });
+}
+
+interface Committed {
+  nonces: Set<string>;
+  settled: Map<string, { attempts: number; changeId: string | undefined }>;
+}
+
+async function inspect(stateDir: string, runId: string): Promise<Committed> {
+  const db = await openDb({ dir: stateDir, staleLockMs: 2_000 });
+  try {
+    const nonces = new Set(db.all<{ response_text: string }>('SELECT response_text FROM model_calls').map((r) => (JSON.parse(r.response_text) as { nonce: string }).nonce));
+    const view = getRunView(db, runId)!;
+    const settled = new Map(view.tasks.filter((t) => t.status === 'proposed').map((t) => [t.id, { attempts: t.attempts, changeId: t.changeId }]));
+    return { nonces, settled };
+  } finally {
+    db.close();
+  }
+}
+
+describe('crash recovery', () => {
+  it('finishes a run killed at random points without re-running finished tasks or repeating finished model calls', { timeout: 120_000 }, async () => {
+    const deadline = Date.now() + 50_000;
+    for (const seed of [1, 2, 3]) {
+      if (Date.now() > deadline) break;
+      const rand = mulberry32(seed);
+      const fx = await makeRunFixture();
+      try {
+        const tasks = [task('a'), task('b'), task('c', { dependsOn: ['a'] }), task('d', { dependsOn: ['a', 'b'] }), task('e', { dependsOn: ['c'] }), task('f')];
+        const runId = createRun(fx.db, { goal: 'g', repo: fx.repo.dir, baseCommit: fx.repo.head(), plan: plan(tasks), approve: 'none', clock: { now: () => Date.now() } });
+        fx.db.close();
+        const logFile = path.join(fx.stateDir, 'deliveries.log');
+        const history: Committed[] = [];
+        let kills = 0;
+        let finished = false;
+        for (let gen = 0; gen < 12 && !finished; gen++) {
+          const kill = gen < 4 && Date.now() < deadline ? 1 + Math.floor(rand() * 4) : undefined;
+          const t0 = Date.now();
+          const r = await runChild([fx.stateDir, fx.repo.dir, runId, logFile, String(gen)], logFile, kill, Math.floor(rand() * 60));
+          if (process.env.CRASH_DEBUG) process.stderr.write(`seed ${seed} gen ${gen} kill ${kill} killed ${r.killed} ${Date.now() - t0}ms\n`);
+          if (r.killed) {
+            kills++;
+            history[gen] = await inspect(fx.stateDir, runId);
+          } else {
+            assert.equal(r.code, 0, `child failed: ${r.err}`);
+            assert.match(r.out, /"status":"done"/);
+            finished = true;
+          }
+        }
+        assert.ok(finished, 'the run finished');
+        assert.ok(kills >= 1, 'at least one kill happened');
+        // No model call committed before a kill was delivered again by a later process.
+        const log = lines(logFile);
+        history.forEach((h, gen) => {
+          if (!h) return;
+          const repeated = log.filter((l) => l.gen > gen && h.nonces.has(l.nonce));
+          assert.deepEqual(repeated, [], `seed ${seed}: calls committed before kill ${gen} were not asked again`);
+        });
+        const db = await openDb({ dir: fx.stateDir });
+        try {
+          const view = getRunView(db, runId)!;
+          assert.equal(view.status, 'done');
+          assert.deepEqual(view.tasks.map((t) => t.status), ['proposed', 'proposed', 'proposed', 'proposed', 'proposed', 'proposed']);
+          // A task finished before a kill was never run again: same attempts, same change.
+          for (const h of history) {
+            if (!h) continue;
+            for (const [id, s] of h.settled) {
+              const now = view.tasks.find((t) => t.id === id)!;
+              assert.equal(now.attempts, s.attempts, `seed ${seed}: ${id} was not re-run`);
+              assert.equal(now.changeId, s.changeId);
+            }
+          }
+          // Nothing lost or duplicated: one change per task, one model_calls row per distinct request.
+          const perTask = db.all<{ task_id: string; n: number }>('SELECT task_id, COUNT(*) AS n FROM change_requests WHERE run_id = ? GROUP BY task_id', [runId]);
+          assert.deepEqual(perTask.map((r) => r.n), [1, 1, 1, 1, 1, 1]);
+          const dup = db.get<{ n: number }>('SELECT COUNT(*) AS n FROM (SELECT cache_key FROM model_calls GROUP BY cache_key HAVING COUNT(*) > 1)')!;
+          assert.equal(dup.n, 0);
+          assert.equal(db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM attempts WHERE status = 'running'`)!.n, 0);
+          // The chain a -> c -> e lands in order with real git.
+          const patch = (id: string) => db.get<{ patch: string }>('SELECT patch FROM change_requests WHERE run_id = ? AND task_id = ?', [runId, id])!.patch;
+          let tree = `${fx.repo.head()}^{tree}`;
+          for (const id of ['a', 'c', 'e']) tree = await applyPatchToTree(fx.repo.dir, tree, patch(id));
+        } finally {
+          db.close();
+        }
+      } finally {
+        fx.cleanup();
+      }
+    }
+  });
+});
