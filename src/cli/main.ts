@@ -71,7 +71,7 @@ function terminalPrompt(): UserPrompt | undefined {
 
 async function openEngine(flags: Flags, needsModels: boolean): Promise<Engine> {
   const repo = path.resolve(flags.repo ?? process.cwd());
-  const log = stderrLogger(flags.verbose ? 'debug' : 'warn');
+  const log = stderrLogger(flags.verbose ? 'debug' : 'error');
   const config = needsModels
     ? cliConfig(repo, { provider: flags.provider, model: flags.model, baseUrl: flags['base-url'], recordings: flags.recordings, check: flags.check, configFile: flags.config }, process.env)
     : cliConfig(repo, { provider: flags.provider ?? 'recorded', check: flags.check, configFile: flags.config }, process.env);
