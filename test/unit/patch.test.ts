@@ -177,9 +177,10 @@ const SEEDS = [
   'diff --git a/src/app.ts b/src/app.ts\nindex 1111111..2222222 100644\n--- a/src/app.ts\n+++ b/src/app.ts\n@@ -1,4 +1,4 @@\n const a = 1;\n-const b = 2;\n+const b = 3;\n \n export {};\n',
   'diff --git "a/t\\tz" "b/t\\tz"\nnew file mode 100755\n--- /dev/null\n+++ "b/t\\tz"\n@@ -0,0 +1 @@\n+hi\n\\ No newline at end of file\ndiff --git a/old b/new\nsimilarity index 90%\nrename from old\nrename to new\n--- a/old\n+++ b/new\n@@ -1 +1 @@\n-x\n+y\n',
   '```diff\n--- src/a.ts\n+++ src/a.ts\n@@ -1,2 +1,9 @@\n a\n-b\n+c\n\n```\n',
-  'diff --git a/img b/img\nindex 1111111..2222222 100644\nGIT binary patch\nliteral 7\nOcmZQzWMXDvW&i>J0RR91\n\nliteral 7\nOcmZQzWMXDvW&i>J0RR91\n\ndiff --git a/m b/m\nold mode 100644\nnew mode 100755\n',
+  'diff --git a/m b/m\nold mode 100644\nnew mode 100755\ndiff --git a/x y b/x y\nindex 1111111..2222222 100644\n--- a/x y\n+++ b/x y\n@@ -1 +1 @@\n-x\n+y\n',
+  'diff --git a/img b/img\nindex 1111111..2222222 100644\nGIT binary patch\nliteral 5\nMcmb=ZtSV;!00x}_;{X5v\n\nliteral 1\nIcmb;b004Oac>n+a\n\ndiff --git a/m b/m\nold mode 100644\nnew mode 100755\n',
 ];
-const INSERTS = ['\n', ' ', '+', '-', '@', '\\', '"', '/', '\t', '\r', '\0', '@@ -1 +1 @@', 'diff --git a/x b/x', '--- ', '+++ ', '\u200c', '999999999999', ','];
+const INSERTS = ['a/', 'b/', ' b/', '--- a/q\n+++ b/q\n', 'diff --git a/p b/p\n', 'rename to z\n', '\n', ' ', '+', '-', '@', '\\', '"', '/', '\t', '\r', '\0', '@@ -1 +1 @@', 'diff --git a/x b/x', '--- ', '+++ ', '\u200c', '999999999999', ','];
 
 function mutate(text: string, rnd: () => number): string {
   let t = text;
@@ -229,6 +230,39 @@ describe('fuzzing the patch functions', () => {
     }
     assert.ok(parsed > 0, 'some mutations should still parse');
     assert.ok(Date.now() - started < 60_000, 'fuzzing took far too long');
+  });
+
+  it('agrees with git apply on the files of every mutated patch it accepts', async () => {
+    // The policy reads our parse and git applies the text: they must name the same files.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-'));
+    try {
+      await git(['init', '-q'], { cwd: dir });
+      const rnd = prng(7);
+      let compared = 0;
+      for (let n = 0; n < 2000 && compared < 150; n++) {
+        const text = mutate(SEEDS[n % SEEDS.length]!, rnd);
+        let ours: string[];
+        try {
+          // `git apply --numstat` names a rename by its new path only.
+          ours = [...new Set(parsePatch(text).files.map((f) => (f.newPath ?? f.oldPath)!))].sort();
+        } catch {
+          continue;
+        }
+        compared++;
+        const r = await git(['apply', '--numstat', '-z', '-'], { cwd: dir, input: text, check: false });
+        if (r.code !== 0) continue; // git being stricter than us is fine: nothing lands
+        const theirs = r.stdout
+          .split('\0')
+          .map((f) => /^[-\d]+\t[-\d]+\t(.*)$/s.exec(f)?.[1])
+          .filter((f): f is string => f !== undefined && f !== '');
+        // Danger is git touching a file we did not check; git seeing fewer (it stops at a
+        // corrupt binary block, say) only makes the apply fail.
+        for (const f of theirs) assert.ok(ours.includes(f), `git applies ${JSON.stringify(f)} which the parser missed in ${JSON.stringify(text)}`);
+      }
+      assert.ok(compared >= 50, `only ${compared} mutations parsed`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('repair output always parses and repairing it again changes nothing', () => {

@@ -48,7 +48,7 @@ describe('checkPatchPolicy', () => {
     ['symlink', 'a modified symlink', 'diff --git a/l b/l\nindex 1111111..2222222 120000\n--- a/l\n+++ b/l\n@@ -1 +1 @@\n-x\n+/etc\n'],
     ['gitlink', 'a submodule bump', 'diff --git a/sub b/sub\nindex 1111111..2222222 160000\n--- a/sub\n+++ b/sub\n@@ -1 +1 @@\n-Subproject commit 1111111111111111111111111111111111111111\n+Subproject commit 2222222222222222222222222222222222222222\n'],
     ['binary', 'a binary diff', 'diff --git a/x.bin b/x.bin\nindex 1111111..2222222 100644\nBinary files a/x.bin and b/x.bin differ\n'],
-    ['binary', 'a GIT binary patch', 'diff --git a/x.bin b/x.bin\nindex 1111111..2222222 100644\nGIT binary patch\nliteral 7\nOcmZQzWMXDvW&i>J0RR91\n\nliteral 7\nOcmZQzWMXDvW&i>J0RR91\n\n'],
+    ['binary', 'a GIT binary patch', 'diff --git a/x.bin b/x.bin\nindex 1111111..2222222 100644\nGIT binary patch\nliteral 5\nMcmb=ZtSV;!00x}_;{X5v\n\nliteral 1\nIcmb;b004Oac>n+a\n\n'],
     ['exec-mode', 'a new executable', add('run.sh', '100755')],
     ['exec-mode', 'a mode change to executable', 'diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n'],
     ['control-char', 'a newline in a path', modify('evil\nname')],

@@ -282,13 +282,21 @@ function skipBinaryPatch(lines: string[], i: number, end: number): number {
     if (i >= end || !BINARY_BLOCK_RE.test(lines[i]!)) fail(i, 'expected "literal <size>" or "delta <size>" in a GIT binary patch');
     i++;
     while (i < end && lines[i] !== '') {
-      if (!BASE85_LINE_RE.test(lines[i]!)) fail(i, 'the line is not base85 data of a GIT binary patch');
+      if (!isBase85Line(lines[i]!)) fail(i, 'the line is not base85 data of a GIT binary patch');
       i++;
     }
     // The blank line that closes a block; at the very end it was trimmed with the other trailing blanks.
     if (i < end) i++;
   }
   return i;
+}
+
+/** git's rule: a length character (A-Z = 1..26, a-z = 27..52 bytes), then 5 characters per 4 bytes. */
+function isBase85Line(line: string): boolean {
+  if (!BASE85_LINE_RE.test(line)) return false;
+  const c = line.charCodeAt(0);
+  const bytes = c <= 90 ? c - 64 : c - 96 + 26;
+  return line.length - 1 === Math.ceil(bytes / 4) * 5;
 }
 
 /** Every path the patch touches, old and new, repository-relative, each once in order. */
