@@ -172,16 +172,30 @@ describe('scheduler', () => {
   });
 
   it('rejects a change the policy blocks, with the rule, and skips its dependents', async () => {
-    const client = new ScriptedClient({ dev: () => finish('touched ci', { '.github/workflows/ci.yml': 'on: push\n' }) });
-    const { runId, deps, fx } = await setup([task('a'), task('b', { dependsOn: ['a'] })], client, { protectedPaths: ['.github'] });
+    const client = new ScriptedClient({ dev: () => finish('big change', { 'big.txt': 'x'.repeat(400) + '\n' }) });
+    const { runId, deps, fx } = await setup([task('a'), task('b', { dependsOn: ['a'] })], client, { maxPatchBytes: 200 });
     const view = await runPlan(deps, runId);
     assert.equal(view.tasks[0]!.status, 'rejected');
+    assert.match(view.tasks[0]!.error!, /size-limit/);
     assert.equal(view.tasks[1]!.status, 'skipped');
+    assert.match(view.tasks[1]!.error!, /dependency a rejected/);
     const ch = getChangeView(fx.db, view.tasks[0]!.changeId!)!;
     assert.equal(ch.status, 'rejected');
-    assert.match(ch.error!, /protected/);
-    assert.ok(ch.policy.some((v) => v.path === '.github/workflows/ci.yml'));
+    assert.match(ch.error!, /^size-limit: /);
+    assert.deepEqual(ch.policy.map((v) => v.rule), ['size-limit']);
     assert.equal(client.count((r) => r === 'reviewer'), 0, 'a blocked change is not reviewed');
+  });
+
+  it('proposes a change to a protected path but marks it as needing explicit approval', async () => {
+    const client = new ScriptedClient({ dev: () => finish('touched ci', { '.github/workflows/ci.yml': 'on: push\n' }) });
+    const proposed: string[] = [];
+    const { runId, deps, fx } = await setup([task('a')], client, {}, { onChangeProposed: (id) => void proposed.push(id) });
+    const view = await runPlan(deps, runId);
+    assert.equal(view.tasks[0]!.status, 'proposed');
+    const ch = getChangeView(fx.db, view.tasks[0]!.changeId!)!;
+    assert.equal(ch.needsExplicitApproval, true);
+    assert.deepEqual(ch.policy.map((v) => [v.rule, v.path]), [['protected-path', '.github/workflows/ci.yml']]);
+    assert.deepEqual(proposed, [ch.id], 'onChangeProposed was called with the stored change');
   });
 
   it('records the review verdict, and a reviewer failure never fails the task', async () => {

@@ -1,16 +1,10 @@
-import type { ModelRef, Role } from '../config';
-import type { ChatRequest, ChatResponse } from '../providers/types';
+import type { Role } from '../config';
+import type { ModelCallResult, ModelClient } from '../providers/modelClient';
 
-/**
- * The model client as the scheduler and the agents use it. Structurally the same as
- * `providers/modelClient.ts`'s `ModelClient`: the router picks the model for `role`.
- */
-export type ModelCallResult = ChatResponse & { costUsd: number; durationMs: number; ref: ModelRef; cached: boolean };
+export type { ModelCallResult };
 
-export interface ModelClientLike {
-  /** Throws EngineError `provider/*` (with `details.transient`) or `cancelled`. */
-  chat(role: Role, req: Omit<ChatRequest, 'model'>): Promise<ModelCallResult>;
-}
+/** The model client as the scheduler and the agents use it: the router picks the model for a role. */
+export type ModelClientLike = ModelClient;
 
 /** A task as the scheduler hands it to an agent. */
 export interface AgentTask {

@@ -1,48 +1,28 @@
-import { parsePatch, patchFiles } from '../changes/patch';
-import { describeError } from '../errors';
+import { checkPatchPolicy, type PolicyReport } from '../changes/policy';
+import { describeError, isEngineError } from '../errors';
+
+export type { PolicyReport, PolicyViolation } from '../changes/policy';
 
 /**
- * Adapter over the change policy, so the scheduler depends on one small shape.
- * TODO(policy): delegate to `changes/policy.ts` `checkPatchPolicy` once it lands; until then
- * this applies the rules the scheduler cannot do without (parseable, size, protected paths).
+ * The change policy as the scheduler applies it to every change request (agent output and
+ * ready-made patches alike). An empty patch touches nothing and breaks no rule; a patch the
+ * parser cannot read is blocked (rule `malformed`) instead of failing the task, so the user
+ * sees why in the rejected change.
  */
-export interface PolicyViolation {
-  rule: string;
-  path?: string;
-  message: string;
-  severity: 'block' | 'needs-approval';
-}
-export interface PolicyReport {
-  files: string[];
-  violations: PolicyViolation[];
-  blocked: boolean;
-  needsExplicitApproval: boolean;
+export function checkPolicy(patch: string, opts: { protectedPaths?: string[]; maxPatchBytes?: number }): PolicyReport {
+  if (patch.trim() === '') return { files: [], violations: [], blocked: false, needsExplicitApproval: false };
+  try {
+    return checkPatchPolicy(patch, opts);
+  } catch (e) {
+    if (!isEngineError(e, 'patch/')) throw e;
+    const message = `malformed: the patch cannot be read (${describeError(e)}).`;
+    // `rule` is typed as the policy's rule union; `malformed` is the scheduler's own addition.
+    return { files: [], violations: [{ rule: 'malformed' as never, message, severity: 'block' }], blocked: true, needsExplicitApproval: false };
+  }
 }
 
-export function checkPolicy(patch: string, opts: { protectedPaths?: string[]; maxPatchBytes?: number }): PolicyReport {
-  const violations: PolicyViolation[] = [];
-  let files: string[] = [];
-  if (opts.maxPatchBytes !== undefined && Buffer.byteLength(patch) > opts.maxPatchBytes) {
-    violations.push({ rule: 'max-patch-bytes', message: `the patch is larger than ${opts.maxPatchBytes} bytes`, severity: 'block' });
-  }
-  if (patch.trim() !== '') {
-    try {
-      files = patchFiles(parsePatch(patch));
-    } catch (e) {
-      violations.push({ rule: 'malformed-patch', message: describeError(e), severity: 'block' });
-    }
-  }
-  for (const f of files) {
-    if (f.split('/')[0]?.toLowerCase() === '.git') violations.push({ rule: 'git-dir', path: f, message: `"${f}" is inside .git`, severity: 'block' });
-    for (const p of opts.protectedPaths ?? []) {
-      const prefix = p.replace(/\/+$/, '');
-      if (f === prefix || f.startsWith(`${prefix}/`)) violations.push({ rule: 'protected-path', path: f, message: `"${f}" is protected (${p})`, severity: 'block' });
-    }
-  }
-  return {
-    files,
-    violations,
-    blocked: violations.some((v) => v.severity === 'block'),
-    needsExplicitApproval: violations.some((v) => v.severity === 'needs-approval'),
-  };
+/** One line naming every blocking rule, for the rejected change's `error`. */
+export function blockingReason(report: PolicyReport): string | null {
+  const blocking = report.violations.filter((v) => v.severity === 'block');
+  return blocking.length === 0 ? null : blocking.map((v) => v.message).join(' ');
 }

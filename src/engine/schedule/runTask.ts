@@ -10,7 +10,7 @@ import { commitWithEvents, emit, newId, transitionTask } from '../runs/runs';
 import type { OnEvent, RunRow, TaskRow } from '../runs/types';
 import type { Db } from '../store/types';
 import { buildTaskBase } from './baseTree';
-import { checkPolicy } from './policy';
+import { blockingReason, checkPolicy } from './policy';
 import { DEFAULT_BACKOFF, TaskStop, backoffDelay, categorize, sleep, type BackoffOptions, type ErrorCategory } from './retry';
 
 export interface TaskRunDeps {
@@ -79,8 +79,7 @@ function storeChange(deps: TaskRunDeps, row: TaskRow, attemptId: number, out: Ta
   const { db, config } = deps;
   const at = deps.clock.now();
   const policy = checkPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes });
-  const blockedBy = policy.violations.filter((v) => v.severity === 'block');
-  const error = blockedBy.length > 0 ? blockedBy.map((v) => `${v.rule}: ${v.message}`).join('; ') : null;
+  const error = blockingReason(policy);
   const changeId = newId('ch');
   return commitWithEvents(db, deps.onEvent, (events) => {
     const to = policy.blocked ? 'rejected' : 'proposed';
