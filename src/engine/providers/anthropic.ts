@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { Logger } from '../ports';
-import { openCallScope, sdkLogger, type CallScope } from './callScope';
+import { openCallScope, sdkLogger, sdkTimeout, type CallScope } from './callScope';
 import { providerError } from './errors';
 import type { ChatProvider, ChatRequest, ChatResponse } from './types';
 
@@ -76,7 +76,7 @@ export class AnthropicChatProvider implements ChatProvider {
   private async once(req: ChatRequest, scope: CallScope): Promise<ChatResponse> {
     const body = this.body(req);
     if (!req.stream) {
-      const res = await this.client.messages.create(body, { signal: scope.signal });
+      const res = await this.client.messages.create(body, { signal: scope.signal, timeout: sdkTimeout(req, this.opts.timeoutMs) });
       scope.throwIfEnded();
       let text = '';
       let toolInput: string | undefined;
@@ -94,7 +94,7 @@ export class AnthropicChatProvider implements ChatProvider {
         finishReason: res.stop_reason ?? undefined,
       };
     }
-    const stream = await this.client.messages.create({ ...body, stream: true }, { signal: scope.signal });
+    const stream = await this.client.messages.create({ ...body, stream: true }, { signal: scope.signal, timeout: sdkTimeout(req, this.opts.timeoutMs) });
     let text = '';
     let toolJson = '';
     let model = req.model;

@@ -17,6 +17,9 @@ export interface CallScope {
   dispose(): void;
 }
 
+/** setTimeout fires at once for delays above 2^31-1 ms; longer timeouts are clamped to ~24.8 days. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function openCallScope(provider: ProviderKind, timeoutMs: number, parent?: AbortSignal): CallScope {
   const ctrl = new AbortController();
   let timedOut = false;
@@ -26,7 +29,7 @@ export function openCallScope(provider: ProviderKind, timeoutMs: number, parent?
   const timer = setTimeout(() => {
     timedOut = true;
     ctrl.abort(new EngineError('provider/timeout', `${provider} timed out`));
-  }, timeoutMs);
+  }, Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
   const ctx = () => ({ provider, timedOut: timedOut && !parent?.aborted, timeoutMs, cancelled: parent?.aborted === true, cancelReason: parent?.reason });
   return {
     signal: ctrl.signal,
@@ -51,3 +54,11 @@ export function sdkLogger(log: Logger, sdk: string): { error: SdkLogFn; warn: Sd
   return { error: fn, warn: fn, info: fn, debug: fn };
 }
 type SdkLogFn = (message: string, ...rest: unknown[]) => void;
+
+/**
+ * The SDK's own timeout (it only covers waiting for response headers). Set well past ours so
+ * the call scope, which also covers the streamed body, is what normally ends a slow call.
+ */
+export function sdkTimeout(req: { timeoutMs?: number }, defaultMs: number): number {
+  return Math.min(Math.max(req.timeoutMs ?? defaultMs, 1000) * 2, MAX_TIMER_MS);
+}

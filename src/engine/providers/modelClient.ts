@@ -120,7 +120,7 @@ export function createModelClient(deps: ModelClientDeps): ModelClient {
           const res = await withRetry(
             (attempt) => {
               attempts = attempt + 1;
-              return provider.chat({ ...req, model: ref.model, timeoutMs: req.timeoutMs ?? config.timeoutMs, tags: { ...req.tags, attempt } });
+              return provider.chat({ ...req, model: ref.model, timeoutMs: req.timeoutMs ?? config.timeoutMs, tags: { ...req.tags, attempt: req.tags?.attempt ?? attempt } });
             },
             {
               maxRetries: config.maxRetries,
@@ -137,7 +137,12 @@ export function createModelClient(deps: ModelClientDeps): ModelClient {
           const costUsd = computeCost(config, ref, res.usage, res.model);
           const result: ModelCallResult = { ...res, costUsd, durationMs, ref, cached: false };
           report({ role, ref, ok: true, cached: false, cacheKey: keys[i], attempts, durationMs, usage: res.usage, costUsd, tags: req.tags, at: clock.now() });
-          deps.cache?.put(keys[i], result);
+          try {
+            deps.cache?.put(keys[i], result);
+          } catch (e) {
+            // The answer is paid for and in hand; a cache write failure must not throw it away.
+            log.warn('could not cache a model call', { role, error: describeError(e) });
+          }
           return result;
         } catch (e) {
           const durationMs = clock.now() - started;

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { Logger } from '../ports';
-import { openCallScope, sdkLogger, type CallScope } from './callScope';
+import { openCallScope, sdkLogger, sdkTimeout, type CallScope } from './callScope';
 import { isTransient, providerError } from './errors';
 import type { ChatMessage, ChatProvider, ChatRequest, ChatResponse } from './types';
 import { isEngineError } from '../errors';
@@ -99,7 +99,7 @@ export class OpenAIChatProvider implements ChatProvider {
   private async once(req: ChatRequest, scope: CallScope): Promise<ChatResponse> {
     const body = this.body(req);
     if (!req.stream) {
-      const res = await this.client.chat.completions.create(body, { signal: scope.signal });
+      const res = await this.client.chat.completions.create(body, { signal: scope.signal, timeout: sdkTimeout(req, this.opts.timeoutMs) });
       scope.throwIfEnded();
       const choice = res.choices?.[0];
       if (!choice) throw providerError('provider/server', `${this.kind} returned no choices`, { provider: this.kind });
@@ -113,7 +113,7 @@ export class OpenAIChatProvider implements ChatProvider {
     }
     const stream = await this.client.chat.completions.create(
       { ...body, stream: true, stream_options: { include_usage: true } },
-      { signal: scope.signal },
+      { signal: scope.signal, timeout: sdkTimeout(req, this.opts.timeoutMs) },
     );
     let text = '';
     let finishReason: string | undefined;
