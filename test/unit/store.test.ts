@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { openDb } from '../../src/engine/store/db';
 import { stateDirFor } from '../../src/engine/store/location';
+import { locateWasm } from '../../src/engine/store/sqljs';
 import { MIGRATIONS } from '../../src/engine/store/migrations';
 import type { Migration } from '../../src/engine/store/types';
 import { isEngineError } from '../../src/engine/errors';
@@ -238,3 +239,9 @@ test('the state folder is inside the git common dir and shared by worktrees', wi
   assert.ok(fs.statSync(main).isDirectory());
   await assert.rejects(stateDirFor(dir), (e) => isEngineError(e, 'git/'));
 }));
+
+test('the SQLite engine is found next to the bundle, in sql.js, or where the host says', () => {
+  const found = locateWasm();
+  assert.ok(fs.existsSync(found) && found.endsWith('sql-wasm.wasm'), found);
+  assert.equal(locateWasm('/somewhere/else.wasm'), '/somewhere/else.wasm');
+});

@@ -1,9 +1,11 @@
-import type { Database, SqlJsStatic, Statement } from 'sql.js';
+import type { Database, SqlJsStatic } from 'sql.js';
 import { EngineError, describeError, isEngineError } from '../errors';
 import { silentLogger, type Logger } from '../ports';
 import { assertDeterministic } from './determinism';
 import { StoreFiles, sameIdentity, type JournalIdentity } from './files';
-import { errnoCode, nodeStoreFs, type StoreFs } from './fs-port';
+import { nodeStoreFs, type StoreFs } from './fs-port';
+import { META_TABLE, StatementCache, normalizeParams, readGeneration, userVersion } from './statements';
+import { storeWriteFailed } from './write-failed';
 import { HEADER_BYTES, encodeRecord, markOf, type CapturedStatement, type RecordMark } from './journal';
 import { FileLock } from './lock';
 import { MIGRATIONS } from './migrations';
@@ -27,8 +29,6 @@ export interface OpenDbOptions {
   /** File-system port for fault-injection tests; default node:fs. */
   fs?: StoreFs;
 }
-
-const META_TABLE = '_hyperion_store';
 
 /**
  * Opens (creating if needed) the durable store in `opts.dir` and applies migrations.
@@ -74,22 +74,6 @@ interface Durable {
   writeFailed: (e: unknown, what: string) => EngineError;
 }
 
-/** `store/write-failed` with one sentence that names the folder and the reason. */
-export function storeWriteFailed(dir: string, e: unknown, what: string): EngineError {
-  if (e instanceof EngineError) return e;
-  const code = errnoCode(e);
-  const reason =
-    code === 'ENOSPC' ? 'the disk is full'
-    : code === 'EDQUOT' ? 'the disk quota is exceeded'
-    : code === 'EROFS' ? 'the folder is on a read-only file system'
-    : code === 'EACCES' || code === 'EPERM' ? 'permission was denied'
-    : (e as Error)?.message ?? String(e);
-  return new EngineError('store/write-failed', `could not ${what} the Hyperion state folder ${dir} because ${reason}`, {
-    cause: e,
-    details: { dir, errno: code },
-  });
-}
-
 class SqlJsDb implements Db {
   private db!: Database;
   private generation = 0;
@@ -100,7 +84,7 @@ class SqlJsDb implements Db {
   private lastRecord: RecordMark | undefined;
   private depth = 0;
   private captured: CapturedStatement[] = [];
-  private readonly statements = new Map<string, Statement>();
+  private readonly cache = new StatementCache(() => this.db);
   private closed = false;
   schemaVersion = 0;
 
@@ -158,20 +142,20 @@ class SqlJsDb implements Db {
     this.db.run(sql, p);
     this.captured.push(p === undefined ? { sql } : { sql, params: p });
     const changes = this.db.getRowsModified();
-    const lastInsertRowid = Number(this.queryRows('SELECT last_insert_rowid() AS id', undefined, true)[0]?.id ?? 0);
+    const lastInsertRowid = Number(this.cache.rows('SELECT last_insert_rowid() AS id', undefined, true)[0]?.id ?? 0);
     return { changes, lastInsertRowid };
   }
 
   all<T = Record<string, SqlValue>>(sql: string, params?: SqlParams): T[] {
     this.assertOpen();
     if (this.depth === 0) this.catchUp(false);
-    return this.queryRows(sql, params, false) as T[];
+    return this.cache.rows(sql, params, false) as T[];
   }
 
   get<T = Record<string, SqlValue>>(sql: string, params?: SqlParams): T | undefined {
     this.assertOpen();
     if (this.depth === 0) this.catchUp(false);
-    return this.queryRows(sql, params, true)[0] as T | undefined;
+    return this.cache.rows(sql, params, true)[0] as T | undefined;
   }
 
   transaction<T>(fn: () => T): T {
@@ -232,7 +216,7 @@ class SqlJsDb implements Db {
       // Everything committed is already in the journal; folding can wait for the next open.
       this.log.warn('store: could not fold the journal on close', { error: String(e) });
     }
-    this.clearStatements();
+    this.cache.clear();
     this.db.close();
     this.closed = true;
   }
@@ -290,7 +274,7 @@ class SqlJsDb implements Db {
     const d = this.durable!;
     const next = this.generation + 1;
     this.db.run(`UPDATE ${META_TABLE} SET generation = ?`, [next]);
-    this.clearStatements(); // export() closes and reopens the sql.js connection
+    this.cache.clear(); // export() closes and reopens the sql.js connection
     const bytes = this.db.export();
     try {
       d.files.writeSnapshot(bytes);
@@ -404,7 +388,7 @@ class SqlJsDb implements Db {
           throw d.writeFailed(e, 'reset the journal in');
         }
       }
-      this.clearStatements();
+      this.cache.clear();
       this.db?.close();
       this.db = next;
       this.generation = gen;
@@ -445,60 +429,8 @@ class SqlJsDb implements Db {
     }
   }
 
-  private queryRows(sql: string, params: SqlParams | undefined, firstOnly: boolean): Record<string, SqlValue>[] {
-    let stmt = this.statements.get(sql);
-    if (!stmt) {
-      stmt = this.db.prepare(sql);
-      if (this.statements.size >= 200) this.clearStatements();
-      this.statements.set(sql, stmt);
-    }
-    try {
-      const p = normalizeParams(params);
-      if (p !== undefined) stmt.bind(p);
-      const rows: Record<string, SqlValue>[] = [];
-      while (stmt.step()) {
-        rows.push(stmt.getAsObject() as Record<string, SqlValue>);
-        if (firstOnly) break;
-      }
-      return rows;
-    } finally {
-      stmt.reset();
-    }
-  }
-
-  private clearStatements(): void {
-    for (const s of this.statements.values()) {
-      try {
-        s.free();
-      } catch {
-        // Already freed by sql.js (export frees every statement).
-      }
-    }
-    this.statements.clear();
-  }
-
   private assertOpen(): void {
     if (this.closed) throw new EngineError('store/closed', 'the Hyperion database is closed');
-  }
-}
-
-function normalizeParams(params: SqlParams | undefined): SqlParams | undefined {
-  if (params === undefined) return undefined;
-  if (Array.isArray(params)) return params.map((v) => (v === undefined ? null : v));
-  const o: Record<string, SqlValue> = {};
-  for (const [k, v] of Object.entries(params)) o[k] = v === undefined ? null : v;
-  return o;
-}
-
-function userVersion(db: Database): number {
-  return Number(db.exec('PRAGMA user_version')[0]?.values[0]?.[0] ?? 0);
-}
-
-function readGeneration(db: Database, file: string): number {
-  try {
-    return Number(db.exec(`SELECT generation FROM ${META_TABLE}`)[0]?.values[0]?.[0]);
-  } catch (e) {
-    throw new EngineError('store/corrupt', `${file} is not a Hyperion database`, { cause: e });
   }
 }
 
