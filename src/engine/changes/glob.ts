@@ -52,6 +52,12 @@ export function matchesGlob(path: string, glob: string, opts: { caseSensitive?: 
   return globToRegExp(glob, opts).test(path);
 }
 
+/** Compiles a list once; the returned function gives the first glob that matches a path. */
+export function compileGlobs(globs: readonly string[], opts: { caseSensitive?: boolean } = {}): (path: string) => string | undefined {
+  const compiled = globs.map((g) => [g, globToRegExp(g, opts)] as const);
+  return (path) => compiled.find(([, re]) => re.test(path))?.[0];
+}
+
 /** The first glob that matches `path`, or undefined. */
 export function firstMatchingGlob(path: string, globs: readonly string[], opts: { caseSensitive?: boolean } = {}): string | undefined {
   return globs.find((g) => matchesGlob(path, g, opts));

@@ -1,5 +1,5 @@
 import { assertNever, EngineError } from '../errors';
-import { firstMatchingGlob } from './glob';
+import { compileGlobs } from './glob';
 import { parsePatch, patchFiles, type FilePatch } from './patch';
 
 /**
@@ -145,7 +145,7 @@ function violation(rule: PolicyRule, path: string | undefined, message: string, 
  * A path that breaks a structural rule (absolute, escape, control, backslash) is not
  * also reported as protected: one clear reason is enough.
  */
-export function pathViolations(path: string, protectedPaths: readonly string[]): PolicyViolation[] {
+export function pathViolations(path: string, protectedGlob: (path: string) => string | undefined): PolicyViolation[] {
   const out: PolicyViolation[] = [];
   const shown = JSON.stringify(path);
   if (CONTROL_RE.test(path)) out.push(violation('control-char', path, `control-char: the path ${shown} contains a control or bidirectional-override character.`));
@@ -159,7 +159,7 @@ export function pathViolations(path: string, protectedPaths: readonly string[]):
   }
   if (parts.some(isGitLikeComponent)) out.push(violation('git-dir', path, `git-dir: the path ${shown} reaches into a .git directory.`));
   if (out.length === 0) {
-    const glob = firstMatchingGlob(path, protectedPaths) ?? firstMatchingGlob(filesystemSpelling(path), protectedPaths);
+    const glob = protectedGlob(path) ?? protectedGlob(filesystemSpelling(path));
     if (glob !== undefined) {
       out.push(violation('protected-path', path, `protected-path: the path ${shown} matches the protected pattern ${JSON.stringify(glob)} and needs an explicit approval.`, 'needs-approval'));
     }
@@ -190,14 +190,14 @@ function fileViolations(f: FilePatch): PolicyViolation[] {
  * listing every violation (a path breaking several rules is reported under each).
  */
 export function checkPatchPolicy(patchText: string, opts: { protectedPaths?: string[]; maxPatchBytes?: number } = {}): PolicyReport {
-  const protectedPaths = opts.protectedPaths ?? DEFAULT_PROTECTED_PATHS;
+  const protectedGlob = compileGlobs(opts.protectedPaths ?? DEFAULT_PROTECTED_PATHS);
   const maxBytes = opts.maxPatchBytes ?? DEFAULT_MAX_PATCH_BYTES;
   const violations: PolicyViolation[] = [];
   const bytes = Buffer.byteLength(patchText, 'utf8');
   if (bytes > maxBytes) violations.push(violation('size-limit', undefined, `size-limit: the patch is ${bytes} bytes, over the limit of ${maxBytes} bytes.`));
   const parsed = parsePatch(patchText);
   const files = patchFiles(parsed);
-  for (const p of files) violations.push(...pathViolations(p, protectedPaths));
+  for (const p of files) violations.push(...pathViolations(p, protectedGlob));
   for (const f of parsed.files) violations.push(...fileViolations(f));
   return summarize(files, violations);
 }

@@ -1,4 +1,5 @@
 import { EngineError } from '../errors';
+import { compileGlobs } from './glob';
 import { DEFAULT_PROTECTED_PATHS, pathViolations, type PolicyViolation } from './policy';
 
 /**
@@ -39,10 +40,10 @@ export function checkTreeEntries(
   entries: ReadonlyArray<TreeEntry>,
   opts: { protectedPaths?: string[]; baseModes?: ReadonlyMap<string, string> } = {},
 ): PolicyViolation[] {
-  const protectedPaths = opts.protectedPaths ?? DEFAULT_PROTECTED_PATHS;
+  const protectedGlob = compileGlobs(opts.protectedPaths ?? DEFAULT_PROTECTED_PATHS);
   const out: PolicyViolation[] = [];
   for (const e of entries) {
-    out.push(...pathViolations(e.path, protectedPaths));
+    out.push(...pathViolations(e.path, protectedGlob));
     const shown = JSON.stringify(e.path);
     if (e.mode === '000000' || e.type === 'tree') continue;
     if (e.type === 'commit' || e.mode === '160000') {
