@@ -135,10 +135,12 @@ describe('scheduler', () => {
     const { runId, deps } = await setup([task('a'), task('b'), task('c', { dependsOn: ['a'] })], client, {}, { signal: ctrl.signal });
     const p = runPlan(deps, runId);
     await new Promise((r) => setTimeout(r, 300));
-    const t0 = Date.now();
+    const t0 = performance.now();
     ctrl.abort();
     const view = await p;
-    assert.ok(Date.now() - t0 < 1_000, `runPlan settled ${Date.now() - t0} ms after the cancel`);
+    const stopped = Math.max(...client.calls.map((c) => c.end!)) - t0;
+    assert.ok(stopped < 1_000, `the model calls stopped ${stopped} ms after the cancel`);
+    assert.ok(performance.now() - t0 < 3_000, 'runPlan settled soon after');
     assert.equal(view.status, 'cancelled');
     assert.deepEqual(view.tasks.map((t) => t.status), ['cancelled', 'cancelled', 'cancelled']);
     assert.ok(client.calls.every((c) => c.outcome === 'cancelled'));
