@@ -106,12 +106,18 @@ function sleep(ms: number): Promise<void> {
  * while someone else holds index.lock. Throws `queue/worktree-update` when git refuses.
  */
 export async function updateWorktree(wt: CheckedOutWorktree, oldTip: string, newTip: string): Promise<void> {
+  let refreshed = false;
   for (let i = 0; ; i++) {
-    // read-tree refuses entries whose cached stat data is stale even when the content is
-    // unchanged (e.g. a file rewritten with the same bytes); refresh first, as `git merge` does.
-    await git(['update-index', '-q', '--refresh'], { cwd: wt.path, check: false });
     const r = await git(['read-tree', '-m', '-u', oldTip, newTip], { cwd: wt.path, check: false });
     if (r.code === 0) return;
+    // read-tree refuses entries whose cached stat data is stale even when the content is
+    // unchanged (e.g. a file rewritten with the same bytes); refresh once, as `git merge` does.
+    // Only on demand: refreshing stats every file, which is costly on the serialized path.
+    if (!refreshed && /not uptodate/.test(r.stderr)) {
+      refreshed = true;
+      await git(['update-index', '-q', '--refresh'], { cwd: wt.path, check: false });
+      continue;
+    }
     const locked = /index\.lock/.test(r.stderr);
     if (locked && i < 20) {
       await sleep(100);
