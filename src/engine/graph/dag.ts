@@ -58,8 +58,9 @@ export function findCycle(nodes: readonly DagNode[]): string[] | undefined {
  */
 export function topologicalLevels(nodes: readonly DagNode[]): string[][] {
   const level = new Map<string, number>();
+  const byId = index(nodes);
   for (const id of topologicalOrder(nodes)) {
-    const n = index(nodes).get(id)!;
+    const n = byId.get(id)!;
     level.set(id, n.dependsOn.reduce((m, d) => Math.max(m, (level.get(d) ?? 0) + 1), 0));
   }
   const levels: string[][] = [];
