@@ -164,6 +164,11 @@ describe('repairPatch', () => {
     assert.deepEqual(parsePatch(fixed).files[0]!.hunks[0]!.lines, ['+export const a = 1;', '+export const b = 2;']);
   });
 
+  it('drops an invented index line that is not hex', async () => {
+    const broken = GOOD.replace('index 1111111..2222222 100644', 'index abc123..xyz789');
+    await assertRepairs(broken, ['drop-bad-index-line']);
+  });
+
   it('refuses a hunk whose miscounted end has blank lines that may be context or separators', () => {
     const broken = '--- a/README.md\n+++ b/README.md\n@@ -1,9 +1,9 @@\n # Demo\n-x\n+y\n\n\n--- a/notes.txt\n+++ b/notes.txt\n@@ -1 +1 @@\n-one\n+ONE\n';
     assert.throws(() => repairPatch(broken), (e) => isEngineError(e, 'patch/unrepairable') && /blank line/.test(e.message));

@@ -133,8 +133,8 @@ function filesystemSpelling(path: string): string {
     .join('/');
 }
 
-// C0, DEL, C1, and the bidirectional overrides that make one path display as another.
-const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+// C0, DEL, C1, line/paragraph separators, and the bidirectional overrides that make one path display as another.
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
 function violation(rule: PolicyRule, path: string | undefined, message: string, severity: 'block' | 'needs-approval' = 'block'): PolicyViolation {
   return path === undefined ? { rule, message, severity } : { rule, path, message, severity };

@@ -20,6 +20,7 @@ import { fileLineName, gitHeaderNames, quoteCPath, stripPrefix } from './paths';
  * - `add-file-header-lines`: a `diff --git` section goes straight to `@@` without `---`/`+++`.
  * - `add-diff-git-header`: a plain `---`/`+++` section gets a `diff --git` line.
  * - `add-new-file-mode` / `add-deleted-file-mode`: a git section with `/dev/null` lacks the mode line.
+ * - `drop-bad-index-line`: an `index` line that is not `index <hex>..<hex> [mode]`.
  * - `add-missing-final-newline`: the last line had no newline.
  */
 
@@ -31,6 +32,7 @@ export interface RepairResult {
 const HUNK_RE = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$/;
 const EXT_HEADER_RE =
   /^(old mode |new mode |deleted file mode |new file mode |rename from |rename to |rename old |rename new |copy from |copy to |similarity index |dissimilarity index |index )/;
+const INDEX_RE = /^index [0-9a-fA-F]+\.\.[0-9a-fA-F]+(?: [0-7]{6})?$/;
 const FENCE_RE = /^ {0,3}(```|~~~)/;
 const BODY_RE = /^[ +\-\\]/;
 const BINARY_BLOCK_RE = /^(literal|delta) \d+$/;
@@ -139,7 +141,11 @@ function walk(lines: string[], repairs: Repairs): { sections: Section[]; lastKep
       cur = { git: [l], minus: null, plus: null, body: [], hasHunk: false };
       sections.push(cur);
       i++;
-      while (i < lines.length && EXT_HEADER_RE.test(lines[i]!)) cur.git!.push(lines[i++]!);
+      for (; i < lines.length && EXT_HEADER_RE.test(lines[i]!); i++) {
+        // Models invent index lines ("index abc..xyz"); git only needs them for binary or 3-way.
+        if (lines[i]!.startsWith('index ') && !INDEX_RE.test(lines[i]!)) repairs.add('drop-bad-index-line');
+        else cur.git!.push(lines[i]!);
+      }
       if (i < lines.length && isFilePair(lines, i)) {
         cur.minus = lines[i]!;
         cur.plus = lines[i + 1]!;
