@@ -180,6 +180,14 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     return done;
   }
 
+  // A crash between storing a change and approving it automatically leaves it `proposed`.
+  for (const c of db.all<{ id: string }>(
+    `SELECT c.id FROM change_requests c JOIN runs r ON r.id = c.run_id
+     WHERE c.status = 'proposed' AND r.approve = 'all' AND c.needs_explicit_approval = 0 ORDER BY c.created_at`,
+  )) {
+    await onChangeProposed(c.id);
+  }
+
   if (opts.resumeRuns) {
     for (const r of db.all<{ id: string }>("SELECT id FROM runs WHERE status IN ('running', 'planning')")) {
       log.info('resuming an interrupted run', { runId: r.id });

@@ -2,7 +2,8 @@ import { runDeveloper } from '../agents/developer';
 import { reviewChange, type ReviewResult } from '../agents/reviewer';
 import type { AgentTask, ModelClientLike } from '../agents/types';
 import type { EngineConfig, Role } from '../config';
-import { EngineError, describeError } from '../errors';
+import { EngineError, describeError, isEngineError } from '../errors';
+import { repairPatch } from '../changes/repair';
 import { applyPatchToTree, checkPatchApplies, diffTrees } from '../git/plumbing';
 import type { Clock, Logger } from '../ports';
 import { recordingClient } from '../runs/modelCalls';
@@ -61,6 +62,18 @@ async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, tasks: Task
   const task = toAgentTask(row);
   if (readyPatch !== undefined) {
     // A ready-made patch (headless TaskRequest): no model call, same policy checks as agent output.
+    // Repair and policy come before the apply check, so a hostile patch is `rejected` with its
+    // rule named instead of failing on whatever git happens to say about it.
+    let text = readyPatch;
+    try {
+      text = repairPatch(readyPatch).patch;
+    } catch (e) {
+      if (!isEngineError(e, 'patch/')) throw e;
+    }
+    if (checkPolicy(text, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes }).blocked) {
+      return { baseCommit: base.baseCommit, patch: text, summary: row.title, model: null, review: null };
+    }
+    readyPatch = text;
     const check = await checkPatchApplies(repo, base.baseTree, readyPatch, { signal });
     if (!check.ok) throw new EngineError('patch/does-not-apply', `the ready-made patch does not apply: ${check.error}`);
     const tree = await applyPatchToTree(repo, base.baseTree, readyPatch, { signal });
