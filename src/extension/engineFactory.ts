@@ -7,13 +7,16 @@ export interface EngineDeps {
   repo: string;
   config: EngineConfig;
   ports: { log: Logger; clock?: Clock; secrets: SecretReader; ask?: UserPrompt; lm?: LanguageModelPort };
+  /** True when the editor holds unsaved edits to a repo-relative path (the queue will not land over them). */
+  isPathDirtyInEditor?: (path: string) => boolean;
 }
 
 /**
  * The one place the extension reaches the engine's composition root. The import is
- * dynamic so activation stays cheap: the engine (and sql.js) load on first use.
+ * dynamic so activation stays cheap: the engine (and sql.js) load on first use. In the
+ * editor, interrupted runs resume and approved changes land in the background.
  */
 export async function openEngine(deps: EngineDeps): Promise<Engine> {
   const { createEngine } = await import('../engine/engine');
-  return createEngine(deps);
+  return createEngine({ ...deps, resumeRuns: true, autoLand: true });
 }

@@ -74,6 +74,8 @@ export class EngineHost implements vscode.Disposable {
         repo,
         config,
         ports: { log: this.deps.log, secrets: this.deps.secrets, ask: this.deps.ask, lm: this.deps.lm },
+        isPathDirtyInEditor: (rel) => vscode.workspace.textDocuments.some((d) =>
+          d.isDirty && d.uri.scheme === 'file' && vscode.workspace.asRelativePath(d.uri, false) === rel),
       });
       this.deps.log.info('engine opened', { repo, ms: Date.now() - started });
       this.engine = engine;

@@ -23,7 +23,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     const engine = this.host.current;
     if (node.kind === 'run') {
       const run = engine?.getRun(node.runId);
-      return run ? toTreeItem(runItem(run)) : new vscode.TreeItem(node.runId);
+      return run ? toTreeItem(runItem(run, engine?.listRuns(1)[0]?.id === run.id)) : new vscode.TreeItem(node.runId);
     }
     if (node.kind === 'task') {
       const task = engine?.getRun(node.runId)?.tasks.find((t) => t.id === node.taskId);

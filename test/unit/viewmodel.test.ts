@@ -44,6 +44,8 @@ describe('runs view model', () => {
     assert.equal(item.description, 'running · 2/3 · $0.12');
     assert.match(item.contextValue, /\bcancellable\b/);
     assert.doesNotMatch(runItem({ ...r, status: 'done' }).contextValue, /\bcancellable\b/);
+    assert.equal(runItem({ ...r, status: 'done' }).collapsible, 'collapsed');
+    assert.equal(runItem({ ...r, status: 'done' }, true).collapsible, 'expanded', 'the newest run shows its tasks');
   });
 
   it('marks a proposed task as reviewable and makes clicking it open the diff', () => {

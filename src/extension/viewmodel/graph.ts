@@ -10,7 +10,7 @@ export interface LayoutOptions {
   margin: number;
 }
 
-export const DEFAULT_LAYOUT: LayoutOptions = { nodeWidth: 170, nodeHeight: 46, gapX: 56, gapY: 14, margin: 12 };
+export const DEFAULT_LAYOUT: LayoutOptions = { nodeWidth: 156, nodeHeight: 44, gapX: 40, gapY: 14, margin: 12 };
 
 /**
  * Layered layout, left to right: a column per topological level (tasks in one column can

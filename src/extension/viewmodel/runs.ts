@@ -46,7 +46,8 @@ export function runProgress(run: RunView): { done: number; total: number } {
   return { done: run.tasks.filter((t) => settled.has(t.status)).length, total: run.tasks.length };
 }
 
-export function runItem(run: RunView): ItemView {
+/** `latest`: the newest run, expanded like active ones so its tasks show without a click. */
+export function runItem(run: RunView, latest = false): ItemView {
   const { done, total } = runProgress(run);
   const tokens = ['run', run.status];
   if (isRunActive(run)) tokens.push('cancellable');
@@ -59,7 +60,7 @@ export function runItem(run: RunView): ItemView {
     tooltip: lines.join('\n'),
     icon: runIcon(run.status),
     contextValue: tokens.join(' '),
-    collapsible: isRunActive(run) ? 'expanded' : 'collapsed',
+    collapsible: isRunActive(run) || latest ? 'expanded' : 'collapsed',
   };
 }
 

