@@ -261,8 +261,8 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
 
     async rejectChange(changeId: string, reason = 'rejected by the user') {
       const c = changeRow(changeId);
-      const entry = queue.list().find((e) => e.changeId === changeId && e.kind === 'land' && !['merged', 'rejected', 'reverted'].includes(e.state));
       if (c.status === 'merged') throw new EngineError('usage/bad-state', `change ${changeId} is already merged; revert it instead`);
+      const entry = queue.list().find((e) => e.changeId === changeId && e.kind === 'land' && !['merged', 'rejected', 'reverted'].includes(e.state));
       if (entry) queue.reject(entry.id, reason);
       const at = clock.now();
       commitWithEvents(db, onEvent, (events) => {
