@@ -25,6 +25,7 @@ export interface HyperionApi {
  * after activation, so a run interrupted by Reload Window resumes without a click.
  */
 export function activate(context: vscode.ExtensionContext): HyperionApi {
+  const activationStarted = Date.now();
   const channel = vscode.window.createOutputChannel('Hyperion', { log: true });
   const log = channelLogger(channel);
   const host = new EngineHost({ log, secrets: secretReader(context.secrets), ask: vscodeUserPrompt, lm: vscodeLanguageModels });
@@ -72,7 +73,7 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
   if (vscode.workspace.isTrusted && host.repo) {
     setTimeout(() => void host.get().catch(() => undefined), 0);
   }
-  log.info('Hyperion activated', { vscode: vscode.version, trusted: vscode.workspace.isTrusted });
+  log.info('Hyperion activated', { vscode: vscode.version, trusted: vscode.workspace.isTrusted, ms: Date.now() - activationStarted });
   return { host };
 }
 

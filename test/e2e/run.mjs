@@ -287,6 +287,27 @@ async function main() {
     await screenshot('after-reload');
   }, 150_000);
 
+  await step('Reject from the sidebar with a reason marks the task rejected', async () => {
+    const row = treeRow(HOSTILE_TITLE);
+    await row.hover();
+    await row.locator('.actions [aria-label*="Reject Change"]').first().click();
+    await answer('not needed for this e2e', 'Reject');
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: 't2 · rejected' }).first().waitFor({ timeout: 30_000 });
+    await screenshot('after-reject');
+  }, 60_000);
+
+  await step('API keys appear in no log and no settings file', async () => {
+    const files = [];
+    const walk = (d) => { for (const f of readdirSync(d)) { const p = path.join(d, f); if (statSync(p).isDirectory()) walk(p); else if (/\.(log|json)$/.test(f)) files.push(p); } };
+    walk(ud);
+    walk(artifacts);
+    const { readFileSync } = await import('node:fs');
+    const leaks = files.filter((f) => { const t = readFileSync(f, 'utf8'); return t.includes(GOOD_KEY) || t.includes('wrong-key'); });
+    if (files.length === 0) throw new Error('no log or settings files found to check');
+    if (leaks.length > 0) throw new Error(`a key appears in ${leaks.join(', ')}`);
+    log(`checked ${files.length} log/settings files for keys`);
+  }, 30_000);
+
   if (pageErrors.some((e) => /alert|dialog/.test(e))) results.push({ name: 'no script from model text ran', ok: false, error: pageErrors.join('; ') });
   else results.push({ name: 'no script from model text ran (no dialog opened)', ok: true, ms: 0 });
 }
