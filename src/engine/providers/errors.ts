@@ -136,6 +136,11 @@ export function classifyProviderError(e: unknown, ctx: ClassifyContext): EngineE
     // An abort we did not ask for (neither our timer nor the caller): treat as a dropped connection.
     return providerError('provider/network', `${p} connection was aborted`, { cause: e, provider: p });
   }
+  if (cls === 'TypeError' && shortServerMessage(err) === 'terminated') {
+    // undici's way of saying the socket closed while the body was being read: the server was
+    // reached, so "could not reach" would send the user to check a URL that works.
+    return providerError('provider/network', `${p} closed the connection before the answer was complete`, { cause: e, provider: p });
+  }
   if (cls.includes('Connection') || cls === 'TypeError' || typeof err.code === 'string') {
     return providerError('provider/network', `could not reach ${p}: ${shortServerMessage(err) || 'connection failed'}`, { cause: e, provider: p });
   }
