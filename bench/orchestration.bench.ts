@@ -1,0 +1,199 @@
+// Orchestration benchmark: one large model doing a whole goal in one call, against Hyperion
+// (planner + a DAG of tasks on faster models, run in parallel, each reviewed), through the real
+// engine and the real OpenAI/Anthropic SDKs against loopback servers with realistic latency.
+// Run: npm run bench:orchestration   (or: ./node_modules/.bin/node --import tsx bench/orchestration.bench.ts [--scale 20] [--only name,name])
+// The last two lines are `orchestrated/single: <ratio>` and `orchestrated/critical-path: <ratio>`.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Engine, RunView } from '../src/engine/api';
+import { EngineConfig, type ModelRef } from '../src/engine/config';
+import { createEngine } from '../src/engine/engine';
+import type { Logger } from '../src/engine/ports';
+import { testSecrets } from '../test/support/loopback/client';
+import { breakdown, type RunBreakdown } from './support/breakdown';
+import { levelsOf, loadGoals, simulatedTimes, singleTaskPlan, widestAntichain, type GoalFile } from './support/goals';
+import { geomean, machineLine, table } from './support/machine';
+import { startModelServers, type ModelServers } from './support/modelServer';
+import { RATES } from './support/rates';
+import { makeSampleRepo } from './support/sampleRepo';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const arg = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+/** Real time is divided by SCALE so the run fits in ~3 minutes; model-time ratios do not change. */
+const SCALE = Number(arg('scale') ?? 20);
+const ONLY = arg('only')?.split(',');
+const CONCURRENCY = 8;
+
+const ref = (tier: keyof typeof RATES): ModelRef => ({ provider: RATES[tier].provider, model: RATES[tier].model });
+
+function config(servers: ModelServers, routes: Record<string, ModelRef[]>): EngineConfig {
+  return EngineConfig.parse({
+    providers: { openai: { baseUrl: servers.openai.url }, anthropic: { baseUrl: servers.anthropic.url } },
+    routes,
+    concurrency: CONCURRENCY,
+    agentMaxSteps: 4,
+    timeoutMs: 600_000,
+    maxRetries: 0,
+  });
+}
+
+/** (a) every task type on the large model (the one task is code_gen); review on the small one, as in (b). */
+const singleRoutes = { default: [ref('large')], code_gen: [ref('large')], reviewer: [ref('small')] };
+/** (b) planner on the large model, code_gen/test/docs/design on the mid one, audit and review on the small one. */
+const hyperionRoutes = {
+  default: [ref('mid')], planner: [ref('large')], design: [ref('mid')], code_gen: [ref('mid')], test: [ref('mid')], docs: [ref('mid')],
+  optimize: [ref('mid')], deploy: [ref('mid')], audit: [ref('small')], reviewer: [ref('small')],
+};
+
+/** Counts what the engine logs at warn/error: a clean run has none. */
+function countingLogger(): Logger & { problems: string[] } {
+  const problems: string[] = [];
+  const note = (level: string) => (msg: string, data?: Record<string, unknown>) => void problems.push(`${level}: ${msg} ${data ? JSON.stringify(data).slice(0, 300) : ''}`);
+  return { problems, trace() {}, debug() {}, info() {}, warn: note('warn'), error: note('error') };
+}
+
+function checkRun(view: RunView, goal: GoalFile, mode: string, engine: Engine): void {
+  const bad = view.tasks.filter((t) => t.status !== 'proposed');
+  if (view.status !== 'done' || bad.length > 0) {
+    throw new Error(`${goal.name} (${mode}): run ${view.status}${view.error ? `: ${view.error}` : ''}; tasks not proposed: ${bad.map((t) => `${t.id}=${t.status} ${t.error ?? ''}`).join(', ')}`);
+  }
+  const changes = engine.listChanges({ runId: view.id });
+  const unreviewed = changes.filter((c) => c.reviewVerdict !== 'approve' || c.files.length === 0);
+  if (changes.length !== view.tasks.length || unreviewed.length > 0) throw new Error(`${goal.name} (${mode}): ${unreviewed.length} change(s) without files or approval`);
+}
+
+interface GoalResult {
+  goal: GoalFile;
+  tasks: number;
+  width: number;
+  levels: number;
+  cpMs: number;
+  singleModelMs: number;
+  wallA: number;
+  wallB: number;
+  bd: RunBreakdown;
+}
+
+async function runSingle(engine: Engine, servers: ModelServers, goal: GoalFile): Promise<number> {
+  const from = servers.calls.length;
+  const t0 = performance.now();
+  const { done } = await engine.startRun(singleTaskPlan(goal), { approve: 'none' });
+  const view = await done;
+  const wall = performance.now() - t0;
+  checkRun(view, goal, 'single', engine);
+  const calls = servers.calls.slice(from);
+  if (calls.length !== 2 || calls[0]!.model !== RATES.large.model) throw new Error(`${goal.name} (single): expected 1 large-model call and 1 review, got ${calls.map((c) => `${c.role}@${c.model}`).join(', ')}`);
+  return wall;
+}
+
+async function runHyperion(engine: Engine, servers: ModelServers, goal: GoalFile, criticalPath: string[]): Promise<{ wall: number; bd: RunBreakdown }> {
+  const from = servers.calls.length;
+  const planStart = Date.now();
+  const t0 = performance.now();
+  const plan = await engine.plan(goal.plan.goal);
+  const planEnd = Date.now();
+  const { done } = await engine.startRun(plan, { approve: 'none' });
+  const view = await done;
+  const wall = performance.now() - t0;
+  const doneAt = Date.now();
+  checkRun(view, goal, 'hyperion', engine);
+  const calls = servers.calls.slice(from);
+  const n = goal.plan.tasks.length;
+  const count = (role: string) => calls.filter((c) => c.role === role).length;
+  if (count('planner') !== 1 || count('developer') !== n || count('reviewer') !== n) {
+    throw new Error(`${goal.name} (hyperion): expected 1 planner, ${n} developer and ${n} review calls, got ${count('planner')}/${count('developer')}/${count('reviewer')}`);
+  }
+  return { wall, bd: breakdown(view, calls, { planStart, planEnd, done: doneAt }, criticalPath) };
+}
+
+async function main(): Promise<void> {
+  const goals = loadGoals(path.join(here, 'goals')).filter((g) => !ONLY || ONLY.includes(g.name));
+  const repo = makeSampleRepo();
+  const servers = await startModelServers(SCALE);
+  const stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-bench-state-'));
+  const logA = countingLogger();
+  const logB = countingLogger();
+  const engines: Engine[] = [];
+  try {
+    const single = await createEngine({ repo: repo.dir, config: config(servers, singleRoutes), ports: { log: logA, secrets: testSecrets }, stateDir: path.join(stateRoot, 'single') });
+    engines.push(single);
+    const hyperion = await createEngine({ repo: repo.dir, config: config(servers, hyperionRoutes), ports: { log: logB, secrets: testSecrets }, stateDir: path.join(stateRoot, 'hyperion') });
+    engines.push(hyperion);
+
+    const out = (s = '') => process.stdout.write(`${s}\n`);
+    out('# Orchestration: one large model vs Hyperion (planner + parallel tasks on faster models + review)');
+    out(`machine: ${machineLine()}`);
+    out(`sample repository: ${repo.files} files; ${goals.length} goals with recorded plans (bench/goals); approve: none (landing is benchmarked in queue.bench.ts)`);
+    out(`models (bench/rates.md): large ${RATES.large.model} ${RATES.large.tokensPerSecond} tok/s, TTFT ${RATES.large.ttftMs} ms; mid ${RATES.mid.model} ${RATES.mid.tokensPerSecond} tok/s, TTFT ${RATES.mid.ttftMs} ms; small ${RATES.small.model} ${RATES.small.tokensPerSecond} tok/s, TTFT ${RATES.small.ttftMs} ms; 4 chars per token`);
+    out(`time scale: every model delay is divided by ${SCALE} (all ms below are scaled; engine overhead is NOT scaled, so it weighs ${SCALE}x more here than at real model speeds)`);
+    out('(a) single: a one-task plan routed to the large model, whose one answer writes every file of every task (+ a summary), then one review by the small model.');
+    out(`(b) hyperion: engine.plan() (large model answers the recorded plan) + startRun with code_gen/test/docs/design on the mid model, audit and review on the small model, concurrency ${CONCURRENCY}.`);
+    out('critical path = simulated planner call + the heaviest dependency chain of tasks, each task weighing its developer call + its review call (criticalPath() of src/engine/graph/dag.ts with those weights):');
+    out('  the wall time of (b) with zero engine overhead and unlimited parallelism (every goal here has at most as many mutually independent tasks as the concurrency).');
+
+    // Warm-up (not measured): SDK clients, HTTP keep-alive, sql.js, git caches.
+    servers.scale = 1000;
+    for (const g of goals.slice(0, 1)) {
+      servers.goal = g;
+      await runSingle(single, servers, g);
+      await runHyperion(hyperion, servers, g, simulatedTimes(g, 1000).criticalPath);
+    }
+    servers.scale = SCALE;
+
+    const results: GoalResult[] = [];
+    for (const goal of goals) {
+      const width = widestAntichain(goal.plan.tasks);
+      if (width > CONCURRENCY) throw new Error(`${goal.name}: ${width} independent tasks exceed the concurrency ${CONCURRENCY}; the critical-path bound would not hold`);
+      const sim = simulatedTimes(goal, SCALE);
+      servers.goal = goal;
+      const wallA = await runSingle(single, servers, goal);
+      const { wall: wallB, bd } = await runHyperion(hyperion, servers, goal, sim.criticalPath);
+      results.push({ goal, tasks: goal.plan.tasks.length, width, levels: levelsOf(goal), cpMs: sim.criticalPathMs, singleModelMs: sim.singleMs, wallA, wallB, bd });
+      process.stderr.write(`  ${goal.name}: a ${wallA.toFixed(0)} ms, b ${wallB.toFixed(0)} ms\n`);
+    }
+
+    const f0 = (x: number) => x.toFixed(0);
+    const f2 = (x: number) => x.toFixed(2);
+    out('');
+    out(table(
+      ['goal', 'shape', 'tasks', 'width', 'crit path ms', 'model (a) ms', 'wall (a) ms', 'wall (b) ms', '(b)/(a)', '(b)/crit', 'b-crit ms'],
+      results.map((r) => [r.goal.name, r.goal.shape, String(r.tasks), String(r.width), f0(r.cpMs), f0(r.singleModelMs), f0(r.wallA), f0(r.wallB), f2(r.wallB / r.wallA), f2(r.wallB / r.cpMs), f0(r.wallB - r.cpMs)]),
+    ));
+    const sum = (f: (r: GoalResult) => number) => results.reduce((s, r) => s + f(r), 0);
+    const sumA = sum((r) => r.wallA);
+    const sumB = sum((r) => r.wallB);
+    const sumCp = sum((r) => r.cpMs);
+    const n = results.length;
+    const avg = (f: (b: RunBreakdown) => number) => f0(sum((r) => f(r.bd)) / n);
+    out('');
+    out(`totals: wall (a) ${f0(sumA)} ms, wall (b) ${f0(sumB)} ms, critical paths ${f0(sumCp)} ms, simulated model time of (a) ${f0(sum((r) => r.singleModelMs))} ms`);
+    out(`(b)/(a): sum ${f2(sumB / sumA)}, geometric mean ${f2(geomean(results.map((r) => r.wallB / r.wallA)))}`);
+    out(`(b)/critical path: sum ${f2(sumB / sumCp)}, geometric mean ${f2(geomean(results.map((r) => r.wallB / r.cpMs)))}`);
+    out('');
+    out('where (b) spends time outside the models (mean over goals, ms of real time, not scaled):');
+    out(`  planner: before the request ${avg((b) => b.plannerBefore)}, after the answer ${avg((b) => b.plannerAfter)}`);
+    out(`  per task: dispatch after dependencies ${avg((b) => b.dispatch)}, start -> developer request ${avg((b) => b.beforeDev)}, developer answer -> review request ${avg((b) => b.devToReview)}, review answer -> settled ${avg((b) => b.afterReview)}`);
+    out(`  run end after the last task ${avg((b) => b.tail)}; summed along the critical path ${avg((b) => b.onCriticalPath)} per goal (vs mean b-crit ${f0((sumB - sumCp) / n)})`);
+    out(`  at real model speeds (scale 1) the same overhead would make (b)/critical path about ${f2((sumCp * SCALE + (sumB - sumCp)) / (sumCp * SCALE))}`);
+    const problems = [...logA.problems, ...logB.problems];
+    if (problems.length > 0) out(`engine warnings/errors (${problems.length}):\n  ${problems.slice(0, 10).join('\n  ')}`);
+    out('');
+    out(`orchestrated/single: ${f2(sumB / sumA)}`);
+    out(`orchestrated/critical-path: ${f2(sumB / sumCp)}`);
+  } finally {
+    for (const e of engines) await e.dispose().catch(() => undefined);
+    await servers.close();
+    repo.cleanup();
+    fs.rmSync(stateRoot, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`orchestration bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
