@@ -101,12 +101,15 @@ async function answer(text, expectTitle) {
   await page.keyboard.press('Enter');
 }
 
+/** Shows the Hyperion sidebar; after a reload VS Code may restore it on its own, so look first. */
 async function openSidebar() {
+  const runsHeader = page.locator('.part.sidebar .pane-header', { hasText: 'Runs' });
+  if (await runsHeader.waitFor({ timeout: 8_000 }).then(() => true, () => false)) return;
   const icon = page.locator('.part.activitybar [aria-label^="Hyperion"], .part.activitybar .action-item[aria-label^="Hyperion"] a').first();
   await icon.waitFor({ timeout: 30_000 });
-  const container = page.locator('.part.sidebar .composite.title', { hasText: /Hyperion/i });
-  if (!(await container.isVisible().catch(() => false))) await icon.click();
-  await page.locator('.part.sidebar .pane-header', { hasText: 'Runs' }).waitFor({ timeout: 30_000 });
+  // force: while the workbench finishes restoring, hovers can sit over the activity bar.
+  await icon.click({ force: true, timeout: 15_000 });
+  await runsHeader.waitFor({ timeout: 30_000 });
 }
 
 function treeRow(text) {
@@ -162,21 +165,28 @@ async function main() {
 
   const env = { ...process.env, PATH: `${NODE24}/bin:${process.env.PATH}`, npm_config_nodedir: NODE24 };
   sh(CS, ['--user-data-dir', ud, '--extensions-dir', ext, '--install-extension', vsix], { env, timeout: 180_000 });
-  const port = await freePort();
-  const serverLog = path.join(artifacts, 'code-server.log');
-  const { openSync } = await import('node:fs');
-  const out = openSync(serverLog, 'w');
-  const server = spawn(CS, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-    '--disable-getting-started-override', '--user-data-dir', ud, '--extensions-dir', ext, ws], { env, stdio: ['ignore', out, out], detached: true });
-  cleanups.push(() => { try { process.kill(-server.pid, 'SIGTERM'); } catch { /* already gone */ } });
+  /** Starts code-server on a free loopback port; resolves once /healthz answers. Stopped at cleanup. */
+  async function startServer(folder, { trust, logName }) {
+    const port = await freePort();
+    const { openSync } = await import('node:fs');
+    const out = openSync(path.join(artifacts, logName), 'w');
+    const args = ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
+      ...(trust ? ['--disable-workspace-trust'] : []),
+      '--disable-getting-started-override', '--user-data-dir', ud, '--extensions-dir', ext, folder];
+    const server = spawn(CS, args, { env, stdio: ['ignore', out, out], detached: true });
+    const stop = () => { try { process.kill(-server.pid, 'SIGTERM'); } catch { /* already gone */ } };
+    cleanups.push(stop);
+    await withTimeout((async () => {
+      for (;;) {
+        const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+        if (ok) return;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })(), 60_000, 'code-server start');
+    return { port, stop };
+  }
   cleanups.push(() => copyLogs(ud));
-  await withTimeout((async () => {
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  })(), 60_000, 'code-server start');
+  const { port, stop: stopServer } = await startServer(ws, { trust: true, logName: 'code-server.log' });
   log(`code-server on 127.0.0.1:${port}`);
 
   const { chromium } = await import('playwright-core');
@@ -307,6 +317,30 @@ async function main() {
     if (leaks.length > 0) throw new Error(`a key appears in ${leaks.join(', ')}`);
     log(`checked ${files.length} log/settings files for keys`);
   }, 30_000);
+
+  await step('an untrusted workspace runs nothing and the views say why', async () => {
+    stopServer();
+    const ws2 = path.join(base, 'untrusted');
+    makeWorkspace(ws2);
+    const settingsFile = path.join(ud, 'User/settings.json');
+    const { readFileSync } = await import('node:fs');
+    const settings = JSON.parse(readFileSync(settingsFile, 'utf8'));
+    writeFileSync(settingsFile, JSON.stringify({ ...settings, 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.untrustedFiles': 'open' }, null, 2));
+    const before = model.requests.length;
+    const second = await startServer(ws2, { trust: false, logName: 'code-server-untrusted.log' });
+    await page.goto(`http://127.0.0.1:${second.port}/?folder=${encodeURIComponent(ws2)}`);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    // Restricted Mode: VS Code may still ask; answer "don't trust" if it does.
+    const dontTrust = page.locator('.monaco-dialog-box .monaco-button', { hasText: /No|Don.t Trust|Restricted/i }).first();
+    if (await dontTrust.isVisible({ timeout: 5_000 }).catch(() => false)) await dontTrust.click();
+    await openSidebar();
+    await page.locator('.part.sidebar', { hasText: 'not trusted' }).first().waitFor({ timeout: 30_000 });
+    const graphText = await graphFrame().locator('body').innerText({ timeout: 30_000 }).catch(() => '');
+    await screenshot('untrusted-workspace');
+    if (!/untrusted workspace/.test(graphText)) throw new Error(`the graph view does not say why: ${JSON.stringify(graphText)}`);
+    if (existsSync(path.join(ws2, '.git/hyperion'))) throw new Error('the engine opened its state in an untrusted workspace');
+    if (model.requests.length !== before) throw new Error('a model request was made from the untrusted workspace');
+  }, 150_000);
 
   if (pageErrors.some((e) => /alert|dialog/.test(e))) results.push({ name: 'no script from model text ran', ok: false, error: pageErrors.join('; ') });
   else results.push({ name: 'no script from model text ran (no dialog opened)', ok: true, ms: 0 });
