@@ -39,10 +39,10 @@ export function validatePlan(raw: unknown, limits: PlanLimits = DEFAULT_PLAN_LIM
   for (const t of plan.tasks) {
     for (const d of t.dependsOn) {
       if (d === t.id) errors.push(`task ${t.id}: depends on itself`);
-      else if (!ids.has(d)) errors.push(`task ${t.id}: depends on unknown task "${d}"`);
+      else if (!ids.has(d)) errors.push(`task ${t.id}: depends on unknown task ${JSON.stringify(d)}`);
     }
     if (new Set(t.dependsOn).size !== t.dependsOn.length) errors.push(`task ${t.id}: lists a dependency twice`);
-    for (const f of t.files) if (!isSafeRepoPath(f)) errors.push(`task ${t.id}: file "${f}" is outside the repository`);
+    for (const f of t.files) if (!isSafeRepoPath(f)) errors.push(`task ${t.id}: file ${JSON.stringify(f)} is outside the repository`);
   }
   const cycle = findCycle(plan.tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn.filter((d) => d !== t.id) })));
   if (cycle) errors.push(`tasks: dependency cycle ${cycle.join(' -> ')}`);
