@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { TaskStatus, RunStatus } from '../api';
 import type { Clock } from '../ports';
 import { appendEvent, type Actor, type EngineEvent } from '../events';
+import { z } from 'zod';
+import { ModelRef } from '../config';
 import { EngineError } from '../errors';
+import { findCycle } from '../graph/dag';
+import { PlanTask } from '../plan/schema';
 import type { Db } from '../store/types';
 import type { OnEvent, RunPlanInput, RunRow, TaskRow } from './types';
 
@@ -57,21 +61,48 @@ export interface CreateRunInput {
   onEvent?: OnEvent;
 }
 
+/** What a stored task must look like; a plan from a buggy host is refused before anything is written. */
+const RunTaskShape = PlanTask.extend({ route: ModelRef.optional(), patch: z.string().optional() });
+
+/**
+ * Checks a plan handed to `createRun` and returns it with schema defaults filled in.
+ * Hosts validate plans first (`validatePlan`); this guards the store against a host bug, so a
+ * malformed task is a `usage/bad-plan` sentence instead of a constraint error, and a cycle is
+ * refused instead of leaving its tasks pending forever.
+ */
+function checkRunPlan(plan: RunPlanInput): RunPlanInput {
+  if (typeof plan !== 'object' || plan === null || typeof plan.goal !== 'string' || !Array.isArray(plan.tasks)) {
+    throw new EngineError('usage/bad-plan', 'the plan needs a goal and a list of tasks');
+  }
+  const tasks = plan.tasks.map((t, i) => {
+    const r = RunTaskShape.safeParse(t);
+    if (r.success) return r.data;
+    const issue = r.error.issues[0];
+    const id = typeof (t as { id?: unknown } | null)?.id === 'string' ? JSON.stringify((t as { id: string }).id) : `#${i + 1}`;
+    throw new EngineError('usage/bad-plan', `task ${id}: ${issue.path.join('.') || '(root)'}: ${issue.message}`.replace(/\s+/g, ' '));
+  });
+  const ids = new Set<string>();
+  for (const t of tasks) {
+    if (ids.has(t.id)) throw new EngineError('usage/bad-plan', `task ${t.id}: duplicate id`);
+    ids.add(t.id);
+  }
+  for (const t of tasks) {
+    for (const d of t.dependsOn) if (!ids.has(d) || d === t.id) throw new EngineError('usage/bad-plan', `task ${t.id}: depends on unknown task ${JSON.stringify(d)}`);
+  }
+  const cycle = findCycle(tasks);
+  if (cycle) throw new EngineError('usage/bad-plan', `dependency cycle ${cycle.join(' -> ')}`);
+  return { ...plan, tasks };
+}
+
 /**
  * Stores a run, its plan and its tasks (in plan order as `seq`) in one transaction.
  * Tasks without dependencies start `ready`, the others `pending`. The run starts `running`.
  * Ready-made patches stay in the stored plan JSON (schema v1 has no task column for them).
- * Throws `usage/bad-plan` for duplicate ids or unknown dependencies.
+ * Throws `usage/bad-plan` for malformed tasks, duplicate ids, unknown dependencies or a cycle;
+ * nothing is stored then.
  */
 export function createRun(db: Db, input: CreateRunInput): string {
-  const ids = new Set<string>();
-  for (const t of input.plan.tasks) {
-    if (ids.has(t.id)) throw new EngineError('usage/bad-plan', `task ${t.id}: duplicate id`);
-    ids.add(t.id);
-  }
-  for (const t of input.plan.tasks) {
-    for (const d of t.dependsOn) if (!ids.has(d) || d === t.id) throw new EngineError('usage/bad-plan', `task ${t.id}: depends on unknown task "${d}"`);
-  }
+  input = { ...input, plan: checkRunPlan(input.plan) };
   const runId = newId('run');
   const at = input.clock.now();
   commitWithEvents(db, input.onEvent, (events) => {
