@@ -68,33 +68,42 @@ describe('merge queue: the user worktree, policy, checks, leases', () => {
     assert.equal(sh(fx.repo.dir, ['status', '--porcelain']), '?? scratch.txt\n');
   });
 
+  // A hostile entry can only reach the landing through the change itself (e.g. a regenerated
+  // patch, which skips the enqueue-time patch policy): the tree policy stops it there.
   for (const hostile of [
-    { rule: 'symlink', entry: { mode: '120000', type: 'blob', name: 'link', content: '/etc/passwd' } },
-    { rule: 'exec-mode', entry: { mode: '100755', type: 'blob', name: 'run.sh', content: '#!/bin/sh\n' } },
-    { rule: 'git-dir', entry: { mode: '040000', type: 'tree', name: '.GIT', content: undefined as string | undefined } },
-    { rule: 'gitlink', entry: { mode: '160000', type: 'commit', name: 'sub', sha: 'a'.repeat(40) } },
+    { rule: 'symlink', patch: 'diff --git a/link b/link\nnew file mode 120000\n--- /dev/null\n+++ b/link\n@@ -0,0 +1 @@\n+/etc/passwd\n\\ No newline at end of file\n' },
+    { rule: 'exec-mode', patch: 'diff --git a/run.sh b/run.sh\nnew file mode 100755\n--- /dev/null\n+++ b/run.sh\n@@ -0,0 +1 @@\n+#!/bin/sh\n' },
+    { rule: 'gitlink', patch: `diff --git a/sub b/sub\nnew file mode 160000\nindex 0000000..${'a'.repeat(40)}\n--- /dev/null\n+++ b/sub\n@@ -0,0 +1 @@\n+Subproject commit ${'a'.repeat(40)}\n` },
+    { rule: 'git-dir', patch: filePatch('.GIT/config', null, 'x\n') },
   ]) {
     it(`fails an entry whose final tree breaks the tree policy (${hostile.rule})`, async () => {
       fx = await makeQueueFixture({ 'README.md': 'hi\n' });
-      const entry: { mode: string; type: string; name: string; content?: string; sha?: string } = { ...hostile.entry };
-      if (hostile.rule === 'git-dir') {
-        const blob = (await git(['hash-object', '-w', '--stdin'], { cwd: fx.repo.dir, input: 'x\n' })).stdout.trim();
-        entry.sha = sh(fx.repo.dir, ['mktree'], `100644 blob ${blob}\tconfig\n`).trim();
-      }
-      const base = await craftedBase(fx, [entry]);
-      const ch = fx.addChange({ taskId: 'h', base, patch: filePatch('README.md', 'hi\n', 'hello\n') });
+      const ch = fx.addChange({ taskId: 'h', patch: filePatch('README.md', 'hi\n', 'hello\n') });
       const before = fx.repo.head();
       const q = fx.queue();
       q.enqueue(ch, { actor: 'user' });
+      fx.db.run('UPDATE change_requests SET patch = ? WHERE id = ?', [hostile.patch, ch]);
       await q.runUntilIdle();
       const e = q.list()[0];
       assert.equal(e.state, 'failed');
-      // git itself already refuses a `.GIT` entry when building the tree; either refusal is fine.
+      // git itself already refuses a `.GIT` path when applying; either refusal is fine.
       const refusal = hostile.rule === 'git-dir' ? /tree policy: .*git-dir|invalid path '\.GIT/ : new RegExp(`tree policy: .*${hostile.rule}`);
       assert.match(e.lastError!, refusal);
       assert.equal(fx.repo.head(), before);
     });
   }
+
+  it('lands only the change itself, never content of its base that the target lacks', async () => {
+    fx = await makeQueueFixture({ 'README.md': 'hi\n' });
+    const base = await craftedBase(fx, [{ mode: '120000', type: 'blob', name: 'link', content: '/etc/passwd' }]);
+    const ch = fx.addChange({ taskId: 'h', base, patch: filePatch('README.md', 'hi\n', 'hello\n') });
+    const q = fx.queue();
+    q.enqueue(ch, { actor: 'user' });
+    await q.runUntilIdle();
+    assert.equal(q.list()[0].state, 'merged', q.list()[0].lastError);
+    assert.equal(sh(fx.repo.dir, ['show', 'main:README.md']), 'hello\n');
+    assert.equal(sh(fx.repo.dir, ['ls-tree', '--name-only', 'main']).trim(), 'README.md');
+  });
 
   it('fails on a failing check command, merges on a passing one, and fails with a timeout reason', async () => {
     fx = await makeQueueFixture({ 'README.md': 'hi\n' });

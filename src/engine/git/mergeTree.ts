@@ -83,6 +83,51 @@ export async function changedEntries(
   return { raw: r.stdout, paths };
 }
 
+/**
+ * `changedEntries` for many tree pairs in one process (`diff-tree --stdin`, two trees a
+ * line), in input order. Each raw string is in the `-r -z --raw --no-renames` format.
+ */
+export async function changedEntriesBatch(
+  repo: string,
+  pairs: Array<{ from: string; to: string }>,
+  opts: { signal?: AbortSignal } = {},
+): Promise<Array<{ raw: string; paths: string[] }>> {
+  if (pairs.length === 0) return [];
+  for (const p of pairs) {
+    if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(p.from) || !/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(p.to)) {
+      throw new EngineError('git/bad-rev', 'diff inputs must be full tree ids');
+    }
+  }
+  const r = await git(['diff-tree', '--stdin', '-r', '-z', '--raw', '--no-renames'], {
+    cwd: repo, input: pairs.map((p) => `${p.from} ${p.to}\n`).join(''), signal: opts.signal,
+  });
+  // Each pair is announced by a "<from> <to>\n" line (even when nothing differs), then its
+  // ":meta\0path\0" records.
+  const out: Array<{ raw: string; paths: string[] }> = [];
+  const s = r.stdout;
+  let i = 0;
+  let cur: { raw: string; paths: string[] } | undefined;
+  while (i < s.length) {
+    if (s[i] === ':') {
+      const metaEnd = s.indexOf('\0', i);
+      const pathEnd = metaEnd < 0 ? -1 : s.indexOf('\0', metaEnd + 1);
+      if (!cur || pathEnd < 0) throw new EngineError('git/bad-output', 'unexpected diff-tree --stdin output');
+      const p = s.slice(metaEnd + 1, pathEnd);
+      cur.raw += `${s.slice(i, metaEnd)}\0${p}\0`;
+      cur.paths.push(p);
+      i = pathEnd + 1;
+    } else {
+      const nl = s.indexOf('\n', i);
+      if (nl < 0) throw new EngineError('git/bad-output', 'unexpected diff-tree --stdin output');
+      cur = { raw: '', paths: [] };
+      out.push(cur);
+      i = nl + 1;
+    }
+  }
+  if (out.length !== pairs.length) throw new EngineError('git/bad-output', `diff-tree --stdin answered ${out.length} of ${pairs.length} pairs`);
+  return out;
+}
+
 /** Whether `ancestor` is reachable from `descendant` (a commit is its own ancestor). */
 export async function isAncestor(repo: string, ancestor: string, descendant: string): Promise<boolean> {
   const r = await git(['merge-base', '--is-ancestor', ancestor, descendant], { cwd: repo, check: false });

@@ -3,7 +3,7 @@ import { EngineError } from '../errors';
 import type { EngineEvent } from '../events';
 import { git } from '../git/exec';
 import type { Db } from '../store/types';
-import { transition, type TransitionOptions } from './entries';
+import { transition, transitionMany, type TransitionOptions } from './entries';
 import type { EntryRow, MergeQueueDeps } from './types';
 
 /** What the queue's parts share: dependencies, the resolved ref, and event publishing. */
@@ -16,7 +16,17 @@ export interface QueueContext {
   crash(name: Parameters<NonNullable<MergeQueueDeps['crashPoint']>>[0]): void;
   /** transition() + publish to onEvent after the transaction committed. */
   move(entry: EntryRow, to: EntryRow['state'], o: Omit<TransitionOptions, 'at'> & { at?: number }): EngineEvent;
+  /** Several moves in one durable transaction, then published. */
+  moveMany(moves: Array<{ entry: EntryRow; to: EntryRow['state']; o: Omit<TransitionOptions, 'at'> & { at?: number } }>): EngineEvent[];
   tip(): Promise<string>;
+  /** The tip commit and its tree, from one git process. */
+  tipAndTree(): Promise<[string, string]>;
+  /** Worktree path → its absolute git dir (never changes for a path), shared by lookups. */
+  gitDirs: Map<string, string>;
+  /** performance.now(), for time(). */
+  timer(): number;
+  /** Reports `step` took since `t0` to deps.profile, if any. */
+  time(step: string, t0: number): void;
 }
 
 export function makeContext(deps: MergeQueueDeps, ref: string): QueueContext {
@@ -32,8 +42,24 @@ export function makeContext(deps: MergeQueueDeps, ref: string): QueueContext {
       publish(deps, ev);
       return ev;
     },
+    moveMany(moves) {
+      const now = deps.clock.now();
+      const evs = transitionMany(deps.db, moves.map((m) => ({ entry: m.entry, to: m.to, o: { ...m.o, at: m.o.at ?? now } })));
+      for (const ev of evs) publish(deps, ev);
+      return evs;
+    },
     async tip() {
       return (await git(['rev-parse', '--verify', `${ref}^{commit}`], { cwd: deps.repo })).stdout.trim();
+    },
+    async tipAndTree() {
+      const r = await git(['rev-parse', `${ref}^{commit}`, `${ref}^{tree}`], { cwd: deps.repo });
+      const [c, t] = r.stdout.trim().split('\n');
+      return [c!, t!];
+    },
+    gitDirs: new Map(),
+    timer: () => performance.now(),
+    time(step, t0) {
+      deps.profile?.(step, performance.now() - t0);
     },
   };
   return ctx;

@@ -66,47 +66,54 @@ export interface TransitionOptions {
  * Throws `queue/lease-lost` when the row is no longer in that state or no longer ours.
  */
 export function transition(db: Db, entry: EntryRow, to: QueueState, o: TransitionOptions): EngineEvent {
-  const set: Columns = { ...o.set };
-  if (END_STATES.has(to) || to === 'queued' || to === 'blocked') {
-    set.lease_owner = null;
-    set.lease_expires_at = null;
-  }
-  const cols = Object.keys(set) as Array<keyof Columns>;
-  const assigns = ['state = ?', 'updated_at = ?', ...cols.map((c) => `${c} = ?`)].join(', ');
-  const params: SqlValue[] = [to, o.at, ...cols.map((c) => (set[c] ?? null) as SqlValue), entry.id, entry.state];
-  let where = 'id = ? AND state = ?';
-  if (o.owner !== undefined) {
-    where += ' AND lease_owner = ?';
-    params.push(o.owner);
-  }
-  const ev: EngineEvent = {
-    at: o.at,
-    actor: o.actor,
-    kind: 'queue/state',
-    runId: entry.run_id,
-    taskId: entry.task_id,
-    subjectId: entry.id,
-    from: entry.state,
-    to,
-    reason: o.reason,
-    data: { changeId: entry.change_id, kind: entry.kind, ...o.data },
-  };
-  db.transaction(() => {
-    const r = db.run(`UPDATE queue_entries SET ${assigns} WHERE ${where}`, params);
-    if (r.changes !== 1) throw new EngineError('queue/lease-lost', `queue entry ${entry.id} is no longer ${entry.state}${o.owner ? ` under ${o.owner}` : ''}`);
-    appendEvent(db, ev);
-    const cs = changeStatusFor(entry.kind, to);
-    if (cs !== undefined) {
-      db.run('UPDATE change_requests SET status = ?, error = ?, updated_at = ? WHERE id = ?', [
-        cs, END_STATES.has(to) && to !== 'merged' ? (o.reason ?? null) : null, o.at, entry.change_id,
-      ]);
+  return transitionMany(db, [{ entry, to, o }])[0]!;
+}
+
+/**
+ * Several moves in ONE durable transaction (one fsync instead of one each): all of them
+ * happen or none. Throws `queue/lease-lost` (and writes nothing) when any row is no longer
+ * in its expected state or lease.
+ */
+export function transitionMany(db: Db, moves: ReadonlyArray<{ entry: EntryRow; to: QueueState; o: TransitionOptions }>): EngineEvent[] {
+  const planned = moves.map(({ entry, to, o }) => {
+    const set: Columns = { ...o.set };
+    if (END_STATES.has(to) || to === 'queued' || to === 'blocked') {
+      set.lease_owner = null;
+      set.lease_expires_at = null;
     }
-    if (to === 'merged' && entry.kind === 'land') {
-      db.run('UPDATE tasks SET status = ?, updated_at = ? WHERE run_id = ? AND id = ?', ['merged', o.at, entry.run_id, entry.task_id]);
+    const ev: EngineEvent = {
+      at: o.at, actor: o.actor, kind: 'queue/state', runId: entry.run_id, taskId: entry.task_id, subjectId: entry.id,
+      from: entry.state, to, reason: o.reason, data: { changeId: entry.change_id, kind: entry.kind, ...o.data },
+    };
+    return { entry, to, o, set, ev };
+  });
+  if (planned.length === 0) return [];
+  db.transaction(() => {
+    for (const { entry, to, o, set, ev } of planned) {
+      const cols = Object.keys(set) as Array<keyof Columns>;
+      const assigns = ['state = ?', 'updated_at = ?', ...cols.map((c) => `${c} = ?`)].join(', ');
+      const params: SqlValue[] = [to, o.at, ...cols.map((c) => (set[c] ?? null) as SqlValue), entry.id, entry.state];
+      let where = 'id = ? AND state = ?';
+      if (o.owner !== undefined) {
+        where += ' AND lease_owner = ?';
+        params.push(o.owner);
+      }
+      const r = db.run(`UPDATE queue_entries SET ${assigns} WHERE ${where}`, params);
+      if (r.changes !== 1) throw new EngineError('queue/lease-lost', `queue entry ${entry.id} is no longer ${entry.state}${o.owner ? ` under ${o.owner}` : ''}`);
+      appendEvent(db, ev);
+      const cs = changeStatusFor(entry.kind, to);
+      if (cs !== undefined) {
+        db.run('UPDATE change_requests SET status = ?, error = ?, updated_at = ? WHERE id = ?', [
+          cs, END_STATES.has(to) && to !== 'merged' ? (o.reason ?? null) : null, o.at, entry.change_id,
+        ]);
+      }
+      if (to === 'merged' && entry.kind === 'land') {
+        db.run('UPDATE tasks SET status = ?, updated_at = ? WHERE run_id = ? AND id = ?', ['merged', o.at, entry.run_id, entry.task_id]);
+      }
     }
   });
-  Object.assign(entry, set, { state: to, updated_at: o.at });
-  return ev;
+  for (const { entry, to, o, set } of planned) Object.assign(entry, set, { state: to, updated_at: o.at });
+  return planned.map((p) => p.ev);
 }
 
 /** Updates columns of an entry we hold the lease on, without a state change. */
@@ -166,6 +173,41 @@ export function acquireLease(db: Db, entry: EntryRow, owner: string, now: number
     if (e instanceof EngineError && e.code === 'queue/lease-lost') return undefined;
     throw e;
   }
+}
+
+/**
+ * Leases as many of `entries` as are still free, in ONE transaction (queued/blocked or an
+ * expired lease → checking). Returns the leased rows and their events; rows someone else
+ * took meanwhile are left out.
+ */
+export function acquireLeases(db: Db, entries: EntryRow[], owner: string, now: number, leaseMs: number): { rows: EntryRow[]; events: EngineEvent[] } {
+  const rows: EntryRow[] = [];
+  const events: EngineEvent[] = [];
+  db.transaction(() => {
+    for (const e of entries) {
+      const r = db.run(
+        `UPDATE queue_entries SET state = 'checking', updated_at = ?, lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
+         WHERE id = ? AND state = ? AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < ? OR state IN ('queued', 'blocked'))`,
+        [now, owner, now + leaseMs, e.id, e.state, now],
+      );
+      if (r.changes !== 1) continue;
+      const ev: EngineEvent = {
+        at: now, actor: 'queue', kind: 'queue/state', runId: e.run_id, taskId: e.task_id, subjectId: e.id,
+        from: e.state, to: 'checking', reason: `leased by ${owner}`, data: { changeId: e.change_id, kind: e.kind, owner },
+      };
+      appendEvent(db, ev);
+      rows.push(e);
+      events.push(ev);
+    }
+  });
+  for (const e of rows) Object.assign(e, { state: 'checking', updated_at: now, lease_owner: owner, lease_expires_at: now + leaseMs, attempts: e.attempts + 1 });
+  return { rows, events };
+}
+
+/** Extends every lease `owner` holds in one write. Returns the ids still ours. */
+export function renewLeases(db: Db, owner: string, now: number, leaseMs: number): Set<string> {
+  db.run("UPDATE queue_entries SET lease_expires_at = ? WHERE lease_owner = ? AND state IN ('checking', 'landing')", [now + leaseMs, owner]);
+  return new Set(db.all<{ id: string }>("SELECT id FROM queue_entries WHERE lease_owner = ? AND state IN ('checking', 'landing')", [owner]).map((r) => r.id));
 }
 
 /** Extends our lease. Returns false when it is no longer ours. */

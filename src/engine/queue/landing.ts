@@ -1,87 +1,291 @@
+import { isEngineError } from '../errors';
 import { git } from '../git/exec';
-import { changedEntries } from '../git/mergeTree';
+import { changedEntriesBatch, mergeTreesBatch } from '../git/mergeTree';
+import { writeCommits, type CommitSpec, type TreeChange } from '../git/plumbing';
+import { runCheck } from './check';
 import type { QueueContext } from './context';
-import { updateHeld } from './entries';
-import { mergeOnto } from './prepare';
+import { getEntry } from './entries';
+import { commitMessage, treePolicyFailure } from './prepare';
 import type { ChangeRow, EntryRow } from './types';
 import { dirtyPaths, removeMarker, updateWorktree, worktreeWithRef, writeMarker } from './worktree';
+
+/** An entry whose proposal is built, waiting to land; `proposal` is filled in by the lander. */
+export interface ReadyEntry {
+  entry: EntryRow;
+  change: ChangeRow;
+  /** The commit the agent saw: the proposal's parent, hence the merge base. */
+  base: string;
+  tree: string;
+  repairs: string[];
+  proposal?: string;
+}
 
 export type LandOutcome =
   | { kind: 'merged'; commit: string }
   | { kind: 'blocked'; paths: string[] }
   | { kind: 'conflicted'; tip: string; paths: string[] }
-  | { kind: 'failed'; reason: string };
+  | { kind: 'failed'; reason: string; timedOut?: boolean }
+  /** Not landed in this batch (overlaps an earlier entry of it, or follows a failed check): land it next. */
+  | { kind: 'deferred' }
+  /** Someone else holds the entry now. */
+  | { kind: 'lost' };
 
-/** How often a landing is re-merged because another process moved the tip under us. */
+/** How often a batch is rebuilt because the tip moved under us (CAS lost) before giving up. */
 const MAX_CAS_ROUNDS = 5;
 
+interface Link {
+  item: ReadyEntry;
+  /** The entry's change over the batch's tip (diff-tree raw) and its paths. */
+  changes: TreeChange[];
+  paths: string[];
+  candidate?: string;
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 10);
+}
+
+/** True when `p` equals, contains or lies inside one of `taken`'s paths (a file/directory clash). */
+function overlaps(p: string, taken: Set<string>, dirs: Set<string>): boolean {
+  if (taken.has(p) || dirs.has(p)) return true;
+  for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) if (taken.has(p.slice(0, i))) return true;
+  return false;
+}
+
+function addTaken(p: string, taken: Set<string>, dirs: Set<string>): void {
+  taken.add(p);
+  for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) dirs.add(p.slice(0, i));
+}
+
+function changesFromRaw(raw: string): TreeChange[] {
+  const out: TreeChange[] = [];
+  const f = raw.split('\0');
+  for (let i = 0; i + 1 < f.length; i += 2) {
+    const m = /^:[0-7]{6} ([0-7]{6}) [0-9a-f]+ ([0-9a-f]+) /.exec(f[i]!);
+    if (!m) continue;
+    out.push(m[1] === '000000' ? { path: f[i + 1]!, mode: null } : { path: f[i + 1]!, mode: m[1]!, sha: m[2]! });
+  }
+  return out;
+}
+
 /**
- * The serialized part of landing. Call with the landing mutex held and the entry in
- * `checking` under `owner`, with proposal_commit/candidate_commit/old_tip set.
+ * Lands a batch of ready entries (in approval order, all leased by `owner` and in `checking`)
+ * on the target ref, with a handful of git processes for the whole batch:
  *
- * Order of the irreversible steps, each preceded by its recorded intent:
- *  1. entry → `landing` with candidate_commit and old_tip stored;
- *  2. a worktree marker (pid, old, new) beside the index when the target is checked out;
- *  3. `update-ref <ref> <new> <old>` (compare-and-swap);
- *  4. `read-tree -m -u <old> <new>` on the real index (refuses to overwrite edits);
- *  5. entry → `merged`.
- * If step 4 fails, the ref is swapped back (so it never moves without the worktree) and the
- * entry waits as `blocked`. recover() finishes what a crash interrupted.
+ *  1. one fast-import writes every proposal commit and, per distinct base B, a commit with the
+ *     tip's tree and parent B; merging that with the proposal makes B the merge base even when
+ *     B is not in the target's history (a dependent's base built from its dependencies' patches);
+ *  2. one `merge-tree --stdin` pre-checks every entry against the tip; one `diff-tree --stdin`
+ *     gives each clean entry's change Δ over the tip, which the tree policy checks;
+ *  3. the entries whose Δ touch paths no earlier entry of the batch touched are chained:
+ *     C_i = C_{i-1} + Δ_i, one commit per entry, all written by one fast-import. With disjoint
+ *     paths that is exactly the clean three-way merge of C_{i-1} and the entry's merge (base =
+ *     the tip). An overlapping entry is deferred to the next batch, where it is merged for real
+ *     onto a tip that contains the entry it overlaps;
+ *  4. the check command, when configured, runs on every chained candidate (in parallel); the
+ *     first failure fails its entry and defers the later ones (their trees contained it);
+ *  5. one status of exactly the changed paths in the checked-out worktree (if the target is
+ *     checked out); entries whose paths are dirty are `blocked` and the batch is rebuilt;
+ *  6. ONE transaction records the intent (every entry → `landing` with candidate and old tip),
+ *     a worktree marker, `update-ref <ref> <last> <tip>` (CAS), `read-tree -m -u` (refuses to
+ *     overwrite local edits; on refusal the ref is put back), and ONE transaction → `merged`.
+ * Crash safety: every candidate of a batch is an ancestor of the last, so recovery's
+ * "candidate is on the target" test settles each entry exactly once.
  */
-export async function landEntry(ctx: QueueContext, entry: EntryRow, owner: string, change: ChangeRow): Promise<LandOutcome> {
-  const { deps, repo, ref } = ctx;
-  for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
-    const tip = await ctx.tip();
-    let candidate = entry.candidate_commit!;
-    let changed: string[];
-    if (tip !== entry.old_tip) {
-      // The tip moved since the candidate was built: redo the three-way merge on the new tip.
-      const m = await mergeOnto(ctx.db, repo, deps.config, entry, change, tip, entry.proposal_commit!, deps.clock.now());
-      if (m.kind === 'conflicted') return { kind: 'conflicted', tip, paths: m.paths };
-      if (m.kind === 'failed') return m;
-      candidate = m.candidate;
-      changed = m.changedPaths;
-      updateHeld(ctx.db, entry, owner, { candidate_commit: candidate, old_tip: tip }, deps.clock.now());
-    } else {
-      changed = (await changedEntries(repo, tip, candidate)).paths;
-    }
+export async function landBatch(ctx: QueueContext, items: ReadyEntry[], owner: string, signal: AbortSignal): Promise<Map<string, LandOutcome>> {
+  const { deps, repo, ref, db } = ctx;
+  const out = new Map<string, LandOutcome>();
+  const settle = (it: ReadyEntry, o: LandOutcome) => void out.set(it.entry.id, o);
+  let live = items.slice();
+  for (let round = 0; round < MAX_CAS_ROUNDS && live.length > 0; round++) {
+    const t0 = ctx.timer();
+    const [tip, tipTree] = await ctx.tipAndTree();
+    ctx.time('tip', t0);
 
-    const wt = await worktreeWithRef(repo, ref);
-    if (wt) {
-      const dirty = await dirtyPaths(wt, changed, deps.isPathDirtyInEditor);
-      if (dirty.length > 0) return { kind: 'blocked', paths: dirty };
+    // 1. proposal commits + one "tip tree on base B" commit per distinct base.
+    let t = ctx.timer();
+    const now = deps.clock.now();
+    const specs: CommitSpec[] = [];
+    const proposalAt = new Map<number, ReadyEntry>();
+    for (const it of live) {
+      if (it.proposal) continue;
+      proposalAt.set(specs.length, it);
+      specs.push({ parent: it.base, tree: it.tree, message: `proposal for ${it.entry.change_id}`, date: now });
     }
+    const bases = [...new Set(live.map((it) => it.base))];
+    const oursAt = new Map<string, number>();
+    for (const b of bases) {
+      oursAt.set(b, specs.length);
+      specs.push({ parent: b, tree: tipTree, message: `target ${tip} seen from ${b}`, date: now });
+    }
+    const written = await writeCommits(repo, specs, { signal });
+    for (const [i, it] of proposalAt) it.proposal = written[i];
+    ctx.time('proposal+base commits', t);
 
-    ctx.move(entry, 'landing', {
-      actor: 'queue', owner, reason: `landing ${candidate.slice(0, 10)} on ${tip.slice(0, 10)}`,
-      set: { candidate_commit: candidate, old_tip: tip }, data: { candidate, oldTip: tip },
+    // 2. pre-check every entry against the tip, and its change over the tip.
+    t = ctx.timer();
+    const merges = await mergeTreesBatch(repo, live.map((it) => ({ ours: written[oursAt.get(it.base)!]!, theirs: it.proposal! })), { signal });
+    const clean: ReadyEntry[] = [];
+    const mergedTrees: string[] = [];
+    live.forEach((it, i) => {
+      const m = merges[i]!;
+      if (!m.clean) settle(it, { kind: 'conflicted', tip, paths: m.conflictPaths });
+      else {
+        clean.push(it);
+        mergedTrees.push(m.tree);
+      }
     });
+    const diffs = await changedEntriesBatch(repo, mergedTrees.map((tree) => ({ from: tipTree, to: tree })), { signal });
+    ctx.time('merge-tree + diff-tree (batch)', t);
+
+    // 3. chain the entries whose changes do not overlap.
+    const chain: Link[] = [];
+    const taken = new Set<string>();
+    const dirs = new Set<string>();
+    clean.forEach((it, i) => {
+      const d = diffs[i]!;
+      if (d.paths.length === 0) return settle(it, { kind: 'failed', reason: `nothing to land: the target at ${short(tip)} already has this change` });
+      const policy = treePolicyFailure(d.raw, deps.config);
+      if (policy) return settle(it, { kind: 'failed', reason: policy });
+      if (d.paths.some((p) => overlaps(p, taken, dirs))) return settle(it, { kind: 'deferred' });
+      for (const p of d.paths) addTaken(p, taken, dirs);
+      chain.push({ item: it, changes: changesFromRaw(d.raw), paths: d.paths });
+    });
+    if (chain.length === 0) return out;
+    t = ctx.timer();
+    const commits = await writeCommits(
+      repo,
+      chain.map((l, i) => ({ parent: i === 0 ? tip : i - 1, changes: l.changes, message: commitMessage(db, l.item.entry, l.item.change), date: now })),
+      { signal },
+    );
+    chain.forEach((l, i) => void (l.candidate = commits[i]));
+    ctx.time('candidate commits', t);
+    ctx.crash('after-commit-tree');
+
+    // 4. the check command on every candidate; land the prefix that passed.
+    if (deps.config.checkCommand) {
+      t = ctx.timer();
+      const cut = await firstFailingCheck(ctx, chain, signal);
+      ctx.time('check command', t);
+      if (cut) {
+        settle(chain[cut.index]!.item, { kind: 'failed', reason: cut.reason, timedOut: cut.timedOut });
+        for (const l of chain.slice(cut.index + 1)) settle(l.item, { kind: 'deferred' });
+        chain.length = cut.index;
+        if (chain.length === 0) return out;
+      }
+    }
+
+    // 5. the user's checkout: never overwrite an edit.
+    t = ctx.timer();
+    const wt = await worktreeWithRef(repo, ref, ctx.gitDirs);
+    if (wt) {
+      const dirty = new Set(await dirtyPaths(wt, chain.flatMap((l) => l.paths), deps.isPathDirtyInEditor));
+      if (dirty.size > 0) {
+        for (const l of chain) {
+          const mine = l.paths.filter((p) => dirty.has(p));
+          if (mine.length > 0) settle(l.item, { kind: 'blocked', paths: mine });
+        }
+        ctx.time('worktree status', t);
+        live = chain.map((l) => l.item).filter((it) => !out.has(it.entry.id)).concat(live.filter((it) => out.get(it.entry.id)?.kind === 'deferred'));
+        for (const it of live) out.delete(it.entry.id);
+        live.sort((a, b) => a.entry.seq - b.entry.seq);
+        round--; // not a CAS round: nothing was attempted yet
+        continue;
+      }
+    }
+    ctx.time('worktree status', t);
+
+    // 6. intent, CAS, worktree, merged.
+    const last = chain[chain.length - 1]!.candidate!;
+    t = ctx.timer();
+    try {
+      ctx.moveMany(chain.map((l) => ({
+        entry: l.item.entry, to: 'landing' as const,
+        o: {
+          actor: 'queue' as const, owner, reason: `landing ${short(l.candidate!)} on ${short(tip)}`,
+          set: { candidate_commit: l.candidate!, old_tip: tip, proposal_commit: l.item.proposal!, repairs_json: JSON.stringify(l.item.repairs) },
+          data: { candidate: l.candidate, oldTip: tip },
+        },
+      })));
+    } catch (e) {
+      if (!isEngineError(e, 'queue/lease-lost')) throw e;
+      // Someone took some of them: drop those and build the batch again.
+      for (const l of chain) {
+        const now2 = getEntry(db, l.item.entry.id);
+        if (!now2 || now2.lease_owner !== owner || now2.state !== 'checking') settle(l.item, { kind: 'lost' });
+      }
+      live = live.filter((it) => !out.has(it.entry.id) || out.get(it.entry.id)?.kind === 'deferred');
+      for (const it of live) out.delete(it.entry.id);
+      continue;
+    }
+    ctx.time('intent transaction', t);
     ctx.crash('before-update-ref');
-    if (wt) await writeMarker(wt, { pid: process.pid, oldTip: tip, newTip: candidate, at: deps.clock.now() });
-    const cas = await git(['update-ref', '-m', `hyperion: land ${entry.change_id}`, ref, candidate, tip], { cwd: repo, check: false });
+    t = ctx.timer();
+    if (wt) await writeMarker(wt, { pid: process.pid, oldTip: tip, newTip: last, at: deps.clock.now() });
+    const cas = await git(['update-ref', '-m', `hyperion: land ${chain.length} change(s)`, ref, last, tip], { cwd: repo, check: false });
+    ctx.time('update-ref', t);
     if (cas.code !== 0) {
       if (wt) await removeMarker(wt);
-      ctx.move(entry, 'checking', { actor: 'queue', owner, reason: 'the target moved during landing; merging again' });
+      ctx.moveMany(chain.map((l) => ({ entry: l.item.entry, to: 'checking' as const, o: { actor: 'queue' as const, owner, reason: 'the target moved during landing; merging again' } })));
+      live = live.filter((it) => !out.has(it.entry.id) || out.get(it.entry.id)?.kind === 'deferred');
+      for (const it of live) out.delete(it.entry.id);
       continue;
     }
     ctx.crash('after-update-ref');
     if (wt) {
       ctx.crash('mid-worktree-update');
+      t = ctx.timer();
       try {
-        await updateWorktree(wt, tip, candidate);
+        await updateWorktree(wt, tip, last);
       } catch (e) {
         // Put the ref back so it never points past what the user's checkout shows.
-        await git(['update-ref', '-m', `hyperion: undo ${entry.change_id}`, ref, tip, candidate], { cwd: repo, check: false });
+        await git(['update-ref', '-m', 'hyperion: undo landing', ref, tip, last], { cwd: repo, check: false });
         await removeMarker(wt);
-        deps.log.warn('worktree update refused; landing undone', { entry: entry.id, error: String(e) });
-        const wtNow = await dirtyPaths(wt, changed, deps.isPathDirtyInEditor);
-        ctx.move(entry, 'checking', { actor: 'queue', owner, reason: 'the worktree could not be updated; landing undone' });
-        return { kind: 'blocked', paths: wtNow.length > 0 ? wtNow : changed };
+        deps.log.warn('worktree update refused; landing undone', { entries: chain.map((l) => l.item.entry.id), error: String(e) });
+        ctx.moveMany(chain.map((l) => ({ entry: l.item.entry, to: 'checking' as const, o: { actor: 'queue' as const, owner, reason: 'the worktree could not be updated; landing undone' } })));
+        const dirty = new Set(await dirtyPaths(wt, chain.flatMap((l) => l.paths), deps.isPathDirtyInEditor));
+        for (const l of chain) {
+          const mine = l.paths.filter((p) => dirty.has(p));
+          // When git refused without a visible reason, block the whole batch on its paths.
+          if (dirty.size === 0) settle(l.item, { kind: 'blocked', paths: l.paths });
+          else settle(l.item, mine.length > 0 ? { kind: 'blocked', paths: mine } : { kind: 'deferred' });
+        }
+        return out;
       }
       await removeMarker(wt);
+      ctx.time('worktree update', t);
     }
     ctx.crash('before-merged');
-    return { kind: 'merged', commit: candidate };
+    for (const l of chain) settle(l.item, { kind: 'merged', commit: l.candidate! });
+    return out;
   }
-  return { kind: 'failed', reason: `the target ref kept moving; gave up after ${MAX_CAS_ROUNDS} attempts` };
+  for (const it of live) if (!out.has(it.entry.id)) settle(it, { kind: 'failed', reason: `the target ref kept moving; gave up after ${MAX_CAS_ROUNDS} attempts` });
+  return out;
+}
+
+/** Runs the check on each candidate (up to queueWorkers at once); the earliest failure, if any. */
+async function firstFailingCheck(
+  ctx: QueueContext,
+  chain: Link[],
+  signal: AbortSignal,
+): Promise<{ index: number; reason: string; timedOut: boolean } | undefined> {
+  const { config } = ctx.deps;
+  const results: Array<Awaited<ReturnType<typeof runCheck>> | undefined> = new Array(chain.length);
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= chain.length) return;
+      // A failure before i makes i's result irrelevant: skip it.
+      if (results.slice(0, i).some((r) => r && !r.ok)) return;
+      results[i] = await runCheck(ctx.repo, chain[i]!.candidate!, config.checkCommand!, config.checkTimeoutMs, signal);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(config.queueWorkers, chain.length)) }, worker));
+  for (let i = 0; i < chain.length; i++) {
+    const r = results[i];
+    if (r && !r.ok) return { index: i, reason: r.reason, timedOut: r.timedOut };
+    if (!r) return { index: i, reason: 'check skipped', timedOut: false }; // unreachable: earlier failure returns first
+  }
+  return undefined;
 }

@@ -1,20 +1,49 @@
 import os from 'node:os';
 import type { QueueEntryView } from '../api';
-import { checkPatchPolicy } from '../changes/policy';
-import { describeError, EngineError, isEngineError, throwIfAborted } from '../errors';
-import { runCheck } from './check';
-import { makeContext, Mutex, publish, resolveTargetRef, type QueueContext } from './context';
+import { assertNever, describeError, EngineError, isEngineError, throwIfAborted } from '../errors';
+import { IndexTemplates } from '../git/plumbing';
+import { makeContext, publish, resolveTargetRef, type QueueContext } from './context';
 import {
-  acquireLease, dependencyState, END_STATES, getChange, getEntry, insertEntry, listEntries, renewLease, updateHeld,
+  acquireLeases, dependencyState, END_STATES, getChange, getEntry, insertEntry, listEntries, renewLeases,
 } from './entries';
-import { landEntry } from './landing';
+import { landBatch, type LandOutcome, type ReadyEntry } from './landing';
 import { computeMetrics } from './metrics';
-import { buildProposal, mergeOnto, proposalFailure } from './prepare';
+import { buildProposal, landablePatch, landablePolicy, proposalFailure, type Proposal } from './prepare';
 import { recoverQueue, settleStale } from './recovery';
 import { toView, type EntryRow, type MergeQueue, type MergeQueueDeps } from './types';
 
 /** Unexpected (non-policy, non-conflict) errors an entry may hit before it is failed. */
 const MAX_ERROR_ATTEMPTS = 3;
+/** Entries one pass holds leased at a time (preparing or waiting to land). */
+const MAX_IN_FLIGHT = 64;
+
+/** An entry leased by this pass. */
+interface Slot {
+  entry: EntryRow;
+  status: 'preparing' | 'ready' | 'done';
+  ready?: ReadyEntry;
+  /** The lease was lost: whatever is in progress is dropped. */
+  lost?: boolean;
+}
+
+type Moves = Parameters<QueueContext['moveMany']>[0];
+
+/** Runs at most `n` tasks at once, in the order they were started. */
+class Limit {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly n: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.n) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
 
 /**
  * The merge queue. Preparation (proposal, three-way pre-check, tree policy, check command)
@@ -26,7 +55,6 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
   const { db, clock, log } = deps;
   const workerPrefix = deps.workerId ?? `${os.hostname()}:${process.pid}`;
   const maxRegen = deps.maxRegenerations ?? 3;
-  const mutex = new Mutex();
   let workerSeq = 0;
   const ctx = makeContext(deps, resolveTargetRef(deps.repo, deps.targetRef ?? deps.config.targetRef));
 
@@ -36,16 +64,8 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
     return e;
   }
 
-  /** landing → merged, plus marking the reverted original when this is a revert. */
   function markMerged(ctx: QueueContext, entry: EntryRow, commit: string, reason: string, owner?: string): void {
-    ctx.move(entry, 'merged', { actor: 'queue', owner, reason, set: { landed_commit: commit, last_error: null }, data: { commit } });
-    if (entry.kind === 'revert') {
-      const original = db.get<EntryRow>(
-        "SELECT * FROM queue_entries WHERE change_id = ? AND kind = 'land' AND state = 'merged' ORDER BY seq DESC LIMIT 1",
-        [entry.change_id],
-      );
-      if (original) ctx.move(original, 'reverted', { actor: 'queue', reason: `reverted by ${commit.slice(0, 10)}`, data: { revertCommit: commit } });
-    }
+    ctx.moveMany(mergedMoves(entry, commit, reason, owner));
   }
 
   async function handleConflict(ctx: QueueContext, entry: EntryRow, owner: string, tip: string, paths: string[]): Promise<void> {
@@ -76,98 +96,20 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
     });
   }
 
-  /** Waits while an entry approved earlier is still being checked, so approval order is landing order. */
-  async function awaitTurn(ctx: QueueContext, entry: EntryRow, signal: AbortSignal): Promise<void> {
-    for (;;) {
-      throwIfAborted(signal);
-      const earlier = db.get<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM queue_entries WHERE target_ref = ? AND seq < ? AND state = 'checking'
-         AND lease_owner IS NOT NULL AND lease_expires_at >= ?`,
-        [ctx.ref, entry.seq, clock.now()],
-      )?.n ?? 0;
-      if (earlier === 0) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
-  async function processEntry(ctx: QueueContext, entry: EntryRow, owner: string, signal: AbortSignal): Promise<void> {
-    const lost = new AbortController();
-    const renew = setInterval(() => {
-      if (!renewLease(db, entry.id, owner, clock.now(), ctx.leaseMs)) lost.abort(new EngineError('queue/lease-lost', `lost the lease on ${entry.id}`));
-    }, Math.max(50, Math.floor(ctx.leaseMs / 3)));
-    const both = AbortSignal.any([signal, lost.signal]);
-    try {
-      ctx.crash('after-lease');
-      const change = getChange(db, entry.change_id);
-      if (!change) return void ctx.move(entry, 'failed', { actor: 'queue', owner, reason: `change ${entry.change_id} does not exist` });
-      const at = clock.now();
-      if (!entry.proposal_commit) {
-        try {
-          const p = await buildProposal(db, ctx.repo, entry, change, at);
-          updateHeld(db, entry, owner, { proposal_commit: p.commit, repairs_json: JSON.stringify(p.repairs) }, clock.now());
-        } catch (e) {
-          const why = proposalFailure(e, change);
-          if (why === undefined) throw e;
-          return void ctx.move(entry, 'failed', { actor: 'queue', owner, reason: why, set: { last_error: why } });
-        }
-        ctx.crash('after-proposal');
-      }
-      throwIfAborted(both);
-      const tip = await ctx.tip();
-      const m = await mergeOnto(db, ctx.repo, deps.config, entry, change, tip, entry.proposal_commit!, clock.now());
-      if (m.kind === 'conflicted') return handleConflict(ctx, entry, owner, tip, m.paths);
-      if (m.kind === 'failed') return void ctx.move(entry, 'failed', { actor: 'queue', owner, reason: m.reason, set: { last_error: m.reason } });
-      ctx.crash('after-commit-tree');
-      if (deps.config.checkCommand) {
-        const r = await runCheck(ctx.repo, m.candidate, deps.config.checkCommand, deps.config.checkTimeoutMs, both);
-        throwIfAborted(both);
-        if (!r.ok) return void ctx.move(entry, 'failed', { actor: 'queue', owner, reason: r.reason, set: { last_error: r.reason }, data: { timedOut: r.timedOut } });
-      }
-      updateHeld(db, entry, owner, { candidate_commit: m.candidate, old_tip: tip }, clock.now());
-      await awaitTurn(ctx, entry, both);
-      const out = await mutex.run(async () => {
-        throwIfAborted(both);
-        const o = await landEntry(ctx, entry, owner, change);
-        if (o.kind === 'merged') markMerged(ctx, entry, o.commit, `landed as ${o.commit.slice(0, 10)}`, owner);
-        return o;
-      });
-      switch (out.kind) {
-        case 'merged': return;
-        case 'blocked': {
-          const why = `waiting for uncommitted changes in ${out.paths.join(', ')}`;
-          return void ctx.move(entry, 'blocked', { actor: 'queue', owner, reason: why, set: { last_error: why }, data: { paths: out.paths } });
-        }
-        case 'conflicted': return handleConflict(ctx, entry, owner, out.tip, out.paths);
-        case 'failed': return void ctx.move(entry, 'failed', { actor: 'queue', owner, reason: out.reason, set: { last_error: out.reason } });
-      }
-    } catch (e) {
-      if (isEngineError(e, 'queue/lease-lost') || lost.signal.aborted) {
-        log.warn('queue entry lease lost; another worker owns it now', { entry: entry.id, owner });
-        return;
-      }
-      if (isEngineError(e, 'cancelled')) throw e;
-      const why = describeError(e);
-      log.error('queue entry hit an unexpected error', { entry: entry.id, error: why });
-      const current = getEntry(db, entry.id);
-      if (!current || current.lease_owner !== owner || END_STATES.has(current.state)) return;
-      if (current.state === 'landing') return; // recover() decides from the ref, never guess here
-      ctx.move(current, current.attempts >= MAX_ERROR_ATTEMPTS ? 'failed' : 'queued', {
-        actor: 'queue', owner, reason: why, set: { last_error: why, candidate_commit: null, old_tip: null },
-      });
-    } finally {
-      clearInterval(renew);
-    }
-  }
-
-  /** Leases the first runnable entry (approval order), settling expired leases and failed dependencies on the way. */
-  async function pickNext(ctx: QueueContext, owner: string): Promise<EntryRow | undefined> {
+  /**
+   * Leases up to `max` runnable entries (approval order) in ONE transaction, settling expired
+   * leases and failed dependencies on the way.
+   */
+  async function pickRunnable(ctx: QueueContext, owner: string, max: number): Promise<EntryRow[]> {
     const now = clock.now();
     const rows = db.all<EntryRow>(
       `SELECT * FROM queue_entries WHERE target_ref = ? AND (state = 'queued'
        OR (state IN ('checking', 'landing', 'conflicted') AND lease_expires_at IS NOT NULL AND lease_expires_at < ?)) ORDER BY seq`,
       [ctx.ref, now],
     );
+    const take: EntryRow[] = [];
     for (const row of rows) {
+      if (take.length >= max) break;
       if (row.state !== 'queued') {
         const r = await settleStale(ctx, row, (e, c, why) => markMerged(ctx, e, c, why), `lease of ${row.lease_owner} expired`);
         if (r !== 'queued') continue;
@@ -182,13 +124,139 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
         }
         continue;
       }
-      const ev = acquireLease(db, row, owner, clock.now(), ctx.leaseMs);
-      if (ev) {
-        publish(deps, ev);
-        return row;
+      take.push(row);
+    }
+    if (take.length === 0) return [];
+    const { rows: got, events } = acquireLeases(db, take, owner, clock.now(), ctx.leaseMs);
+    for (const ev of events) publish(deps, ev);
+    return got;
+  }
+
+  /** After an unexpected error: back to the queue (or failed after MAX_ERROR_ATTEMPTS), unless mid-landing. */
+  function settleUnexpected(ctx: QueueContext, entry: EntryRow, owner: string, e: unknown): void {
+    const why = describeError(e);
+    log.error('queue entry hit an unexpected error', { entry: entry.id, error: why });
+    const current = getEntry(db, entry.id);
+    if (!current || current.lease_owner !== owner || END_STATES.has(current.state)) return;
+    if (current.state === 'landing') return; // recover() decides from the ref, never guess here
+    ctx.move(current, current.attempts >= MAX_ERROR_ATTEMPTS ? 'failed' : 'queued', {
+      actor: 'queue', owner, reason: why, set: { last_error: why, candidate_commit: null, old_tip: null },
+    });
+  }
+
+  /** Builds one entry's proposal; an empty change settles here as merged without a commit. */
+  async function prepare(ctx: QueueContext, slot: Slot, owner: string, templates: IndexTemplates): Promise<void> {
+    const { entry } = slot;
+    const t0 = ctx.timer();
+    try {
+      const change = getChange(db, entry.change_id);
+      if (!change) {
+        slot.status = 'done';
+        return void ctx.move(entry, 'failed', { actor: 'queue', owner, reason: `change ${entry.change_id} does not exist` });
+      }
+      let p: Proposal;
+      try {
+        p = await buildProposal(db, ctx.repo, entry, change, templates);
+      } catch (e) {
+        const why = proposalFailure(e, change);
+        if (why === undefined) throw e;
+        slot.status = 'done';
+        return void ctx.move(entry, 'failed', { actor: 'queue', owner, reason: why, set: { last_error: why } });
+      }
+      ctx.crash('after-proposal');
+      if (slot.lost) return void (slot.status = 'done');
+      if (p.kind === 'empty') {
+        slot.status = 'done';
+        // An agent that changed nothing: its task is done, but there is nothing to commit.
+        return void ctx.move(entry, 'merged', { actor: 'queue', owner, reason: 'no changes', set: { landed_commit: null, last_error: null } });
+      }
+      slot.ready = { entry, change, base: p.base, tree: p.tree, repairs: p.repairs };
+      slot.status = 'ready';
+    } catch (e) {
+      slot.status = 'done';
+      if (isEngineError(e, 'cancelled')) throw e;
+      if (isEngineError(e, 'queue/lease-lost')) return void log.warn('queue entry lease lost; another worker owns it now', { entry: entry.id, owner });
+      settleUnexpected(ctx, entry, owner, e);
+    } finally {
+      ctx.time('prepare proposal (parallel, per entry)', t0);
+    }
+  }
+
+  /** landing → merged, plus marking the reverted original when this is a revert. */
+  function mergedMoves(entry: EntryRow, commit: string, reason: string, owner?: string): Moves {
+    const moves: Moves = [
+      { entry, to: 'merged', o: { actor: 'queue', owner, reason, set: { landed_commit: commit, last_error: null }, data: { commit } } },
+    ];
+    if (entry.kind === 'revert') {
+      const original = db.get<EntryRow>(
+        "SELECT * FROM queue_entries WHERE change_id = ? AND kind = 'land' AND state = 'merged' ORDER BY seq DESC LIMIT 1",
+        [entry.change_id],
+      );
+      if (original) moves.push({ entry: original, to: 'reverted', o: { actor: 'queue', reason: `reverted by ${commit.slice(0, 10)}`, data: { revertCommit: commit } } });
+    }
+    return moves;
+  }
+
+  /** Lands a ready prefix and applies every outcome; conflicts go to `onConflict`. */
+  async function land(ctx: QueueContext, batch: Slot[], owner: string, signal: AbortSignal, onConflict: (s: Slot, tip: string, paths: string[]) => void): Promise<void> {
+    let outcomes: Map<string, LandOutcome>;
+    try {
+      outcomes = await landBatch(ctx, batch.map((s) => s.ready!), owner, signal);
+    } catch (e) {
+      if (isEngineError(e, 'cancelled')) throw e;
+      for (const s of batch) {
+        s.status = 'done';
+        settleUnexpected(ctx, s.entry, owner, e);
+      }
+      return;
+    }
+    const t0 = ctx.timer();
+    const merged = batch.filter((s) => outcomes.get(s.entry.id)?.kind === 'merged');
+    const movesOf = (s: Slot) => {
+      const o = outcomes.get(s.entry.id) as { kind: 'merged'; commit: string };
+      return mergedMoves(s.entry, o.commit, `landed as ${o.commit.slice(0, 10)}`, owner);
+    };
+    if (merged.length > 0) {
+      try {
+        ctx.moveMany(merged.flatMap(movesOf));
+      } catch (e) {
+        if (!isEngineError(e, 'queue/lease-lost')) throw e;
+        // Someone took one over; the others still settle (the taker finds its commit on the ref).
+        for (const s of merged) {
+          try {
+            ctx.moveMany(movesOf(s));
+          } catch (e2) {
+            if (!isEngineError(e2, 'queue/lease-lost')) throw e2;
+          }
+        }
+      }
+      ctx.time('merged transaction', t0);
+    }
+    for (const s of batch) {
+      const o = outcomes.get(s.entry.id);
+      if (!o || o.kind === 'deferred') continue;
+      s.status = 'done';
+      switch (o.kind) {
+        case 'merged':
+        case 'lost':
+          break;
+        case 'blocked': {
+          const why = `waiting for uncommitted changes in ${o.paths.join(', ')}`;
+          ctx.move(s.entry, 'blocked', { actor: 'queue', owner, reason: why, set: { last_error: why }, data: { paths: o.paths } });
+          break;
+        }
+        case 'conflicted':
+          onConflict(s, o.tip, o.paths);
+          break;
+        case 'failed':
+          ctx.move(s.entry, 'failed', {
+            actor: 'queue', owner, reason: o.reason, set: { last_error: o.reason }, data: o.timedOut === undefined ? undefined : { timedOut: o.timedOut },
+          });
+          break;
+        default:
+          assertNever(o, 'land outcome');
       }
     }
-    return undefined;
   }
 
   return {
@@ -200,7 +268,8 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
         [changeId],
       );
       if (active) throw new EngineError('queue/already-queued', `change ${changeId} is already in the queue (${active.id}, ${active.state})`);
-      const report = checkPatchPolicy(change.patch, { protectedPaths: deps.config.protectedPaths, maxPatchBytes: deps.config.maxPatchBytes });
+      // The policy sees exactly the text that will be applied: repaired, excluded files dropped.
+      const report = landablePolicy(landablePatch(change), deps.config) ?? { blocked: false, needsExplicitApproval: false, violations: [] };
       if (report.blocked) {
         const list = report.violations.map((v) => `${v.path}: ${v.message}`).join('; ');
         throw new EngineError('policy/blocked', `change ${changeId} breaks the patch policy: ${list}`, { details: { violations: report.violations } });
@@ -243,6 +312,7 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
       if (original.kind !== 'land' || original.state !== 'merged') {
         throw new EngineError('queue/bad-state', `only a merged change can be reverted; ${original.id} is ${original.state}`);
       }
+      if (!original.landed_commit) throw new EngineError('queue/bad-state', `${original.id} landed no commit (it had no changes); there is nothing to revert`);
       const { row, event } = insertEntry(
         db,
         { changeId: original.change_id, runId: original.run_id, taskId: original.task_id, kind: 'revert', targetRef: original.target_ref, dependsOn: [] },
@@ -257,22 +327,84 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
       for (const b of db.all<EntryRow>("SELECT * FROM queue_entries WHERE target_ref = ? AND state = 'blocked' ORDER BY seq", [ctx.ref])) {
         ctx.move(b, 'queued', { actor: 'queue', reason: 'retrying after the files that blocked it may be clean' });
       }
-      const workers = Math.max(1, deps.config.queueWorkers);
-      const active = new Set<Promise<void>>();
+      // One lease owner per pass: every entry this pass holds is renewed in one write.
+      const owner = `${workerPrefix}/${++workerSeq}`;
+      const templates = new IndexTemplates(ctx.repo);
+      const slots = new Map<string, Slot>();
+      const background = new Set<Promise<void>>();
       const failures: unknown[] = [];
-      for (;;) {
-        if (sig.aborted) break;
-        while (active.size < workers) {
-          const owner = `${workerPrefix}/${++workerSeq}`;
-          const entry = await pickNext(ctx, owner);
-          if (!entry) break;
-          const p: Promise<void> = processEntry(ctx, entry, owner, sig).catch((e) => void failures.push(e)).finally(() => active.delete(p));
-          active.add(p);
+      const prepareLimit = new Limit(Math.max(1, deps.config.queueWorkers));
+      let wake: () => void = () => {};
+      let woken = new Promise<void>((r) => (wake = r));
+      const track = (p: Promise<void>) => {
+        const q: Promise<void> = p.catch((e) => void failures.push(e)).finally(() => {
+          background.delete(q);
+          wake();
+        });
+        background.add(q);
+      };
+      let needFill = true;
+      const renew = setInterval(() => {
+        if (slots.size === 0) return;
+        try {
+          const ours = renewLeases(db, owner, clock.now(), ctx.leaseMs);
+          for (const [id, s] of slots) {
+            if (ours.has(id)) continue;
+            s.lost = true;
+            slots.delete(id);
+            log.warn('queue entry lease lost; another worker owns it now', { entry: id, owner });
+          }
+        } catch (e) {
+          log.warn('could not renew queue leases', { error: describeError(e) });
         }
-        if (active.size === 0) break;
-        await Promise.race(active);
+      }, Math.max(50, Math.floor(ctx.leaseMs / 3)));
+      const onConflict = (s: Slot, tip: string, paths: string[]) => {
+        slots.delete(s.entry.id);
+        track(handleConflict(ctx, s.entry, owner, tip, paths).then(() => void (needFill = true)));
+      };
+      try {
+        for (;;) {
+          if (sig.aborted || failures.length > 0) break;
+          if (needFill && slots.size < MAX_IN_FLIGHT) {
+            needFill = false;
+            const t0 = ctx.timer();
+            const leased = await pickRunnable(ctx, owner, MAX_IN_FLIGHT - slots.size);
+            ctx.time('lease transaction', t0);
+            if (leased.length > 0) {
+              ctx.crash('after-lease');
+              needFill = true; // more may be runnable beyond the cap once these leave
+            }
+            for (const entry of leased) {
+              const slot: Slot = { entry, status: 'preparing' };
+              slots.set(entry.id, slot);
+              track(prepareLimit.run(() => (slot.lost ? Promise.resolve() : prepare(ctx, slot, owner, templates))));
+            }
+          }
+          for (const [id, s] of slots) if (s.status === 'done') slots.delete(id);
+          // Approval order is landing order: land the longest ready prefix.
+          const batch: Slot[] = [];
+          for (const s of [...slots.values()].sort((a, b) => a.entry.seq - b.entry.seq)) {
+            if (s.status !== 'ready') break;
+            batch.push(s);
+          }
+          if (batch.length > 0) {
+            await land(ctx, batch, owner, sig, onConflict);
+            for (const s of batch) if (s.status === 'done') slots.delete(s.entry.id);
+            needFill = true;
+            continue;
+          }
+          if (slots.size === 0 && background.size === 0) {
+            if (!needFill) break;
+            continue;
+          }
+          await woken;
+          woken = new Promise<void>((r) => (wake = r));
+        }
+        await Promise.all(background);
+      } finally {
+        clearInterval(renew);
+        await templates.dispose();
       }
-      await Promise.all(active);
       throwIfAborted(sig);
       if (failures.length > 0) throw failures[0];
     },

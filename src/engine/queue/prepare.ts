@@ -1,53 +1,76 @@
 import { excludeFiles } from '../changes/patch';
+import { checkPatchPolicy, type PolicyReport } from '../changes/policy';
 import { repairPatch } from '../changes/repair';
 import { checkTreeEntries, entriesFromDiffTree, parseDiffTreeRaw } from '../changes/treePolicy';
 import type { EngineConfig } from '../config';
 import { EngineError, isEngineError } from '../errors';
 import { git } from '../git/exec';
-import { changedEntries, mergeTrees } from '../git/mergeTree';
-import { applyPatchToTree, commitTree } from '../git/plumbing';
+import { applyPatchToTree, type IndexTemplates } from '../git/plumbing';
 import type { Db } from '../store/types';
 import type { ChangeRow, EntryRow } from './types';
 
 /**
- * The lock-free part of a landing, safe to run for many entries in parallel: build the
- * proposal commit on the base the agent saw, merge it three-way onto a tip, check the
- * resulting tree against the tree policy, and create the candidate commit.
+ * The lock-free part of a landing, safe to run for many entries in parallel: turn the
+ * agent's patch into the text that lands, and build the proposal tree on the base the agent
+ * saw. The proposal COMMIT (parent = that base, so it is the merge base) is written by the
+ * lander for a whole batch in one process.
  */
 
-export interface Proposal {
-  commit: string;
-  repairs: string[];
-}
-
-export type MergeOutcome =
-  | { kind: 'ready'; candidate: string; tree: string; changedPaths: string[] }
-  | { kind: 'conflicted'; paths: string[] }
-  | { kind: 'failed'; reason: string };
-
-function short(sha: string): string {
-  return sha.slice(0, 10);
-}
+/** What a change lands: the patch after repair and file exclusion, or nothing at all. */
+export type LandablePatch = { kind: 'patch'; patch: string; repairs: string[] } | { kind: 'empty'; repairs: string[] };
 
 /**
- * Builds the proposal: a commit whose parent is the commit the agent saw (so that commit
- * becomes the merge base) and whose tree is the repaired patch applied there. For a revert,
- * a commit whose parent is the landed commit and whose tree is the landed commit's parent
- * tree, so the three-way merge applies the inverse. Throws `patch/does-not-apply`.
+ * Repairs the agent's patch FIRST (a raw model patch may have fences or miscounted hunks,
+ * which `excludeFiles`' parser rejects), then drops the excluded files. A patch that is
+ * blank, or that has nothing left once excluded files are dropped, is `empty`: the agent
+ * changed nothing, which settles as merged without a commit. Throws `patch/unrepairable`
+ * (or `patch/empty` for text with no diff in it) for a patch that cannot be read.
  */
-export async function buildProposal(db: Db, repo: string, entry: EntryRow, change: ChangeRow, at: number): Promise<Proposal> {
+export function landablePatch(change: Pick<ChangeRow, 'patch' | 'excluded_files_json'>): LandablePatch {
+  if (change.patch.trim() === '') return { kind: 'empty', repairs: [] };
+  const { patch, repairs } = repairPatch(change.patch);
+  const excluded = JSON.parse(change.excluded_files_json || '[]') as string[];
+  const text = excluded.length > 0 ? excludeFiles(patch, excluded) : patch;
+  if (text.trim() === '') return { kind: 'empty', repairs };
+  return { kind: 'patch', patch: text, repairs };
+}
+
+/** The patch policy, run on exactly the text that will be applied (undefined: nothing to check). */
+export function landablePolicy(p: LandablePatch, config: EngineConfig): PolicyReport | undefined {
+  if (p.kind === 'empty') return undefined;
+  return checkPatchPolicy(p.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes });
+}
+
+export type Proposal =
+  | { kind: 'tree'; base: string; tree: string; repairs: string[] }
+  | { kind: 'empty' };
+
+/**
+ * The proposal of an entry: the repaired patch applied to the commit the agent saw (`base`).
+ * For a revert, base = the landed commit and tree = its parent's tree, so the three-way merge
+ * applies the inverse. Throws `patch/does-not-apply` (and what landablePatch throws).
+ */
+export async function buildProposal(db: Db, repo: string, entry: EntryRow, change: ChangeRow, templates?: IndexTemplates): Promise<Proposal> {
   if (entry.kind === 'revert') {
     const landed = landedCommitOf(db, entry.change_id);
     const parentTree = (await git(['rev-parse', `${landed}^^{tree}`], { cwd: repo })).stdout.trim();
-    const commit = await commitTree(repo, parentTree, [landed], `revert proposal for ${entry.change_id}`, { date: at });
-    return { commit, repairs: [] };
+    return { kind: 'tree', base: landed, tree: parentTree, repairs: [] };
   }
-  const excluded = JSON.parse(change.excluded_files_json || '[]') as string[];
-  const text = excluded.length > 0 ? excludeFiles(change.patch, excluded) : change.patch;
-  const { patch, repairs } = repairPatch(text);
-  const tree = await applyPatchToTree(repo, change.base_commit, patch);
-  const commit = await commitTree(repo, tree, [change.base_commit], `proposal for ${entry.change_id}`, { date: at });
-  return { commit, repairs };
+  const p = landablePatch(change);
+  if (p.kind === 'empty') return { kind: 'empty' };
+  const base = (await git(['rev-parse', '--verify', '--quiet', `${change.base_commit}^{commit}`], { cwd: repo, check: false })).stdout.trim();
+  if (!base) throw new EngineError('git/unknown-rev', `"${change.base_commit}" is not a commit`);
+  const tree = await applyPatchToTree(repo, base, p.patch, { templates });
+  return { kind: 'tree', base, tree, repairs: p.repairs };
+}
+
+/** Tree-policy 'block' violations of a landing's changed entries, as one reason; undefined when clean. */
+export function treePolicyFailure(raw: string, config: EngineConfig): string | undefined {
+  // 'needs-approval' violations were settled when the change was enqueued; only 'block' stops it here.
+  const { entries, baseModes } = entriesFromDiffTree(parseDiffTreeRaw(raw));
+  const violations = checkTreeEntries(entries, { protectedPaths: config.protectedPaths, baseModes }).filter((v) => v.severity === 'block');
+  if (violations.length === 0) return undefined;
+  return `tree policy: ${violations.map((v) => `${v.rule} ${v.path}: ${v.message}`).join('; ')}`;
 }
 
 /** The commit a merged land entry of `changeId` created. Throws `queue/not-merged`. */
@@ -58,34 +81,6 @@ export function landedCommitOf(db: Db, changeId: string): string {
   );
   if (!row?.landed_commit) throw new EngineError('queue/not-merged', `change ${changeId} has no landed commit to revert`);
   return row.landed_commit;
-}
-
-/** Merges `proposal` onto `tip`, checks the tree policy, and creates the candidate commit. */
-export async function mergeOnto(
-  db: Db,
-  repo: string,
-  config: EngineConfig,
-  entry: EntryRow,
-  change: ChangeRow,
-  tip: string,
-  proposal: string,
-  at: number,
-): Promise<MergeOutcome> {
-  const merged = await mergeTrees(repo, tip, proposal);
-  if (!merged.clean) return { kind: 'conflicted', paths: merged.conflictPaths };
-  const { raw, paths } = await changedEntries(repo, `${tip}^{tree}`, merged.tree);
-  if (paths.length === 0) {
-    return { kind: 'failed', reason: `nothing to land: the target at ${short(tip)} already has this change` };
-  }
-  // 'needs-approval' violations were settled when the change was enqueued; only 'block' stops it here.
-  const { entries, baseModes } = entriesFromDiffTree(parseDiffTreeRaw(raw));
-  const violations = checkTreeEntries(entries, { protectedPaths: config.protectedPaths, baseModes }).filter((v) => v.severity === 'block');
-  if (violations.length > 0) {
-    const list = violations.map((v) => `${v.rule} ${v.path}: ${v.message}`).join('; ');
-    return { kind: 'failed', reason: `tree policy: ${list}` };
-  }
-  const candidate = await commitTree(repo, merged.tree, [tip], commitMessage(db, entry, change), { date: at });
-  return { kind: 'ready', candidate, tree: merged.tree, changedPaths: paths };
 }
 
 const TRAILER_LINE = /^\s*Hyperion-[A-Za-z-]+\s*:/i;
@@ -116,4 +111,8 @@ export function proposalFailure(e: unknown, change: ChangeRow): string | undefin
   // A base commit that is missing or not a commit cannot be fixed by retrying.
   if (isEngineError(e, 'git/')) return `cannot build the proposal on ${short(change.base_commit)}: ${e.message}`;
   return undefined;
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 10);
 }

@@ -41,6 +41,8 @@ export interface MergeQueueDeps {
   leaseMs?: number;
   /** How often a conflicted change may be regenerated before it is quarantined. Default 3. */
   maxRegenerations?: number;
+  /** Called with the wall time of each queue step (bench/queue.bench.ts prints them). */
+  profile?: (step: string, ms: number) => void;
 }
 
 export interface EnqueueOptions {

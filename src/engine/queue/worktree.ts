@@ -17,8 +17,11 @@ export interface CheckedOutWorktree {
   gitDir: string;
 }
 
-/** The worktree that has `ref` checked out, if any. */
-export async function worktreeWithRef(repo: string, ref: string): Promise<CheckedOutWorktree | undefined> {
+/**
+ * The worktree that has `ref` checked out, if any. Looked up on every landing (never cached:
+ * the user may switch branches at any time); `gitDirs` caches only path → git dir.
+ */
+export async function worktreeWithRef(repo: string, ref: string, gitDirs?: Map<string, string>): Promise<CheckedOutWorktree | undefined> {
   const r = await git(['worktree', 'list', '--porcelain', '-z'], { cwd: repo });
   let current: { path?: string; branch?: string; bare?: boolean } = {};
   const found: string[] = [];
@@ -32,8 +35,12 @@ export async function worktreeWithRef(repo: string, ref: string): Promise<Checke
   }
   const wt = found[0];
   if (wt === undefined) return undefined;
-  const g = await git(['rev-parse', '--absolute-git-dir'], { cwd: wt });
-  return { path: wt, gitDir: g.stdout.trim() };
+  let gitDir = gitDirs?.get(wt);
+  if (gitDir === undefined) {
+    gitDir = (await git(['rev-parse', '--absolute-git-dir'], { cwd: wt })).stdout.trim();
+    gitDirs?.set(wt, gitDir);
+  }
+  return { path: wt, gitDir };
 }
 
 /**
