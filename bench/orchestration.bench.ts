@@ -14,7 +14,7 @@ import type { Logger } from '../src/engine/ports';
 import { testSecrets } from '../test/support/loopback/client';
 import { breakdown, type RunBreakdown } from './support/breakdown';
 import { levelsOf, loadGoals, simulatedTimes, singleTaskPlan, widestAntichain, type GoalFile } from './support/goals';
-import { geomean, machineLine, table } from './support/machine';
+import { geomean, loadNow, machineLine, table } from './support/machine';
 import { startModelServers, type ModelServers } from './support/modelServer';
 import { RATES } from './support/rates';
 import { makeSampleRepo } from './support/sampleRepo';
@@ -173,6 +173,9 @@ async function main(): Promise<void> {
     out('');
     out(`totals: wall (a) ${f0(sumA)} ms, wall (b) ${f0(sumB)} ms, critical paths ${f0(sumCp)} ms, simulated model time of (a) ${f0(sum((r) => r.singleModelMs))} ms`);
     out(`(b)/(a): sum ${f2(sumB / sumA)}, geometric mean ${f2(geomean(results.map((r) => r.wallB / r.wallA)))}`);
+    const model = (f: (g: GoalFile) => number) => results.reduce((acc, r) => acc + f(r.goal), 0);
+    const sims = (o: Parameters<typeof simulatedTimes>[2] = {}) => (g: GoalFile) => simulatedTimes(g, SCALE, o);
+    out(`model time only (no engine): critical paths / (a) = ${f2(sumCp / sum((r) => r.singleModelMs))}; with every task on the large model (parallelism alone) ${f2(model((g) => sims({ taskTier: 'large' })(g).criticalPathMs) / sum((r) => r.singleModelMs))}; with the tasks one after another on their routed models (faster models alone) ${f2(model((g) => sims()(g).serialMs) / sum((r) => r.singleModelMs))}`);
     out(`(b)/critical path: sum ${f2(sumB / sumCp)}, geometric mean ${f2(geomean(results.map((r) => r.wallB / r.cpMs)))}`);
     out('');
     out('where (b) spends time outside the models (mean over goals, ms of real time, not scaled):');
@@ -181,6 +184,7 @@ async function main(): Promise<void> {
     out(`  run end after the last task ${avg((b) => b.tail)}; summed along the critical path ${avg((b) => b.onCriticalPath)} per goal (vs mean b-crit ${f0((sumB - sumCp) / n)})`);
     out(`  at real model speeds (scale 1) the same overhead would make (b)/critical path about ${f2((sumCp * SCALE + (sumB - sumCp)) / (sumCp * SCALE))}`);
     const problems = [...logA.problems, ...logB.problems];
+    out(`1-minute load average at the end: ${loadNow()} (this box has ${os.availableParallelism()} cpus; other work on it slows (b) more than (a))`);
     if (problems.length > 0) out(`engine warnings/errors (${problems.length}):\n  ${problems.slice(0, 10).join('\n  ')}`);
     out('');
     out(`orchestrated/single: ${f2(sumB / sumA)}`);

@@ -17,7 +17,7 @@ import { silentLogger } from '../src/engine/ports';
 import type { ChatProvider, ChatRequest, ChatResponse } from '../src/engine/providers/types';
 import { testSecrets } from '../test/support/loopback/client';
 import { seededRandom } from './support/content';
-import { machineLine, table } from './support/machine';
+import { loadNow, machineLine, table } from './support/machine';
 import { makeSampleRepo } from './support/sampleRepo';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     ['tasks', 'depth', 'status', 'wall ms', 'per task ms', 'startRun ms', 'model calls', 'rss before MB', 'peak rss MB', 'peak heap MB'],
     [r100, r1000].map((r) => [String(r.tasks), String(r.depth), r.status, f(r.wallMs, 0), f(r.perTaskMs, 2), f(r.startRunMs, 0), String(r.modelCalls), f(r.baselineRssMb), f(r.peakRssMb), f(r.peakHeapMb)]),
   ));
-  out('(100-task row: median of 3 runs by per-task time)');
+  out(`(100-task row: median of 3 runs by per-task time); 1-minute load average at the end: ${loadNow()}`);
   out(`per-task time 1000 / 100: ${f(r1000.perTaskMs / r100.perTaskMs, 2)} (1.00 = bookkeeping does not grow with run size)`);
   out('');
   out(`overhead per task (1000): ${f(r1000.perTaskMs, 2)} ms, peak rss ${f(r1000.peakRssMb, 0)} MB`);

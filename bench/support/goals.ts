@@ -91,18 +91,23 @@ export interface GoalTiming {
   singleMs: number;
 }
 
-export function simulatedTimes(goal: GoalFile, scale: number): GoalTiming {
+/**
+ * Simulated model times of one goal. `taskTier` puts every task's developer call on one tier
+ * (to separate the gain from parallelism from the gain from faster models); reviews stay small.
+ */
+export function simulatedTimes(goal: GoalFile, scale: number, opts: { taskTier?: Tier } = {}): GoalTiming & { serialMs: number } {
   const review = (id: string) => replyLatencyMs(RATES.small, reviewAnswer(id), scale);
   const taskMs = new Map<string, number>();
   for (const t of goal.plan.tasks) {
-    const rate: ModelRate = RATES[tierOfType(t.type)];
+    const rate: ModelRate = RATES[opts.taskTier ?? tierOfType(t.type)];
     taskMs.set(t.id, replyLatencyMs(rate, taskAnswer(goal, t), scale) + review(t.id));
   }
   const nodes: DagNode[] = goal.plan.tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn, weight: taskMs.get(t.id)! }));
   const cp = criticalPath(nodes);
   const plannerMs = replyLatencyMs(RATES.large, planAnswer(goal), scale);
   const singleMs = replyLatencyMs(RATES.large, singleAnswer(goal), scale) + review('all');
-  return { plannerMs, taskMs, criticalPathMs: plannerMs + cp.length, criticalPath: cp.path, singleMs };
+  const serialMs = plannerMs + [...taskMs.values()].reduce((a, b) => a + b, 0);
+  return { plannerMs, taskMs, criticalPathMs: plannerMs + cp.length, criticalPath: cp.path, singleMs, serialMs };
 }
 
 /** Size of the largest set of tasks no two of which are ordered (the most that can ever run at once). */

@@ -10,7 +10,13 @@ export function machineLine(): string {
     // no git on PATH: the benchmark would have failed earlier anyway
   }
   const memGb = (os.totalmem() / 1024 ** 3).toFixed(1);
-  return `${os.availableParallelism()} cpus (${os.cpus()[0]?.model.trim() ?? '?'}), ${memGb} GB, node ${process.version}, ${gitVersion}, ${os.platform()} ${os.release()}, ${new Date().toISOString().slice(0, 10)}`;
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  return `${os.availableParallelism()} cpus (${os.cpus()[0]?.model.trim() ?? '?'}), ${memGb} GB, node ${process.version}, ${gitVersion}, ${os.platform()} ${os.release()}, load average ${load} at start, ${new Date().toISOString().slice(0, 10)}`;
+}
+
+/** The 1-minute load average now: a shared machine's other work shows up in every timing. */
+export function loadNow(): string {
+  return os.loadavg()[0]!.toFixed(1);
 }
 
 export function geomean(xs: readonly number[]): number {
