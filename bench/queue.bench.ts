@@ -7,7 +7,9 @@
  *    `git commit` in a checked-out worktree, one per patch;
  *  - the conflict pre-check of a 200-entry queue: one `merge-tree --stdin` batch vs one
  *    process per merge.
- * Prints both times and the ratios; the last line is `queue/plain-git: <ratio>`.
+ * Prints both times, the queue's per-step breakdown (wall time summed over the run; steps
+ * marked "parallel" overlap with each other and with the serialized landing), the ratios; the
+ * last line is `queue/plain-git: <ratio>`.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -53,7 +55,14 @@ async function benchQueue(): Promise<number> {
   const base = sh(repo, ['rev-parse', 'HEAD']).trim();
   const now = Date.now();
   db.run("INSERT INTO runs (id, goal, repo, status, created_at, updated_at) VALUES ('r', 'g', ?, 'running', ?, ?)", [repo, now, now]);
-  const queue = createMergeQueue({ db, repo, config: defaultConfig(), log: silentLogger, clock: systemClock });
+  const steps = new Map<string, { ms: number; n: number }>();
+  const profile = (step: string, ms: number) => {
+    const s = steps.get(step) ?? { ms: 0, n: 0 };
+    s.ms += ms;
+    s.n += 1;
+    steps.set(step, s);
+  };
+  const queue = createMergeQueue({ db, repo, config: defaultConfig(), log: silentLogger, clock: systemClock, profile });
   for (let i = 0; i < PATCHES; i++) {
     db.run(
       `INSERT INTO tasks (run_id, id, seq, title, type, prompt, acceptance_json, depends_json, files_json, status, updated_at)
@@ -74,6 +83,10 @@ async function benchQueue(): Promise<number> {
   if (merged !== PATCHES) throw new Error(`queue merged ${merged}/${PATCHES}`);
   const m = queue.metrics();
   process.stdout.write(`queue metrics: ${m.throughputPerMin.toFixed(0)} merges/min, success ${m.successRate}\n`);
+  process.stdout.write('queue steps (total ms / times run):\n');
+  for (const [step, s] of [...steps].sort((a, b) => b[1].ms - a[1].ms)) {
+    process.stdout.write(`  ${step.padEnd(42)} ${s.ms.toFixed(0).padStart(7)} ms / ${s.n}\n`);
+  }
   db.close();
   fs.rmSync(repo, { recursive: true, force: true });
   fs.rmSync(state, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { EngineError } from '../errors';
@@ -35,8 +35,9 @@ export async function withPrivateIndex<T>(fn: (env: Record<string, string>) => P
   try {
     return await fn({ GIT_INDEX_FILE: file });
   } finally {
-    await rm(file, { force: true });
-    await rm(`${file}.lock`, { force: true });
+    // unlink, not rm: rm stats first, which costs a few ms per call under load.
+    await unlink(file).catch(() => undefined);
+    await unlink(`${file}.lock`).catch(() => undefined);
   }
 }
 

@@ -10,17 +10,48 @@ export type CheckResult = { ok: true; durationMs: number } | { ok: false; reason
  * Runs `command` (through the shell) in a throwaway detached worktree of `commit`, so the
  * user's checkout is never used. The worktree is removed afterwards whatever happens.
  * A command that outlives `timeoutMs` is killed with its whole process group.
+ *
+ * When `repo` has a `node_modules/` and the candidate does not (it is untracked, so a fresh
+ * worktree never has one), the candidate gets a symlink to it: `npm test` in a real JS project
+ * needs its dependencies, and installing them per candidate would take minutes. The check is
+ * expected to only read them. The link (never its target) is removed with the worktree.
  */
 export async function runCheck(repo: string, commit: string, command: string, timeoutMs: number, signal?: AbortSignal): Promise<CheckResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-check-'));
   const started = Date.now();
+  let link: string | undefined;
   try {
     await git(['worktree', 'add', '--detach', '--force', dir, commit], { cwd: repo, signal });
+    link = linkDependencies(repo, dir);
     return await runShell(command, dir, timeoutMs, started, signal);
   } finally {
+    // Unlink first so nothing below can ever descend into the shared node_modules.
+    if (link) fs.rmSync(link, { force: true });
     await git(['worktree', 'remove', '--force', dir], { cwd: repo, check: false });
     fs.rmSync(dir, { recursive: true, force: true });
     await git(['worktree', 'prune'], { cwd: repo, check: false });
+  }
+}
+
+/** Symlinks repo/node_modules into the candidate when it has none; returns the link's path. */
+function linkDependencies(repo: string, dir: string): string | undefined {
+  const source = path.join(repo, 'node_modules');
+  const target = path.join(dir, 'node_modules');
+  try {
+    if (!fs.statSync(source).isDirectory()) return undefined;
+  } catch {
+    return undefined;
+  }
+  if (fs.existsSync(target) || isSymlink(target)) return undefined;
+  fs.symlinkSync(source, target, 'dir');
+  return target;
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 

@@ -58,8 +58,13 @@ export async function buildProposal(db: Db, repo: string, entry: EntryRow, chang
   }
   const p = landablePatch(change);
   if (p.kind === 'empty') return { kind: 'empty' };
-  const base = (await git(['rev-parse', '--verify', '--quiet', `${change.base_commit}^{commit}`], { cwd: repo, check: false })).stdout.trim();
-  if (!base) throw new EngineError('git/unknown-rev', `"${change.base_commit}" is not a commit`);
+  // Stored bases are full commit ids (the scheduler resolves them); resolve anything else. A
+  // full id that is not a commit fails in the apply below (read-tree) or in the lander.
+  let base = change.base_commit;
+  if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(base)) {
+    base = (await git(['rev-parse', '--verify', '--quiet', `${change.base_commit}^{commit}`], { cwd: repo, check: false })).stdout.trim();
+    if (!base) throw new EngineError('git/unknown-rev', `"${change.base_commit}" is not a commit`);
+  }
   const tree = await applyPatchToTree(repo, base, p.patch, { templates });
   return { kind: 'tree', base, tree, repairs: p.repairs };
 }
