@@ -15,8 +15,8 @@ import { chromium } from 'playwright-core';
 import { layoutGraph } from '../src/extension/viewmodel/graph';
 import { ToWebview } from '../src/protocol/messages';
 import { randomRun } from './support/extension-graphs';
-import { buildProduction, e2eActivations, e2eEngineOpens, kb, median, sizeOf, zipEntries } from './support/extension-files';
-import { cspViolations, openGraphPage, servePage, timeRender, type RenderTiming } from './support/extension-page';
+import { buildProduction, bundleComposition, e2eActivations, e2eEngineOpens, kb, median, sizeOf, zipEntries } from './support/extension-files';
+import { cspViolations, openGraphPage, servePage, timeRender, type CspViolation, type PageProblems, type RenderTiming } from './support/extension-page';
 import { loadNow, machineLine, table } from './support/machine';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,7 +24,7 @@ const localNode = path.join(root, 'node_modules', '.bin', 'node');
 const node = fs.existsSync(localNode) ? localNode : process.execPath;
 const CHROMIUM = '/usr/bin/chromium';
 const LOAD_RUNS = 15;
-const PAGES = 5;
+const PAGES = 7;
 const WARM_PER_PAGE = 4;
 const SIZES = [50, 200] as const;
 const SEED = 7;
@@ -142,7 +142,9 @@ async function graphRender(dist: string): Promise<Map<number, SizeResult>> {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
-  const problems: string[] = [];
+  const seen: PageProblems = { exceptions: [], errors: [], warnings: [] };
+  const violations: CspViolation[] = [];
+  let loads = 0;
   try {
     for (let p = 0; p < PAGES; p++) {
       // Alternate the order so drift in the machine's load does not favour one size.
@@ -152,8 +154,11 @@ async function graphRender(dist: string): Promise<Map<number, SizeResult>> {
         const msg = inputs.get(n)!.msg;
         r.cold.push(await timeRender(page, msg, n));
         for (let w = 0; w < WARM_PER_PAGE; w++) r.warm.push(await timeRender(page, msg, n));
-        problems.push(...pp.errors.map((e) => `error: ${e}`), ...(await cspViolations(page)).map((c) => `CSP: ${c}`));
-        if (p === 0) problems.push(...pp.warnings.map((w) => `warning: ${w}`));
+        violations.push(...(await cspViolations(page)));
+        seen.exceptions.push(...pp.exceptions);
+        seen.errors.push(...pp.errors);
+        seen.warnings.push(...pp.warnings);
+        loads++;
         await page.close();
       }
     }
@@ -162,8 +167,40 @@ async function graphRender(dist: string): Promise<Map<number, SizeResult>> {
     await browser.close();
     await server.close();
   }
-  console.log(problems.length === 0 ? 'page: no errors, no CSP violations, no warnings' : `page reported:\n  ${[...new Set(problems)].join('\n  ')}`);
+  reportProblems(seen, violations, loads, fs.readFileSync(path.join(dist, 'webview.js'), 'utf8'));
   return results;
+}
+
+function counted(xs: readonly string[]): Array<[string, number]> {
+  const m = new Map<string, number>();
+  for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
+  return [...m];
+}
+
+/**
+ * What the page said while it was measured, each distinct item once with its count. A CSP
+ * violation is shown with the bundle text at the blocked spot, which names the library.
+ */
+function reportProblems(seen: PageProblems, violations: CspViolation[], loads: number, bundle: string): void {
+  const lines = bundle.split('\n');
+  const where = (v: CspViolation) => {
+    const text = v.file === 'webview.js' ? (lines[v.line - 1] ?? '') : '';
+    const at = Math.max(0, v.column - 1);
+    return text ? ` near «${text.slice(Math.max(0, at - 70), at + 50).replace(/\s+/g, ' ')}»` : '';
+  };
+  const normalise = (m: string) => m
+    .replace(/'nonce-[^']+'/g, "'nonce-…'").replace(/sha256-[A-Za-z0-9+/=]+/g, 'sha256-…').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
+    .slice(0, 170);
+  console.log(`page problems over ${loads} page loads:`);
+  if (seen.exceptions.length + seen.errors.length + seen.warnings.length + violations.length === 0) console.log('  none: no exceptions, no CSP violations, no console errors or warnings');
+  for (const [m, c] of counted(seen.exceptions)) console.log(`  exception ×${c}: ${m}`);
+  const byKey = new Map(violations.map((v) => [`${v.directive}|${v.file}:${v.line}:${v.column}`, v]));
+  for (const [key, c] of counted(violations.map((v) => `${v.directive}|${v.file}:${v.line}:${v.column}`))) {
+    const v = byKey.get(key)!;
+    console.log(`  CSP ×${c}: ${v.directive} blocked ${v.blocked || '?'} at ${v.file}:${v.line}:${v.column}${where(v)}`);
+  }
+  for (const [m, c] of counted(seen.errors.map(normalise))) console.log(`  console.error ×${c}: ${m}`);
+  for (const [m, c] of counted(seen.warnings.map(normalise))) console.log(`  console.warn ×${c}: ${m}`);
 }
 
 /** The whole 50-task graph at a viewport that fits it, and what a ~360 px VS Code sidebar shows first. */
@@ -188,8 +225,13 @@ async function main(): Promise<void> {
   console.log('\n## 1. bundle sizes (fresh `node scripts/build.mjs --production` into a temp dir)');
   const build = buildProduction(root, node);
   try {
-    console.log(`built in ${(build.ms / 1000).toFixed(1)} s`);
+    console.log(`built ${build.source} in ${(build.ms / 1000).toFixed(1)} s`);
     const extBytes = bundles(build.dist);
+    for (const which of ['extension', 'webview'] as const) {
+      const parts = await bundleComposition(build.dir, which);
+      const total = parts.reduce((a, p) => a + p.bytes, 0);
+      console.log(`${which}.js by part (top 6 of ${parts.length}): ${parts.slice(0, 6).map((p) => `${p.part} ${kb(p.bytes)} KB (${((100 * p.bytes) / total).toFixed(0)}%)`).join(', ')}`);
+    }
 
     console.log('\n## 2. activation');
     activation(path.join(build.dist, 'extension.js'));

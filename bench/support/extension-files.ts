@@ -1,29 +1,52 @@
 // File-level helpers for bench/extension.bench.ts: the production build into a private
 // folder, sizes, the entries of a .vsix, and the activation lines of the e2e logs.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
+export interface ProductionBuild {
+  /** The folder the build ran in (its `src`, `dist`); the caller removes it. */
+  dir: string;
+  dist: string;
+  ms: number;
+  /** What was built: the working tree, or HEAD when the working tree did not build. */
+  source: string;
+}
+
 /**
  * Runs the project's own `scripts/build.mjs --production` with a temp folder as working
- * directory (holding a `src` symlink), so the bundles land in `<tmp>/dist` and the shared
- * `dist/` that others build, package and test from is left alone. esbuild follows the
- * symlink to the real sources, so `node_modules` and `tsconfig.json` resolve as usual.
- * The caller removes `dir`.
+ * directory, so the bundles land in `<tmp>/dist` and the shared `dist/` that others build,
+ * package and test from is left alone. The temp folder's `src` is a symlink to the working
+ * tree (esbuild follows it to the real files, so node_modules and tsconfig.json resolve as
+ * usual). Others edit the same tree, so if it does not build at this moment the committed
+ * HEAD is built instead (`git archive`, read-only on the repository) and `source` says so.
  */
-export function buildProduction(root: string, node: string): { dir: string; dist: string; ms: number } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-bench-build-'));
-  fs.symlinkSync(path.join(root, 'src'), path.join(dir, 'src'), 'dir');
-  const t0 = performance.now();
-  const r = spawnSync(node, [path.join(root, 'scripts', 'build.mjs'), '--production'], { cwd: dir, encoding: 'utf8' });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) {
+export function buildProduction(root: string, node: string, from: 'tree-else-head' | 'head' = 'tree-else-head'): ProductionBuild {
+  const attempt = (source: string, prepare: (dir: string) => void): ProductionBuild | string => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-bench-build-'));
+    prepare(dir);
+    const script = fs.existsSync(path.join(dir, 'scripts', 'build.mjs')) ? path.join(dir, 'scripts', 'build.mjs') : path.join(root, 'scripts', 'build.mjs');
+    const t0 = performance.now();
+    const r = spawnSync(node, [script, '--production'], { cwd: dir, encoding: 'utf8' });
+    const ms = performance.now() - t0;
+    if (r.status === 0) return { dir, dist: path.join(dir, 'dist'), ms, source };
     fs.rmSync(dir, { recursive: true, force: true });
-    throw new Error(`production build failed (exit ${r.status}):\n${r.stderr}${r.stdout}`);
-  }
-  return { dir, dist: path.join(dir, 'dist'), ms };
+    return `${source} did not build (exit ${r.status}): ${(/ERROR\] (.*)/.exec(r.stderr)?.[1] ?? r.stderr.slice(0, 300)).trim()}`;
+  };
+  const tree = from === 'head' ? 'asked for HEAD' : attempt('the working tree', (dir) => fs.symlinkSync(path.join(root, 'src'), path.join(dir, 'src'), 'dir'));
+  if (typeof tree !== 'string') return tree;
+  const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  const committed = attempt(`HEAD ${head} (${tree})`, (dir) => {
+    const tar = spawnSync('git', ['archive', '--format=tar', 'HEAD', 'src', 'tsconfig.json', 'scripts/build.mjs'], { cwd: root, maxBuffer: 256 * 1024 * 1024 });
+    if (tar.status !== 0) throw new Error(`git archive failed: ${tar.stderr.toString()}`);
+    const x = spawnSync('tar', ['-x', '-C', dir], { input: tar.stdout });
+    if (x.status !== 0) throw new Error(`tar failed: ${x.stderr.toString()}`);
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  });
+  if (typeof committed === 'string') throw new Error(`no production build: ${tree}; ${committed}`);
+  return committed;
 }
 
 export interface SizeRow {
@@ -130,4 +153,36 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The production options scripts/build.mjs uses, kept in step by hand: if build.mjs changes them, change them here. */
+const BUNDLES = {
+  extension: { entryPoints: ['src/extension/extension.ts'], platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
+  webview: { entryPoints: ['src/webview/main.ts'], platform: 'browser', format: 'esm', target: 'es2022', external: [] },
+} as const;
+
+/**
+ * What a production bundle is made of, by package (`node_modules/<pkg>`, or `src/<top
+ * folder>` for our code; zod's locales apart, since they are most of zod), in bytes of
+ * minified output. Rebuilds in memory, from the same sources as `buildProduction` (run in its
+ * `dir`), with build.mjs's options plus a metafile.
+ */
+export async function bundleComposition(buildDir: string, which: keyof typeof BUNDLES): Promise<Array<{ part: string; bytes: number }>> {
+  const esbuild = await import('esbuild');
+  const b = BUNDLES[which];
+  const r = await esbuild.build({
+    absWorkingDir: buildDir,
+    entryPoints: [...b.entryPoints], platform: b.platform, format: b.format, target: b.target, external: [...b.external],
+    bundle: true, minify: true, legalComments: 'none', write: false, metafile: true, outfile: `out/${which}.js`, logLevel: 'silent',
+  });
+  const output = Object.values(r.metafile.outputs).find((o) => o.entryPoint !== undefined);
+  if (!output) throw new Error(`esbuild reported no output for ${which}`);
+  const parts = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+    const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+    const ours = /(?:^|\/)src\/([^/]+)\//.exec(input);
+    const part = input.includes('node_modules/zod/v4/locales/') ? 'zod (locales)' : nm ? nm[1]! : ours ? `src/${ours[1]}` : input;
+    parts.set(part, (parts.get(part) ?? 0) + bytesInOutput);
+  }
+  return [...parts].map(([part, bytes]) => ({ part, bytes })).sort((a, b) => b.bytes - a.bytes);
 }

@@ -85,7 +85,7 @@ export interface RenderTiming {
 
 interface PageHooks {
   __posted: Array<{ type?: string }>;
-  __csp: string[];
+  __csp: CspViolation[];
   __timeRender(msg: unknown, expectedNodes: number): Promise<RenderTiming | string>;
 }
 
@@ -103,7 +103,7 @@ const PAGE_SCRIPT = `
 window.__posted = [];
 window.__csp = [];
 document.addEventListener('securitypolicyviolation', (e) => {
-  window.__csp.push(e.violatedDirective + ' blocked ' + (e.blockedURI || '?') + (e.sample ? ' sample "' + e.sample + '"' : '') + (e.sourceFile ? ' from ' + e.sourceFile.split('/').pop() + ':' + e.lineNumber : ''));
+  window.__csp.push({ directive: e.violatedDirective, blocked: e.blockedURI || '', file: (e.sourceFile || '').split('/').pop(), line: e.lineNumber, column: e.columnNumber });
 });
 window.acquireVsCodeApi = () => ({
   postMessage: (m) => { window.__posted.push(m); },
@@ -137,6 +137,9 @@ window.__timeRender = (msg, expectedNodes) => new Promise((resolve) => {
 
 /** What the page said on its console or threw (CSP violations are read with `cspViolations`). */
 export interface PageProblems {
+  /** Uncaught exceptions in the page. */
+  exceptions: string[];
+  /** console.error, including the browser's own echo of each CSP violation. */
   errors: string[];
   warnings: string[];
 }
@@ -148,8 +151,8 @@ export interface PageProblems {
  */
 export async function openGraphPage(browser: Browser, origin: string, viewport: { width: number; height: number }): Promise<{ page: Page; problems: PageProblems }> {
   const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });
-  const problems: PageProblems = { errors: [], warnings: [] };
-  page.on('pageerror', (e) => problems.errors.push(e.message));
+  const problems: PageProblems = { exceptions: [], errors: [], warnings: [] };
+  page.on('pageerror', (e) => problems.exceptions.push(e.message));
   page.on('console', (m) => {
     if (m.type() === 'error') problems.errors.push(m.text());
     else if (m.type() === 'warning') problems.warnings.push(m.text());
@@ -160,7 +163,16 @@ export async function openGraphPage(browser: Browser, origin: string, viewport: 
   return { page, problems };
 }
 
-export async function cspViolations(page: Page): Promise<string[]> {
+/** A `securitypolicyviolation` event: what was blocked and where in which script (1-based line and column). */
+export interface CspViolation {
+  directive: string;
+  blocked: string;
+  file: string;
+  line: number;
+  column: number;
+}
+
+export async function cspViolations(page: Page): Promise<CspViolation[]> {
   return page.evaluate(() => (window as unknown as PageHooks).__csp);
 }
 
