@@ -127,6 +127,33 @@ export async function applyPatchToTree(
   });
 }
 
+/**
+ * Applies a patch to `baseTreeish` and returns what it changed, as tree entries over the base
+ * (blobs are written; no tree is). One `apply --cached` and one `diff-index` for any number of
+ * files, so many patches that touch different files can be applied together and their changes
+ * split by path afterwards. Throws `patch/does-not-apply` with git's reason on one line.
+ */
+export async function patchChanges(repo: string, baseTreeish: string, patch: string, opts: PlumbingOptions = {}): Promise<TreeChange[]> {
+  return withPrivateIndex(async (env) => {
+    const r = await applyCached(repo, baseTreeish, patch, env, false, opts.signal, opts.templates);
+    if (!r.ok) throw new EngineError('patch/does-not-apply', r.error);
+    const d = await git(['diff-index', '--cached', '-r', '-z', '--raw', '--no-renames', baseTreeish], { cwd: repo, env, signal: opts.signal });
+    return treeChangesFromRaw(d.stdout);
+  });
+}
+
+/** Tree changes from `diff-tree`/`diff-index` `-r -z --raw --no-renames` output (new side). */
+export function treeChangesFromRaw(raw: string): TreeChange[] {
+  const out: TreeChange[] = [];
+  const f = raw.split('\0');
+  for (let i = 0; i + 1 < f.length; i += 2) {
+    const m = /^:[0-7]{6} ([0-7]{6}) [0-9a-f]+ ([0-9a-f]+) /.exec(f[i]!);
+    if (!m) continue;
+    out.push(m[1] === '000000' ? { path: f[i + 1]!, mode: null } : { path: f[i + 1]!, mode: m[1]!, sha: m[2]! });
+  }
+  return out;
+}
+
 /** Like applyPatchToTree, but only reports whether the patch applies. Never throws for a bad patch. */
 export async function checkPatchApplies(
   repo: string,

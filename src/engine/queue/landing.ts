@@ -1,10 +1,11 @@
 import { isEngineError } from '../errors';
 import { git } from '../git/exec';
 import { changedEntriesBatch, mergeTreesBatch } from '../git/mergeTree';
-import { writeCommits, type CommitSpec, type TreeChange } from '../git/plumbing';
+import { treeChangesFromRaw, writeCommits, type CommitSpec, type TreeChange } from '../git/plumbing';
 import { runCheck } from './check';
 import type { QueueContext } from './context';
 import { getEntry } from './entries';
+import { addTaken, overlaps } from './paths';
 import { commitMessage, treePolicyFailure } from './prepare';
 import type { ChangeRow, EntryRow } from './types';
 import { dirtyPaths, removeMarker, updateWorktree, worktreeWithRef, writeMarker } from './worktree';
@@ -15,7 +16,9 @@ export interface ReadyEntry {
   change: ChangeRow;
   /** The commit the agent saw: the proposal's parent, hence the merge base. */
   base: string;
-  tree: string;
+  /** The proposal: its whole tree, or its changes over `base`'s tree. */
+  tree?: string;
+  changes?: TreeChange[];
   repairs: string[];
   proposal?: string;
 }
@@ -43,29 +46,6 @@ interface Link {
 
 function short(sha: string): string {
   return sha.slice(0, 10);
-}
-
-/** True when `p` equals, contains or lies inside one of `taken`'s paths (a file/directory clash). */
-function overlaps(p: string, taken: Set<string>, dirs: Set<string>): boolean {
-  if (taken.has(p) || dirs.has(p)) return true;
-  for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) if (taken.has(p.slice(0, i))) return true;
-  return false;
-}
-
-function addTaken(p: string, taken: Set<string>, dirs: Set<string>): void {
-  taken.add(p);
-  for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) dirs.add(p.slice(0, i));
-}
-
-function changesFromRaw(raw: string): TreeChange[] {
-  const out: TreeChange[] = [];
-  const f = raw.split('\0');
-  for (let i = 0; i + 1 < f.length; i += 2) {
-    const m = /^:[0-7]{6} ([0-7]{6}) [0-9a-f]+ ([0-9a-f]+) /.exec(f[i]!);
-    if (!m) continue;
-    out.push(m[1] === '000000' ? { path: f[i + 1]!, mode: null } : { path: f[i + 1]!, mode: m[1]!, sha: m[2]! });
-  }
-  return out;
 }
 
 /**
@@ -110,7 +90,7 @@ export async function landBatch(ctx: QueueContext, items: ReadyEntry[], owner: s
     for (const it of live) {
       if (it.proposal) continue;
       proposalAt.set(specs.length, it);
-      specs.push({ parent: it.base, tree: it.tree, message: `proposal for ${it.entry.change_id}`, date: now });
+      specs.push({ parent: it.base, tree: it.tree, changes: it.changes, message: `proposal for ${it.entry.change_id}`, date: now });
     }
     const bases = [...new Set(live.map((it) => it.base))];
     const oursAt = new Map<string, number>();
@@ -149,7 +129,7 @@ export async function landBatch(ctx: QueueContext, items: ReadyEntry[], owner: s
       if (policy) return settle(it, { kind: 'failed', reason: policy });
       if (d.paths.some((p) => overlaps(p, taken, dirs))) return settle(it, { kind: 'deferred' });
       for (const p of d.paths) addTaken(p, taken, dirs);
-      chain.push({ item: it, changes: changesFromRaw(d.raw), paths: d.paths });
+      chain.push({ item: it, changes: treeChangesFromRaw(d.raw), paths: d.paths });
     });
     if (chain.length === 0) return out;
     t = ctx.timer();

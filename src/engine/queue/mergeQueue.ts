@@ -8,14 +8,16 @@ import {
 } from './entries';
 import { landBatch, type LandOutcome, type ReadyEntry } from './landing';
 import { computeMetrics } from './metrics';
-import { buildProposal, landablePatch, landablePolicy, proposalFailure, type Proposal } from './prepare';
+import { buildProposals, landablePatch, landablePolicy, type Proposal } from './prepare';
 import { recoverQueue, settleStale } from './recovery';
-import { toView, type EntryRow, type MergeQueue, type MergeQueueDeps } from './types';
+import { toView, type ChangeRow, type EntryRow, type MergeQueue, type MergeQueueDeps } from './types';
 
 /** Unexpected (non-policy, non-conflict) errors an entry may hit before it is failed. */
 const MAX_ERROR_ATTEMPTS = 3;
 /** Entries one pass holds leased at a time (preparing or waiting to land). */
 const MAX_IN_FLIGHT = 64;
+/** Entries whose proposals one worker builds together (see buildProposals). */
+const PREPARE_GROUP_MAX = 16;
 
 /** An entry leased by this pass. */
 interface Slot {
@@ -144,41 +146,54 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
     });
   }
 
-  /** Builds one entry's proposal; an empty change settles here as merged without a commit. */
-  async function prepare(ctx: QueueContext, slot: Slot, owner: string, templates: IndexTemplates): Promise<void> {
-    const { entry } = slot;
+  /** Builds the proposals of a group of entries; empty changes settle here as merged without a commit. */
+  async function prepareGroup(ctx: QueueContext, group: Slot[], owner: string, templates: IndexTemplates): Promise<void> {
     const t0 = ctx.timer();
+    const live: Array<{ slot: Slot; change: ChangeRow }> = [];
+    for (const slot of group) {
+      if (slot.lost) continue;
+      const change = getChange(db, slot.entry.change_id);
+      if (change) live.push({ slot, change });
+      else settleSlot(ctx, slot, owner, () => ctx.move(slot.entry, 'failed', { actor: 'queue', owner, reason: `change ${slot.entry.change_id} does not exist` }));
+    }
+    let proposals: Proposal[];
     try {
-      const change = getChange(db, entry.change_id);
-      if (!change) {
-        slot.status = 'done';
-        return void ctx.move(entry, 'failed', { actor: 'queue', owner, reason: `change ${entry.change_id} does not exist` });
-      }
-      let p: Proposal;
-      try {
-        p = await buildProposal(db, ctx.repo, entry, change, templates);
-      } catch (e) {
-        const why = proposalFailure(e, change);
-        if (why === undefined) throw e;
-        slot.status = 'done';
-        return void ctx.move(entry, 'failed', { actor: 'queue', owner, reason: why, set: { last_error: why } });
-      }
-      ctx.crash('after-proposal');
-      if (slot.lost) return void (slot.status = 'done');
-      if (p.kind === 'empty') {
-        slot.status = 'done';
-        // An agent that changed nothing: its task is done, but there is nothing to commit.
-        return void ctx.move(entry, 'merged', { actor: 'queue', owner, reason: 'no changes', set: { landed_commit: null, last_error: null } });
-      }
-      slot.ready = { entry, change, base: p.base, tree: p.tree, repairs: p.repairs };
-      slot.status = 'ready';
+      proposals = await buildProposals(db, ctx.repo, live.map((l) => ({ entry: l.slot.entry, change: l.change })), templates);
     } catch (e) {
-      slot.status = 'done';
       if (isEngineError(e, 'cancelled')) throw e;
-      if (isEngineError(e, 'queue/lease-lost')) return void log.warn('queue entry lease lost; another worker owns it now', { entry: entry.id, owner });
-      settleUnexpected(ctx, entry, owner, e);
+      for (const { slot } of live) settleSlot(ctx, slot, owner, () => settleUnexpected(ctx, slot.entry, owner, e));
+      return;
     } finally {
-      ctx.time('prepare proposal (parallel, per entry)', t0);
+      ctx.time('prepare proposals (parallel, per group)', t0);
+    }
+    ctx.crash('after-proposal');
+    live.forEach(({ slot, change }, i) => {
+      const p = proposals[i]!;
+      if (slot.lost) return void (slot.status = 'done');
+      switch (p.kind) {
+        case 'failed':
+          return settleSlot(ctx, slot, owner, () => ctx.move(slot.entry, 'failed', { actor: 'queue', owner, reason: p.reason, set: { last_error: p.reason } }));
+        case 'empty':
+          // An agent that changed nothing: its task is done, but there is nothing to commit.
+          return settleSlot(ctx, slot, owner, () => ctx.move(slot.entry, 'merged', { actor: 'queue', owner, reason: 'no changes', set: { landed_commit: null, last_error: null } }));
+        case 'ready':
+          slot.ready = { entry: slot.entry, change, base: p.base, tree: p.tree, changes: p.changes, repairs: p.repairs };
+          slot.status = 'ready';
+          return;
+        default:
+          return assertNever(p, 'proposal');
+      }
+    });
+  }
+
+  /** Ends a slot with `settle`, tolerating a lease someone else took meanwhile. */
+  function settleSlot(ctx: QueueContext, slot: Slot, owner: string, settle: () => void): void {
+    slot.status = 'done';
+    try {
+      settle();
+    } catch (e) {
+      if (!isEngineError(e, 'queue/lease-lost')) throw e;
+      log.warn('queue entry lease lost; another worker owns it now', { entry: slot.entry.id, owner });
     }
   }
 
@@ -333,7 +348,8 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
       const slots = new Map<string, Slot>();
       const background = new Set<Promise<void>>();
       const failures: unknown[] = [];
-      const prepareLimit = new Limit(Math.max(1, deps.config.queueWorkers));
+      const workers = Math.max(1, deps.config.queueWorkers);
+      const prepareLimit = new Limit(workers);
       let wake: () => void = () => {};
       let woken = new Promise<void>((r) => (wake = r));
       const track = (p: Promise<void>) => {
@@ -374,10 +390,12 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
               ctx.crash('after-lease');
               needFill = true; // more may be runnable beyond the cap once these leave
             }
-            for (const entry of leased) {
-              const slot: Slot = { entry, status: 'preparing' };
-              slots.set(entry.id, slot);
-              track(prepareLimit.run(() => (slot.lost ? Promise.resolve() : prepare(ctx, slot, owner, templates))));
+            // Groups small enough that landing starts early and every worker has one.
+            const size = Math.min(PREPARE_GROUP_MAX, Math.max(1, Math.ceil(leased.length / workers)));
+            for (let i = 0; i < leased.length; i += size) {
+              const group = leased.slice(i, i + size).map((entry): Slot => ({ entry, status: 'preparing' }));
+              for (const slot of group) slots.set(slot.entry.id, slot);
+              track(prepareLimit.run(() => prepareGroup(ctx, group, owner, templates)));
             }
           }
           for (const [id, s] of slots) if (s.status === 'done') slots.delete(id);

@@ -1,11 +1,12 @@
-import { excludeFiles } from '../changes/patch';
+import { excludeFiles, parsePatch, patchFiles } from '../changes/patch';
 import { checkPatchPolicy, type PolicyReport } from '../changes/policy';
 import { repairPatch } from '../changes/repair';
 import { checkTreeEntries, entriesFromDiffTree, parseDiffTreeRaw } from '../changes/treePolicy';
 import type { EngineConfig } from '../config';
 import { EngineError, isEngineError } from '../errors';
 import { git } from '../git/exec';
-import { applyPatchToTree, type IndexTemplates } from '../git/plumbing';
+import { patchChanges, type IndexTemplates, type TreeChange } from '../git/plumbing';
+import { addTaken, overlaps } from './paths';
 import type { Db } from '../store/types';
 import type { ChangeRow, EntryRow } from './types';
 
@@ -42,31 +43,103 @@ export function landablePolicy(p: LandablePatch, config: EngineConfig): PolicyRe
 }
 
 export type Proposal =
-  | { kind: 'tree'; base: string; tree: string; repairs: string[] }
-  | { kind: 'empty' };
+  | { kind: 'ready'; base: string; tree?: string; changes?: TreeChange[]; repairs: string[] }
+  | { kind: 'empty' }
+  | { kind: 'failed'; reason: string };
+
+const FULL_ID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+/** Stored bases are full commit ids (the scheduler resolves them); resolve anything else. */
+async function resolveBase(repo: string, rev: string): Promise<string> {
+  if (FULL_ID.test(rev)) return rev; // a full id that is not a commit fails in the apply or the lander
+  const base = (await git(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { cwd: repo, check: false })).stdout.trim();
+  if (!base) throw new EngineError('git/unknown-rev', `"${rev}" is not a commit`);
+  return base;
+}
+
+interface Pending {
+  i: number;
+  change: ChangeRow;
+  base: string;
+  patch: string;
+  paths: string[];
+  repairs: string[];
+}
 
 /**
- * The proposal of an entry: the repaired patch applied to the commit the agent saw (`base`).
- * For a revert, base = the landed commit and tree = its parent's tree, so the three-way merge
- * applies the inverse. Throws `patch/does-not-apply` (and what landablePatch throws).
+ * The proposals of many entries, with as few git processes as possible. A proposal is the
+ * repaired patch applied to the commit the agent saw (`base`), given as its changes over
+ * base's tree; for a revert, base = the landed commit and tree = its parent's tree, so the
+ * three-way merge applies the inverse. Entries on the same base whose patches touch different
+ * paths are applied together (one `apply --cached` + one `diff-index` for the group) and the
+ * changes split by path; that is exact because `git apply` treats files independently. A group
+ * that does not apply is retried entry by entry, so each failure gets its own reason.
+ * Returns one result per item, in order; throws only unexpected errors.
  */
-export async function buildProposal(db: Db, repo: string, entry: EntryRow, change: ChangeRow, templates?: IndexTemplates): Promise<Proposal> {
-  if (entry.kind === 'revert') {
-    const landed = landedCommitOf(db, entry.change_id);
-    const parentTree = (await git(['rev-parse', `${landed}^^{tree}`], { cwd: repo })).stdout.trim();
-    return { kind: 'tree', base: landed, tree: parentTree, repairs: [] };
+export async function buildProposals(
+  db: Db,
+  repo: string,
+  items: ReadonlyArray<{ entry: EntryRow; change: ChangeRow }>,
+  templates?: IndexTemplates,
+): Promise<Proposal[]> {
+  const out: Proposal[] = new Array(items.length);
+  const pending: Pending[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const { entry, change } = items[i]!;
+    try {
+      if (entry.kind === 'revert') {
+        const landed = landedCommitOf(db, entry.change_id);
+        const parentTree = (await git(['rev-parse', `${landed}^^{tree}`], { cwd: repo })).stdout.trim();
+        out[i] = { kind: 'ready', base: landed, tree: parentTree, repairs: [] };
+        continue;
+      }
+      const p = landablePatch(change);
+      if (p.kind === 'empty') {
+        out[i] = { kind: 'empty' };
+        continue;
+      }
+      pending.push({ i, change, base: await resolveBase(repo, change.base_commit), patch: p.patch, paths: patchFiles(parsePatch(p.patch)), repairs: p.repairs });
+    } catch (e) {
+      const why = proposalFailure(e, change);
+      if (why === undefined) throw e;
+      out[i] = { kind: 'failed', reason: why };
+    }
   }
-  const p = landablePatch(change);
-  if (p.kind === 'empty') return { kind: 'empty' };
-  // Stored bases are full commit ids (the scheduler resolves them); resolve anything else. A
-  // full id that is not a commit fails in the apply below (read-tree) or in the lander.
-  let base = change.base_commit;
-  if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(base)) {
-    base = (await git(['rev-parse', '--verify', '--quiet', `${change.base_commit}^{commit}`], { cwd: repo, check: false })).stdout.trim();
-    if (!base) throw new EngineError('git/unknown-rev', `"${change.base_commit}" is not a commit`);
+  // Greedy groups: same base, no path (or directory of one) shared.
+  const groups: Array<{ base: string; members: Pending[]; taken: Set<string>; dirs: Set<string> }> = [];
+  for (const p of pending) {
+    let g = groups.find((x) => x.base === p.base && !p.paths.some((q) => overlaps(q, x.taken, x.dirs)));
+    if (!g) groups.push((g = { base: p.base, members: [], taken: new Set(), dirs: new Set() }));
+    g.members.push(p);
+    for (const q of p.paths) addTaken(q, g.taken, g.dirs);
   }
-  const tree = await applyPatchToTree(repo, base, p.patch, { templates });
-  return { kind: 'tree', base, tree, repairs: p.repairs };
+  for (const g of groups) {
+    if (g.members.length > 1) {
+      try {
+        const all = await patchChanges(repo, g.base, g.members.map((m) => m.patch).join(''), { templates });
+        const owner = new Map<string, Pending>();
+        for (const m of g.members) for (const q of m.paths) owner.set(q, m);
+        if (all.every((c) => owner.has(c.path))) {
+          const split = new Map<Pending, TreeChange[]>(g.members.map((m) => [m, []]));
+          for (const c of all) split.get(owner.get(c.path)!)!.push(c);
+          for (const m of g.members) out[m.i] = { kind: 'ready', base: m.base, changes: split.get(m)!, repairs: m.repairs };
+          continue;
+        }
+      } catch (e) {
+        if (!isEngineError(e, 'patch/') && !isEngineError(e, 'git/')) throw e;
+      }
+    }
+    for (const m of g.members) {
+      try {
+        out[m.i] = { kind: 'ready', base: m.base, changes: await patchChanges(repo, m.base, m.patch, { templates }), repairs: m.repairs };
+      } catch (e) {
+        const why = proposalFailure(e, m.change);
+        if (why === undefined) throw e;
+        out[m.i] = { kind: 'failed', reason: why };
+      }
+    }
+  }
+  return out;
 }
 
 /** Tree-policy 'block' violations of a landing's changed entries, as one reason; undefined when clean. */
