@@ -15,7 +15,7 @@ import { chromium } from 'playwright-core';
 import { layoutGraph } from '../src/extension/viewmodel/graph';
 import { ToWebview } from '../src/protocol/messages';
 import { randomRun } from './support/extension-graphs';
-import { buildProduction, bundleComposition, e2eActivations, e2eEngineOpens, kb, median, sizeOf, zipEntries } from './support/extension-files';
+import { buildEnglishOnlyZod, buildProduction, bundleComposition, e2eActivations, e2eEngineOpens, kb, median, sizeOf, zipEntries } from './support/extension-files';
 import { cspViolations, openGraphPage, servePage, timeRender, type CspViolation, type PageProblems, type RenderTiming } from './support/extension-page';
 import { loadNow, machineLine, table } from './support/machine';
 
@@ -60,7 +60,7 @@ function bundles(dist: string): number {
   return rows[0]!.raw;
 }
 
-function activation(prodBundle: string): void {
+function activation(prodBundle: string, englishOnly: string): void {
   const dir = path.join(root, 'artifacts', 'e2e');
   const lines = e2eActivations(dir);
   if (lines.length === 0) {
@@ -74,7 +74,7 @@ function activation(prodBundle: string): void {
   }
 
   const loader = path.join(root, 'bench', 'support', 'extension-load.mjs');
-  const variants: Array<{ label: string; arg: string }> = [{ label: 'baseline (same script, no bundle)', arg: 'none' }, { label: 'production extension.js', arg: prodBundle }];
+  const variants: Array<{ label: string; arg: string }> = [{ label: 'baseline (same script, no bundle)', arg: 'none' }, { label: 'production extension.js', arg: prodBundle }, { label: 'what-if: zod English locale only', arg: englishOnly }];
   const asFound = path.join(root, 'dist', 'extension.js');
   if (fs.existsSync(asFound)) variants.push({ label: `dist/extension.js as found (${kb(fs.statSync(asFound).size)} KB)`, arg: asFound });
   const env = { ...process.env };
@@ -232,9 +232,15 @@ async function main(): Promise<void> {
       const total = parts.reduce((a, p) => a + p.bytes, 0);
       console.log(`${which}.js by part (top 6 of ${parts.length}): ${parts.slice(0, 6).map((p) => `${p.part} ${kb(p.bytes)} KB (${((100 * p.bytes) / total).toFixed(0)}%)`).join(', ')}`);
     }
+    const whatIf = await buildEnglishOnlyZod(build.dir);
+    for (const which of ['extension', 'webview'] as const) {
+      const w = sizeOf(whatIf[which]);
+      const shipped = sizeOf(path.join(build.dist, `${which}.js`));
+      console.log(`what-if, not shipped: ${which}.js with only zod's English locale: ${kb(w.raw)} KB raw, ${kb(w.gzip)} KB gzip (${(100 * (1 - w.raw / shipped.raw)).toFixed(0)}% smaller)`);
+    }
 
     console.log('\n## 2. activation');
-    activation(path.join(build.dist, 'extension.js'));
+    activation(path.join(build.dist, 'extension.js'), whatIf.extension);
 
     console.log(`\n## 3. graph view render in headless Chromium (load ${loadNow()})`);
     const results = await graphRender(build.dist);

@@ -186,3 +186,33 @@ export async function bundleComposition(buildDir: string, which: keyof typeof BU
   }
   return [...parts].map(([part, bytes]) => ({ part, bytes })).sort((a, b) => b.bytes - a.bytes);
 }
+
+/**
+ * A what-if, not what ships: the same production bundles with zod's locale index replaced
+ * by one that exports only `en` (the locale zod configures by default; nothing in src reads
+ * `z.locales`). esbuild cannot drop the unused locales behind zod's `export * as locales`,
+ * so this shows what a build-side shim would save. Writes `<buildDir>/what-if/{extension,webview}.js`.
+ */
+export async function buildEnglishOnlyZod(buildDir: string): Promise<{ extension: string; webview: string }> {
+  const esbuild = await import('esbuild');
+  const outDir = path.join(buildDir, 'what-if');
+  const enOnly = {
+    name: 'zod-english-only',
+    setup(build: import('esbuild').PluginBuild) {
+      build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.c?js$/ }, (args) => ({
+        contents: args.path.endsWith('.cjs') ? 'exports.en = require("./en.cjs").default;' : 'export { default as en } from "./en.js";',
+        resolveDir: path.dirname(args.path),
+        loader: 'js' as const,
+      }));
+    },
+  };
+  for (const which of ['extension', 'webview'] as const) {
+    const b = BUNDLES[which];
+    await esbuild.build({
+      absWorkingDir: buildDir,
+      entryPoints: [...b.entryPoints], platform: b.platform, format: b.format, target: b.target, external: [...b.external],
+      bundle: true, minify: true, legalComments: 'none', outfile: path.join(outDir, `${which}.js`), logLevel: 'silent', plugins: [enOnly],
+    });
+  }
+  return { extension: path.join(outDir, 'extension.js'), webview: path.join(outDir, 'webview.js') };
+}
