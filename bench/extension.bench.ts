@@ -1,5 +1,7 @@
 // Extension benchmark: what the user pays for Hyperion in the editor, side by side.
-//  1. bundle sizes of a fresh production build (raw and gzip) and of the packaged .vsix;
+//  1. bundle sizes of a fresh production build (raw and gzip; of the working tree, or of HEAD
+//     if the shared tree does not build right now), what they are made of, a what-if without
+//     zod's unused locales, and the packaged .vsix as found;
 //  2. activation: the figures the last real-VS Code e2e logged, plus the cost of loading and
 //     evaluating dist/extension.js in plain Node (a stub `vscode`; activate() is NOT called);
 //  3. graph view render time in headless Chromium: the real page, CSP and webview.js, fed a
