@@ -123,4 +123,27 @@ describe('merge queue: repaired patches, empty changes, re-checks, dependents', 
     assert.equal(sh(fx.repo.dir, ['diff', '--name-only', 'main~2', 'main~1']).trim(), 'a.txt');
     assert.equal(sh(fx.repo.dir, ['diff', '--name-only', 'main~1', 'main']).trim().split('\n').sort().join(','), 'a.txt,b.txt');
   });
+
+  it('lands changes of one batch that touch the same file by real merges, and fails only the patch that does not apply', async () => {
+    const lines = Array.from({ length: 12 }, (_, i) => `line ${i}`).join('\n') + '\n';
+    fx = await makeQueueFixture({ 'f.txt': lines, 'g.txt': 'g\n' });
+    const edit = (n: number) => lines.replace(`line ${n}\n`, `LINE ${n}\n`);
+    const ids = [
+      fx.addChange({ taskId: 'top', patch: filePatch('f.txt', lines, edit(0)) }),
+      fx.addChange({ taskId: 'bad', patch: filePatch('g.txt', 'not g\n', 'x\n') }),
+      fx.addChange({ taskId: 'bottom', patch: filePatch('f.txt', lines, edit(11)) }),
+      fx.addChange({ taskId: 'new', patch: filePatch('h.txt', null, 'h\n') }),
+    ];
+    const q = fx.queue({ config: { queueWorkers: 1 } });
+    for (const id of ids) q.enqueue(id, { actor: 'user' });
+    await q.runUntilIdle();
+    const state = (id: string) => q.list().find((e) => e.changeId === id)!;
+    assert.equal(state(ids[1]!).state, 'failed');
+    assert.match(state(ids[1]!).lastError!, /does not apply.*g\.txt/);
+    for (const id of [ids[0]!, ids[2]!, ids[3]!]) assert.equal(state(id).state, 'merged', state(id).lastError);
+    assert.deepEqual(fx.landedChanges(), [ids[0], ids[2], ids[3]]); // approval order, even across an overlap
+    assert.equal(sh(fx.repo.dir, ['show', 'main:f.txt']), edit(0).replace('line 11\n', 'LINE 11\n'));
+    assert.equal(sh(fx.repo.dir, ['show', 'main:h.txt']), 'h\n');
+    assert.equal(sh(fx.repo.dir, ['status', '--porcelain']), '');
+  });
 });

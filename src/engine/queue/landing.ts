@@ -60,8 +60,9 @@ function short(sha: string): string {
  *  3. the entries whose Δ touch paths no earlier entry of the batch touched are chained:
  *     C_i = C_{i-1} + Δ_i, one commit per entry, all written by one fast-import. With disjoint
  *     paths that is exactly the clean three-way merge of C_{i-1} and the entry's merge (base =
- *     the tip). An overlapping entry is deferred to the next batch, where it is merged for real
- *     onto a tip that contains the entry it overlaps;
+ *     the tip). The first overlapping entry and all after it are deferred to the next batch
+ *     (approval order stays landing order), where it is merged for real onto a tip that
+ *     contains the entry it overlaps;
  *  4. the check command, when configured, runs on every chained candidate (in parallel); the
  *     first failure fails its entry and defers the later ones (their trees contained it);
  *  5. one status of exactly the changed paths in the checked-out worktree (if the target is
@@ -122,12 +123,17 @@ export async function landBatch(ctx: QueueContext, items: ReadyEntry[], owner: s
     const chain: Link[] = [];
     const taken = new Set<string>();
     const dirs = new Set<string>();
+    let cut = false;
     clean.forEach((it, i) => {
       const d = diffs[i]!;
       if (d.paths.length === 0) return settle(it, { kind: 'failed', reason: `nothing to land: the target at ${short(tip)} already has this change` });
       const policy = treePolicyFailure(d.raw, deps.config);
       if (policy) return settle(it, { kind: 'failed', reason: policy });
-      if (d.paths.some((p) => overlaps(p, taken, dirs))) return settle(it, { kind: 'deferred' });
+      // Approval order is landing order: from the first overlap on, everything waits.
+      if (cut || d.paths.some((p) => overlaps(p, taken, dirs))) {
+        cut = true;
+        return settle(it, { kind: 'deferred' });
+      }
       for (const p of d.paths) addTaken(p, taken, dirs);
       chain.push({ item: it, changes: treeChangesFromRaw(d.raw), paths: d.paths });
     });
