@@ -11,15 +11,28 @@ const prod = process.argv.includes('--production');
 mkdirSync('dist', { recursive: true });
 copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), path.join('dist', 'sql-wasm.wasm'));
 
-const common = { bundle: true, sourcemap: !prod, minify: prod, logLevel: 'warning', legalComments: 'none' };
+// zod's locales index re-exports every language; we only use English messages. Without this the
+// unused translations are 17% of the extension bundle and 47% of the webview bundle.
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.c?js$/ }, (args) => ({
+      contents: args.path.endsWith('.cjs') ? 'exports.en = require("./en.cjs").default;' : 'export { default as en } from "./en.js";',
+      resolveDir: path.dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
+const common = { plugins: [zodEnglishOnly], bundle: true, sourcemap: !prod, minify: prod, logLevel: 'warning', legalComments: 'none' };
 const builds = [];
 if (existsSync('src/extension/extension.ts')) {
-  builds.push({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] });
+  builds.push({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'sql.js/dist/sql-wasm.wasm'] });
 }
 if (existsSync('src/webview/main.ts')) {
   builds.push({ ...common, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'esm', target: 'es2022' });
 }
-builds.push({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node22', banner: { js: '#!/usr/bin/env node' } });
+builds.push({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node22', external: ['sql.js/dist/sql-wasm.wasm'], banner: { js: '#!/usr/bin/env node' } });
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

@@ -28,6 +28,7 @@ export function graphHtml(opts: { cspSource: string; nonce: string; scriptUri: s
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${graphCsp(cspSource, nonce)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta property="csp-nonce" content="${nonce}">
 <link rel="stylesheet" href="${styleUri}" nonce="${nonce}">
 <title>Hyperion task graph</title>
 </head>

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { FromWebview, ToWebview } from '../protocol/messages';
 import type { DomDocument, DomNode } from './dom';
 import { el } from './dom';
@@ -10,6 +11,10 @@ import { countBadge, progressRing, registerToolkit, runPicker } from './ui/toolk
  * with `FromWebview`; invalid input is reported to the console and ignored.
  */
 declare function acquireVsCodeApi(): { postMessage(msg: unknown): void };
+
+// zod probes `new Function` for its fast path; our CSP forbids eval, so say so up front
+// instead of logging a CSP violation on every load.
+z.config({ jitless: true });
 
 const vscode = acquireVsCodeApi();
 const doc = document as unknown as DomDocument;
