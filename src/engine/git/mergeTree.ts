@@ -7,8 +7,9 @@ import { git } from './exec';
  *
  * git 2.39 has no `--merge-base`, so callers choose the merge base through history:
  * the merge base of `ours` and `theirs` is computed by git. The queue makes every
- * proposal commit a direct child of the commit the agent saw, so that commit is the
- * merge base whenever it is in the target's history.
+ * proposal commit a direct child of the commit B the agent saw, and merges it with a
+ * commit holding the target's tree whose parent is also B, so B is the merge base
+ * whether or not it is in the target's history (cherry-pick semantics).
  */
 export interface MergeResult {
   clean: boolean;

@@ -87,13 +87,3 @@ export function resolveTargetRef(repo: string, targetRef: string | undefined): s
   }
   throw new EngineError('queue/detached-head', 'HEAD is detached; set targetRef to the branch the queue should land on');
 }
-
-/** A FIFO async mutex: landings on the target ref happen one at a time in this process. */
-export class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.then(() => undefined, () => undefined);
-    return result;
-  }
-}

@@ -7,6 +7,7 @@ import {
   acquireLeases, dependencyState, END_STATES, getChange, getEntry, insertEntry, listEntries, renewLeases,
 } from './entries';
 import { landBatch, type LandOutcome, type ReadyEntry } from './landing';
+import { Limit } from './limit';
 import { computeMetrics } from './metrics';
 import { buildProposals, landablePatch, landablePolicy, type Proposal } from './prepare';
 import { recoverQueue, settleStale } from './recovery';
@@ -29,23 +30,6 @@ interface Slot {
 }
 
 type Moves = Parameters<QueueContext['moveMany']>[0];
-
-/** Runs at most `n` tasks at once, in the order they were started. */
-class Limit {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly n: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.n) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-}
 
 /**
  * The merge queue. Preparation (proposal, three-way pre-check, tree policy, check command)
