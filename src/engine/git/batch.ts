@@ -1,0 +1,219 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { EngineError } from '../errors';
+import { git } from './exec';
+import { assertRepoRelativePath, oneLineReason, readBlobAt, withPrivateIndex } from './plumbing';
+
+/**
+ * Batched object-level git helpers for the scheduler and the agents.
+ *
+ * Each git process costs a spawn plus ~4 ms of event-loop time on a loaded box, and every
+ * running task waits while it happens, so these do in a fixed number of processes what
+ * `plumbing.ts` does per patch or per file. Like plumbing, they never touch the worktree or
+ * the real index: every index is a private `GIT_INDEX_FILE`, removed after the call.
+ */
+
+export interface BatchOptions {
+  signal?: AbortSignal;
+}
+
+const DIFF_ARGS = ['--binary', '--full-index', '--no-renames', '--no-color', '--no-ext-diff', '--no-textconv', '--src-prefix=a/', '--dst-prefix=b/'];
+
+function withNewline(patch: string): string {
+  return patch.endsWith('\n') ? patch : `${patch}\n`;
+}
+
+const treeCache = new Map<string, string>();
+const TREE_CACHE_MAX = 1000;
+
+/**
+ * The tree of `commit` (a full object id). Cached per repository and commit, because a
+ * commit's tree never changes; other revisions (names that can move) are not cached.
+ */
+export async function treeOfCommit(repo: string, commit: string, opts: BatchOptions = {}): Promise<string> {
+  const cacheable = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(commit);
+  const key = `${repo}\0${commit}`;
+  const hit = cacheable ? treeCache.get(key) : undefined;
+  if (hit) return hit;
+  const tree = (await git(['rev-parse', `${commit}^{tree}`], { cwd: repo, signal: opts.signal })).stdout.trim();
+  if (cacheable) {
+    if (treeCache.size >= TREE_CACHE_MAX) treeCache.delete(treeCache.keys().next().value!);
+    treeCache.set(key, tree);
+  }
+  return tree;
+}
+
+/**
+ * Applies `patches` one after the other on `baseTreeish` with ONE private index (`read-tree`
+ * once, `apply --cached` per non-empty patch, `write-tree` once) and returns the tree.
+ * Throws EngineError `patch/does-not-apply` with git's reason on one line and
+ * `details.index` = the position of the first patch that did not apply.
+ */
+export async function applyPatches(repo: string, baseTreeish: string, patches: readonly string[], opts: BatchOptions = {}): Promise<string> {
+  if (patches.every((p) => p.trim() === '')) {
+    return (await git(['rev-parse', `${baseTreeish}^{tree}`], { cwd: repo, signal: opts.signal })).stdout.trim();
+  }
+  return withPrivateIndex(async (env) => {
+    await git(['read-tree', baseTreeish], { cwd: repo, env, signal: opts.signal });
+    for (const [index, patch] of patches.entries()) {
+      if (patch.trim() === '') continue;
+      const r = await git(['apply', '--cached', '--whitespace=nowarn'], { cwd: repo, env, input: withNewline(patch), signal: opts.signal, check: false });
+      if (r.code !== 0) throw new EngineError('patch/does-not-apply', oneLineReason(r.stderr), { details: { index } });
+    }
+    return (await git(['write-tree'], { cwd: repo, env, signal: opts.signal })).stdout.trim();
+  });
+}
+
+/** A change as a tree and its canonical diff (`diffTrees` format) from the base. */
+export interface TreeAndPatch {
+  tree: string;
+  patch: string;
+}
+
+/**
+ * Applies `patch` to `baseTree` and returns the resulting tree with the canonical diff from
+ * `baseTree` (the same text `plumbing.diffTrees` gives): four processes instead of the six
+ * of `checkPatchApplies` + `applyPatchToTree` + `diffTrees`. A patch that does not apply is
+ * `{ ok: false, error }` with git's reason on one line (git applies all or nothing).
+ */
+export async function applyAndDiff(repo: string, baseTree: string, patch: string, opts: BatchOptions = {}): Promise<({ ok: true } & TreeAndPatch) | { ok: false; error: string }> {
+  return withPrivateIndex(async (env) => {
+    await git(['read-tree', baseTree], { cwd: repo, env, signal: opts.signal });
+    const r = await git(['apply', '--cached', '--whitespace=nowarn'], { cwd: repo, env, input: withNewline(patch), signal: opts.signal, check: false });
+    if (r.code !== 0) return { ok: false as const, error: oneLineReason(r.stderr) };
+    const tree = (await git(['write-tree'], { cwd: repo, env, signal: opts.signal })).stdout.trim();
+    const diff = await git(['diff-tree', '-p', ...DIFF_ARGS, baseTree, tree], { cwd: repo, signal: opts.signal });
+    return { ok: true as const, tree, patch: diff.stdout };
+  });
+}
+
+/**
+ * Writes `contents` as blobs (UTF-8, no filters, like `hash-object -w --stdin`) with ONE
+ * `git hash-object --stdin-paths` over temp files, and returns their ids in order.
+ */
+export async function writeBlobs(repo: string, contents: readonly string[], opts: BatchOptions = {}): Promise<string[]> {
+  if (contents.length === 0) return [];
+  const dir = path.join(os.tmpdir(), `hyperion-blobs-${process.pid}-${randomBytes(6).toString('hex')}`);
+  await mkdir(dir, { recursive: true });
+  try {
+    const files = contents.map((_, i) => path.join(dir, String(i)));
+    await Promise.all(contents.map((c, i) => writeFile(files[i]!, c, 'utf8')));
+    const r = await git(['hash-object', '-w', '--no-filters', '--stdin-paths'], { cwd: repo, input: `${files.join('\n')}\n`, signal: opts.signal });
+    const ids = r.stdout.split('\n').filter(Boolean);
+    if (ids.length !== contents.length) throw new EngineError('git/failed', `git hash-object wrote ${ids.length} of ${contents.length} blobs`);
+    return ids;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The raw section of `diff-tree --raw -p` (lines before the first empty line), and the patch after it. */
+function splitRawAndPatch(out: string): { raw: string[]; patch: string } {
+  if (out === '') return { raw: [], patch: '' };
+  const cut = out.indexOf('\n\n');
+  if (cut < 0) return { raw: out.split('\n').filter(Boolean), patch: '' };
+  return { raw: out.slice(0, cut).split('\n'), patch: out.slice(cut + 2) };
+}
+
+/**
+ * Returns the tree of `baseTree` with `files` written over it (`content: null` deletes) and
+ * the canonical diff from `baseTree`. Same result as `plumbing.treeFromFiles` + `diffTrees`:
+ * existing files keep an executable mode, everything else written is 100644. Five processes
+ * for any number of files (`read-tree`, one `hash-object`, one `update-index`, `write-tree`,
+ * one `diff-tree --raw -p`); three more only when an executable file was overwritten, which
+ * the raw section of the diff reveals (it is then fixed from `ls-tree`).
+ * Throws `patch/outside-repo` for a path that is absolute or contains `..`.
+ */
+export async function treeFromFilesWithDiff(
+  repo: string,
+  baseTree: string,
+  files: ReadonlyArray<{ path: string; content: string | null }>,
+  opts: BatchOptions = {},
+): Promise<TreeAndPatch> {
+  for (const f of files) assertRepoRelativePath(f.path);
+  const present = files.filter((f): f is { path: string; content: string } => f.content !== null);
+  return withPrivateIndex(async (env) => {
+    const [ids] = await Promise.all([
+      writeBlobs(repo, present.map((f) => f.content), opts),
+      git(['read-tree', baseTree], { cwd: repo, env, signal: opts.signal }),
+    ]);
+    const sha = new Map(present.map((f, i) => [f.path, ids[i]!]));
+    const lines = files.map((f) => (f.content === null ? `0 ${'0'.repeat(40)}\t${f.path}` : `100644 ${sha.get(f.path)}\t${f.path}`));
+    if (lines.length > 0) await git(['update-index', '-z', '--index-info'], { cwd: repo, env, input: `${lines.join('\0')}\0`, signal: opts.signal });
+    let tree = (await git(['write-tree'], { cwd: repo, env, signal: opts.signal })).stdout.trim();
+    let out = splitRawAndPatch((await git(['diff-tree', '--raw', '-p', ...DIFF_ARGS, baseTree, tree], { cwd: repo, signal: opts.signal })).stdout);
+    if (out.raw.some((l) => l.startsWith(':100755 100644 '))) {
+      // An executable file was overwritten: restore its mode (rare, so not worth a process every time).
+      const ls = await git(['ls-tree', '-z', baseTree, '--', ...present.map((f) => `:(literal)${f.path}`)], { cwd: repo, signal: opts.signal });
+      const fix: string[] = [];
+      for (const rec of ls.stdout.split('\0')) {
+        const m = /^100755 blob [0-9a-f]+\t(.*)$/s.exec(rec);
+        if (m && sha.has(m[1]!)) fix.push(`100755 ${sha.get(m[1]!)}\t${m[1]}`);
+      }
+      if (fix.length > 0) {
+        await git(['update-index', '-z', '--index-info'], { cwd: repo, env, input: `${fix.join('\0')}\0`, signal: opts.signal });
+        tree = (await git(['write-tree'], { cwd: repo, env, signal: opts.signal })).stdout.trim();
+        out = splitRawAndPatch((await git(['diff-tree', '--raw', '-p', ...DIFF_ARGS, baseTree, tree], { cwd: repo, signal: opts.signal })).stdout);
+      }
+    }
+    return { tree, patch: out.patch };
+  });
+}
+
+/**
+ * The contents of `paths` in `treeish` as UTF-8 (undefined where there is no blob: missing,
+ * a folder, a submodule), read with ONE `git cat-file --batch`. A path with a newline cannot
+ * be named in batch input and is read on its own.
+ */
+export async function readBlobsAt(repo: string, treeish: string, paths: readonly string[], opts: BatchOptions = {}): Promise<Array<string | undefined>> {
+  const out: Array<string | undefined> = new Array(paths.length).fill(undefined);
+  const batched = paths.map((p, i) => ({ p, i })).filter(({ p }) => !p.includes('\n') && !p.includes('\r'));
+  if (batched.length > 0) {
+    const buf = await gitBytes(repo, ['cat-file', '--batch'], batched.map(({ p }) => `${treeish}:${p}\n`).join(''), opts.signal);
+    let at = 0;
+    for (const { i } of batched) {
+      const nl = buf.indexOf(0x0a, at);
+      if (nl < 0) throw new EngineError('git/failed', 'git cat-file --batch ended early');
+      const header = buf.subarray(at, nl).toString('utf8');
+      at = nl + 1;
+      const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+      if (!m) continue; // `<name> missing` or `<name> ambiguous`: no content follows
+      const size = Number(m[2]);
+      if (m[1] === 'blob') out[i] = buf.subarray(at, at + size).toString('utf8');
+      at += size + 1;
+    }
+  }
+  for (const { p, i } of paths.map((p, i) => ({ p, i })).filter(({ p }) => p.includes('\n') || p.includes('\r'))) {
+    out[i] = await readBlobAt(repo, treeish, p, opts);
+  }
+  return out;
+}
+
+/**
+ * `git` with stdout as bytes: `exec.git` decodes stdout as UTF-8, which would shift the byte
+ * sizes `cat-file --batch` frames its output with. Same safety settings as `exec.git`.
+ */
+function gitBytes(repo: string, args: string[], input: string, signal?: AbortSignal): Promise<Buffer> {
+  const fullArgs = ['-c', 'core.protectNTFS=true', '-c', 'core.protectHFS=true', '-c', 'core.quotePath=false', ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', fullArgs, { cwd: repo, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C' }, signal, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => {
+      if ((e as { name?: string }).name === 'AbortError') reject(new EngineError('cancelled', 'git was cancelled', { cause: e }));
+      else reject(new EngineError('git/spawn', `could not run git: ${e.message}`, { cause: e }));
+    });
+    child.on('close', (code) => {
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (code !== 0) reject(new EngineError('git/failed', `git ${args[0]} failed: ${stderr.trim().split('\n')[0] || `exit ${code}`}`, { details: { args, stderr } }));
+      else resolve(Buffer.concat(out));
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
+  });
+}
