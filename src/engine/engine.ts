@@ -22,6 +22,7 @@ import { recoverRuns } from './runs/recovery';
 import { commitWithEvents, createRun, dependentsOf, emit, getTaskRows, transitionTask } from './runs/runs';
 import { getChangeView, getRunView, history, listChangeViews, listRunViews } from './runs/views';
 import { cancelRun as cancelActiveRun } from './schedule/registry';
+import type { BackoffOptions } from './schedule/retry';
 import { runPlan, skipDependents } from './schedule/scheduler';
 import { openDb } from './store/db';
 import { stateDirFor } from './store/location';
@@ -49,6 +50,8 @@ export interface CreateEngineOptions {
   isPathDirtyInEditor?: (path: string) => boolean;
   /** Replace providers (tests, benchmarks). */
   providerOverrides?: Partial<Record<ProviderKind, ChatProvider>>;
+  /** Backoff between a task's attempts after transient failures (default 1 s doubling to 30 s). */
+  taskBackoff?: BackoffOptions;
 }
 
 /**
@@ -172,7 +175,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     const abort = () => controller.abort(parent?.reason);
     parent?.addEventListener('abort', abort, { once: true });
     disposeController.signal.addEventListener('abort', () => controller.abort(), { once: true });
-    const done = runPlan({ db, repo, client, config, log, clock, onEvent, onChangeProposed, signal: controller.signal }, runId).finally(() => {
+    const done = runPlan({ db, repo, client, config, log, clock, onEvent, onChangeProposed, signal: controller.signal, backoff: opts.taskBackoff }, runId).finally(() => {
       parent?.removeEventListener('abort', abort);
       runs.delete(runId);
     });
@@ -227,7 +230,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
         const changed = db.run("UPDATE runs SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('running', 'paused', 'planning')", [at, runId]).changes;
         if (changed) emit(db, events, { at, actor: 'user', kind: 'run/state', runId, to: 'cancelled' });
         for (const t of getTaskRows(db, runId)) {
-          transitionTask(db, events, { runId, taskId: t.id, from: ['pending', 'ready', 'running'], to: 'cancelled', at, actor: 'user', reason: 'the run was cancelled' });
+          transitionTask(db, events, { runId, taskId: t.id, from: ['pending', 'ready', 'running'], to: 'cancelled', at, actor: 'user', reason: 'the run was cancelled', error: 'the run was cancelled', finishedAt: at });
         }
       });
     },
