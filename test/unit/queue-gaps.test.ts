@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { isEngineError } from '../../src/engine/errors';
+import { EngineError, isEngineError } from '../../src/engine/errors';
 import { applyPatchToTree, commitTree } from '../../src/engine/git/plumbing';
 import { filePatch, sh } from '../support/queue-repo';
 import { makeQueueFixture, type QueueFixture } from '../support/queue-fixture';
@@ -145,5 +145,33 @@ describe('merge queue: repaired patches, empty changes, re-checks, dependents', 
     assert.equal(sh(fx.repo.dir, ['show', 'main:f.txt']), edit(0).replace('line 11\n', 'LINE 11\n'));
     assert.equal(sh(fx.repo.dir, ['show', 'main:h.txt']), 'h\n');
     assert.equal(sh(fx.repo.dir, ['status', '--porcelain']), '');
+  });
+
+  it('leaves no entry in flight when recording a landing fails, and settles it from the ref', async () => {
+    fx = await makeQueueFixture({ 'README.md': 'hi\n' });
+    const ch = fx.addChange({ taskId: 'x', patch: filePatch('x.txt', null, 'x\n') });
+    const real = fx.db;
+    let calls = 0;
+    // The third transaction of a one-entry pass is lease, intent, then "merged": fail that one once.
+    const flaky = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === 'transaction') {
+          return <T>(fn: () => T): T => {
+            if (++calls === 3) throw new EngineError('store/locked', 'another process holds the store lock');
+            return target.transaction(fn);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const q = fx.queue({ db: flaky });
+    q.enqueue(ch, { actor: 'user' });
+    await q.runUntilIdle();
+    const e = q.list()[0];
+    assert.equal(e.state, 'merged');
+    assert.equal(e.landedCommit, fx.repo.head());
+    assert.deepEqual(fx.landedChanges(), [ch]);
+    assert.equal(fx.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM queue_entries WHERE lease_owner IS NOT NULL')!.n, 0);
   });
 });

@@ -10,7 +10,7 @@ import { landBatch, type LandOutcome, type ReadyEntry } from './landing';
 import { Limit } from './limit';
 import { computeMetrics } from './metrics';
 import { buildProposals, landablePatch, landablePolicy, type Proposal } from './prepare';
-import { recoverQueue, settleStale } from './recovery';
+import { findLanded, recoverQueue, settleStale } from './recovery';
 import { toView, type ChangeRow, type EntryRow, type MergeQueue, type MergeQueueDeps } from './types';
 
 /** Unexpected (non-policy, non-conflict) errors an entry may hit before it is failed. */
@@ -130,6 +130,24 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
     });
   }
 
+  /**
+   * Leaves no entry leased when a pass ends (normally, by error or cancellation), so a process
+   * that exits right after never strands one for a lease's length: `landing` ones settle from
+   * the ref (merged when their commit is on it), the rest go back to the queue.
+   */
+  async function releaseInFlight(ctx: QueueContext, owner: string): Promise<void> {
+    const left = db.all<EntryRow>("SELECT * FROM queue_entries WHERE lease_owner = ? AND state IN ('checking', 'landing') ORDER BY seq", [owner]);
+    for (const row of left) {
+      try {
+        const landed = row.state === 'landing' ? await findLanded(ctx, row, await ctx.tip()) : undefined;
+        if (landed) markMerged(ctx, row, landed, `landed as ${landed.slice(0, 10)}`, owner);
+        else ctx.move(row, 'queued', { actor: 'queue', owner, reason: 'the pass ended with the entry in flight', set: { candidate_commit: null, old_tip: null } });
+      } catch (e) {
+        log.warn('could not release a queue entry at the end of the pass; its lease will expire', { entry: row.id, error: describeError(e) });
+      }
+    }
+  }
+
   /** Builds the proposals of a group of entries; empty changes settle here as merged without a commit. */
   async function prepareGroup(ctx: QueueContext, group: Slot[], owner: string, templates: IndexTemplates): Promise<void> {
     const t0 = ctx.timer();
@@ -219,7 +237,13 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
       try {
         ctx.moveMany(merged.flatMap(movesOf));
       } catch (e) {
-        if (!isEngineError(e, 'queue/lease-lost')) throw e;
+        if (!isEngineError(e, 'queue/lease-lost')) {
+          // The commits are on the ref; only the bookkeeping failed (e.g. store/locked).
+          // releaseInFlight() settles them from the ref when the pass ends.
+          log.warn('could not record landed entries as merged; settling them at the end of the pass', { error: describeError(e) });
+          for (const s of merged) s.status = 'done';
+          return;
+        }
         // Someone took one over; the others still settle (the taker finds its commit on the ref).
         for (const s of merged) {
           try {
@@ -405,6 +429,8 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
         await Promise.all(background);
       } finally {
         clearInterval(renew);
+        await Promise.allSettled(background);
+        await releaseInFlight(ctx, owner);
         await templates.dispose();
       }
       throwIfAborted(sig);
