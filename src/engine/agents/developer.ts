@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EngineError, isEngineError, throwIfAborted } from '../errors';
-import { applyPatchToTree, checkPatchApplies, diffTrees, readBlobAt, treeFromFiles } from '../git/plumbing';
+import { applyAndDiff, readBlobsAt, treeFromFilesWithDiff } from '../git/batch';
 import type { Logger } from '../ports';
 import type { ChatMessage } from '../providers/types';
 import { parseJsonReply, zodIssues } from './json';
@@ -42,6 +42,8 @@ export interface DeveloperInput {
 export interface DeveloperOutput {
   /** Canonical unified diff against `baseTree` (`git diff-tree --full-index --binary`); '' for no change. */
   patch: string;
+  /** The tree `patch` leads to from `baseTree` (`baseTree` itself when the patch is empty); dependents start from it. */
+  tree: string;
   summary: string;
   /** `provider/model` of the last reply. */
   model?: string;
@@ -50,24 +52,25 @@ export interface DeveloperOutput {
 const MAX_NAMED_FILE_BYTES = 20_000;
 const MAX_NAMED_FILES_TOTAL = 80_000;
 
-/** Contents of the task's named files at its base, bounded so a huge file cannot flood the prompt. */
+/** Contents of the task's named files at its base, bounded so a huge file cannot flood the prompt. One git process for all. */
 async function namedFiles(repo: string, tree: string, files: string[], signal: AbortSignal): Promise<Array<{ path: string; content: string | undefined }>> {
+  let contents: Array<string | undefined>;
+  try {
+    contents = await readBlobsAt(repo, tree, files, { signal });
+  } catch (e) {
+    if (isEngineError(e, 'cancelled')) throw e;
+    contents = files.map(() => undefined);
+  }
   const out: Array<{ path: string; content: string | undefined }> = [];
   let total = 0;
-  for (const p of files) {
-    let content: string | undefined;
-    try {
-      content = await readBlobAt(repo, tree, p, { signal });
-    } catch (e) {
-      if (isEngineError(e, 'cancelled')) throw e;
-      content = undefined;
-    }
+  files.forEach((p, i) => {
+    let content = contents[i];
     if (content !== undefined && (content.length > MAX_NAMED_FILE_BYTES || total + content.length > MAX_NAMED_FILES_TOTAL)) {
       content = `${content.slice(0, Math.max(0, Math.min(MAX_NAMED_FILE_BYTES, MAX_NAMED_FILES_TOTAL - total)))}\n… (cut; use read_file for the rest)`;
     }
     total += content?.length ?? 0;
     out.push({ path: p, content });
-  }
+  });
   return out;
 }
 
@@ -115,7 +118,7 @@ export async function runDeveloper(input: DeveloperInput): Promise<DeveloperOutp
     const a: AgentAction = action.data;
     if (a.action === 'finish') {
       const out = await finishToPatch(repo, baseTree, a, signal);
-      if (out.ok) return { patch: out.patch, summary: a.summary, model };
+      if (out.ok) return { patch: out.patch, tree: out.tree, summary: a.summary, model };
       patchRetries++;
       if (patchRetries > maxPatchRetries) throw new EngineError('agent/model-output', `the model's change could not be used: ${out.error}`);
       messages.push({ role: 'user', content: `Your change was not accepted: ${out.error}. Fix it and finish again (or use "files" with whole file contents).` });
@@ -148,7 +151,7 @@ async function runTool(tools: ReturnType<typeof createRepoTools>, a: Exclude<Age
 type FinishAction = Extract<AgentAction, { action: 'finish' }>;
 
 /** Turns a finish action into a canonical diff against `baseTree`, or a reason for the model. */
-async function finishToPatch(repo: string, baseTree: string, a: FinishAction, signal: AbortSignal): Promise<{ ok: true; patch: string } | { ok: false; error: string }> {
+async function finishToPatch(repo: string, baseTree: string, a: FinishAction, signal: AbortSignal): Promise<{ ok: true; patch: string; tree: string } | { ok: false; error: string }> {
   const hasFiles = (a.files?.length ?? 0) > 0 || (a.deletes?.length ?? 0) > 0;
   const hasPatch = a.patch !== undefined && a.patch.trim() !== '';
   if (hasFiles && hasPatch) return { ok: false, error: 'give either "files"/"deletes" or "patch", not both' };
@@ -161,16 +164,14 @@ async function finishToPatch(repo: string, baseTree: string, a: FinishAction, si
         seen.add(e.path);
         if (e.path.split('/')[0]?.toLowerCase() === '.git') return { ok: false, error: `"${e.path}" is inside .git` };
       }
-      const tree = await treeFromFiles(repo, baseTree, entries, { signal });
-      return { ok: true, patch: await diffTrees(repo, baseTree, tree, { signal }) };
+      return { ok: true, ...(await treeFromFilesWithDiff(repo, baseTree, entries, { signal })) };
     }
     if (hasPatch) {
-      const check = await checkPatchApplies(repo, baseTree, a.patch!, { signal });
-      if (!check.ok) return { ok: false, error: `the patch does not apply: ${check.error}` };
-      const tree = await applyPatchToTree(repo, baseTree, a.patch!, { signal });
-      return { ok: true, patch: await diffTrees(repo, baseTree, tree, { signal }) };
+      const r = await applyAndDiff(repo, baseTree, a.patch!, { signal });
+      if (!r.ok) return { ok: false, error: `the patch does not apply: ${r.error}` };
+      return r;
     }
-    return { ok: true, patch: '' };
+    return { ok: true, patch: '', tree: baseTree };
   } catch (e) {
     if (isEngineError(e, 'patch/')) return { ok: false, error: e.message };
     throw e;

@@ -92,20 +92,40 @@ export function insertModelCall(
   }
 }
 
+/** A recording client whose deferred calls the caller stores in its own transaction. */
+export interface RecordingClient extends ModelClientLike {
+  /**
+   * Inserts the calls held back by `defer` (in call order) inside the caller's transaction,
+   * appending their events to `events`; the caller must commit on every path that ends the
+   * attempt, or the answers are paid for again after a restart.
+   */
+  flushDeferred(events: EngineEvent[]): void;
+}
+
 /**
  * Wraps a client so every call in `scope` is answered from `model_calls` when it was already
  * paid for, and otherwise recorded there (with its cost added to the run) before the answer
  * is returned. Failed calls are not recorded.
+ *
+ * `defer(role)` true holds a call's record back for `flushDeferred`, saving a durable write
+ * when the caller commits right after the call anyway (the task's last call, the review, is
+ * stored with the change it reviewed). Until then a crash loses the answer, as it would have
+ * between the answer and its own write.
  */
-export function recordingClient(db: Db, client: ModelClientLike, clock: Clock, scope: ModelCallScope, onEvent?: OnEvent): ModelClientLike {
+export function recordingClient(db: Db, client: ModelClientLike, clock: Clock, scope: ModelCallScope, onEvent?: OnEvent, opts: { defer?: (role: Role) => boolean } = {}): RecordingClient {
+  const held: Array<{ role: Role; key: string; result: ModelCallResult; at: number }> = [];
   return {
     async chat(role: Role, req) {
       const key = modelCallKey(scope, role, req);
-      const hit = lookupModelCall(db, key);
+      const hit = lookupModelCall(db, key) ?? held.find((h) => h.key === key)?.result;
       if (hit) return hit;
       const result = await client.chat(role, req);
-      commitWithEvents(db, onEvent, (events) => insertModelCall(db, events, { runId: scope.runId, taskId: scope.taskId, role, key, result, at: clock.now() }));
+      if (opts.defer?.(role)) held.push({ role, key, result, at: clock.now() });
+      else commitWithEvents(db, onEvent, (events) => insertModelCall(db, events, { runId: scope.runId, taskId: scope.taskId, role, key, result, at: clock.now() }));
       return result;
+    },
+    flushDeferred(events) {
+      for (const h of held.splice(0)) insertModelCall(db, events, { runId: scope.runId, taskId: scope.taskId, role: h.role, key: h.key, result: h.result, at: h.at });
     },
   };
 }

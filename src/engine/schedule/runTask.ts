@@ -4,13 +4,15 @@ import type { AgentTask, ModelClientLike } from '../agents/types';
 import type { EngineConfig, Role } from '../config';
 import { EngineError, describeError, isEngineError } from '../errors';
 import { repairPatch } from '../changes/repair';
-import { applyPatchToTree, checkPatchApplies, diffTrees } from '../git/plumbing';
+import type { EngineEvent } from '../events';
+import { applyAndDiff } from '../git/batch';
 import type { Clock, Logger } from '../ports';
-import { recordingClient } from '../runs/modelCalls';
+import { recordingClient, type RecordingClient } from '../runs/modelCalls';
 import { commitWithEvents, emit, newId, transitionTask } from '../runs/runs';
 import type { OnEvent, RunRow, TaskRow } from '../runs/types';
 import type { Db } from '../store/types';
-import { buildTaskBase } from './baseTree';
+import { buildTaskBase, rememberResultTree } from './baseTree';
+import type { TaskGraph } from './runIndex';
 import { blockingReason, checkPolicy } from './policy';
 import { DEFAULT_BACKOFF, TaskStop, backoffDelay, categorize, sleep, type BackoffOptions, type ErrorCategory } from './retry';
 
@@ -29,6 +31,8 @@ export interface TaskRunDeps {
 interface TaskOutput {
   baseCommit: string;
   patch: string;
+  /** The tree `patch` leads to from the task's base tree; undefined when blocked by policy. */
+  tree: string | undefined;
   summary: string;
   model: string | null;
   review: ReviewResult | null;
@@ -56,9 +60,9 @@ function generationOf(db: Db, runId: string, taskId: string): number {
   return r?.n ?? 0;
 }
 
-async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, tasks: TaskRow[], readyPatch: string | undefined, signal: AbortSignal): Promise<TaskOutput> {
+async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, client: RecordingClient, signal: AbortSignal): Promise<TaskOutput> {
   const { db, repo, config } = deps;
-  const base = await buildTaskBase(db, repo, { id: run.id, base_commit: run.base_commit!, created_at: run.created_at }, row, tasks, signal);
+  const base = await buildTaskBase(db, repo, { id: run.id, base_commit: run.base_commit!, created_at: run.created_at }, row, graph, signal);
   const task = toAgentTask(row);
   if (readyPatch !== undefined) {
     // A ready-made patch (headless TaskRequest): no model call, same policy checks as agent output.
@@ -71,30 +75,28 @@ async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, tasks: Task
       if (!isEngineError(e, 'patch/')) throw e;
     }
     if (checkPolicy(text, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes }).blocked) {
-      return { baseCommit: base.baseCommit, patch: text, summary: row.title, model: null, review: null };
+      return { baseCommit: base.baseCommit, patch: text, tree: undefined, summary: row.title, model: null, review: null };
     }
-    readyPatch = text;
-    const check = await checkPatchApplies(repo, base.baseTree, readyPatch, { signal });
-    if (!check.ok) throw new EngineError('patch/does-not-apply', `the ready-made patch does not apply: ${check.error}`);
-    const tree = await applyPatchToTree(repo, base.baseTree, readyPatch, { signal });
-    const patch = await diffTrees(repo, base.baseTree, tree, { signal });
-    return { baseCommit: base.baseCommit, patch, summary: row.title, model: null, review: null };
+    const applied = await applyAndDiff(repo, base.baseTree, text, { signal });
+    if (!applied.ok) throw new EngineError('patch/does-not-apply', `the ready-made patch does not apply: ${applied.error}`);
+    return { baseCommit: base.baseCommit, patch: applied.patch, tree: applied.tree, summary: row.title, model: null, review: null };
   }
-  const client = recordingClient(db, deps.client, deps.clock, { runId: run.id, taskId: row.id, generation: generationOf(db, run.id, row.id) }, deps.onEvent);
   const out = await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
   const policy = checkPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes });
   const review = policy.blocked ? null : await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal, log: deps.log });
-  return { baseCommit: base.baseCommit, patch: out.patch, summary: out.summary, model: out.model ?? null, review };
+  return { baseCommit: base.baseCommit, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model ?? null, review };
 }
 
 /** Stores the change and settles the task in one transaction. Returns the change id, or undefined when the task was settled meanwhile. */
-function storeChange(deps: TaskRunDeps, row: TaskRow, attemptId: number, out: TaskOutput): { changeId: string; proposed: boolean } | undefined {
+function storeChange(deps: TaskRunDeps, row: TaskRow, attemptId: number, out: TaskOutput, client: RecordingClient): { changeId: string; proposed: boolean } | undefined {
   const { db, config } = deps;
   const at = deps.clock.now();
   const policy = checkPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes });
   const error = blockingReason(policy);
   const changeId = newId('ch');
   return commitWithEvents(db, deps.onEvent, (events) => {
+    // The review's model call is stored here, with the change it reviewed (one durable write).
+    client.flushDeferred(events);
     const to = policy.blocked ? 'rejected' : 'proposed';
     const moved = transitionTask(db, events, {
       runId: row.run_id, taskId: row.id, from: ['running'], to, at, actor: 'agent',
@@ -124,26 +126,47 @@ function storeChange(deps: TaskRunDeps, row: TaskRow, attemptId: number, out: Ta
   });
 }
 
-function startAttempt(deps: TaskRunDeps, row: TaskRow, first: boolean): { attemptId: number; n: number } | undefined {
+/**
+ * Starts the first attempt of a `ready` task inside the caller's transaction: `running` with
+ * its `task/state` event, and an open `attempts` row. Undefined (nothing written) when the
+ * task is no longer `ready`. The scheduler starts tasks in the same transaction as it
+ * promotes them, so a start costs no durable write of its own.
+ */
+export function beginFirstAttempt(db: Db, events: EngineEvent[], row: TaskRow, at: number): StartedAttempt | undefined {
+  if (!transitionTask(db, events, { runId: row.run_id, taskId: row.id, from: ['ready'], to: 'running', at, startedAt: at, error: null })) return undefined;
+  return openAttempt(db, row, at);
+}
+
+export interface StartedAttempt {
+  attemptId: number;
+  n: number;
+}
+
+function openAttempt(db: Db, row: TaskRow, at: number): StartedAttempt | undefined {
+  const cur = db.get<{ attempts: number }>('SELECT attempts FROM tasks WHERE run_id = ? AND id = ?', [row.run_id, row.id]);
+  if (!cur) return undefined;
+  const n = cur.attempts + 1;
+  db.run('UPDATE tasks SET attempts = ?, updated_at = ? WHERE run_id = ? AND id = ?', [n, at, row.run_id, row.id]);
+  const r = db.run(`INSERT INTO attempts (run_id, task_id, n, status, started_at) VALUES (?, ?, ?, 'running', ?)`, [row.run_id, row.id, n, at]);
+  return { attemptId: r.lastInsertRowid, n };
+}
+
+/** A retry: a new attempt of a task that is still `running`. */
+function startRetry(deps: TaskRunDeps, row: TaskRow): StartedAttempt | undefined {
   const { db } = deps;
   const at = deps.clock.now();
-  return commitWithEvents(db, deps.onEvent, (events) => {
-    const cur = db.get<{ status: string; attempts: number }>('SELECT status, attempts FROM tasks WHERE run_id = ? AND id = ?', [row.run_id, row.id]);
-    if (!cur) return undefined;
-    if (first) {
-      if (!transitionTask(db, events, { runId: row.run_id, taskId: row.id, from: ['ready'], to: 'running', at, startedAt: at, error: null })) return undefined;
-    } else if (cur.status !== 'running') return undefined;
-    const n = cur.attempts + 1;
-    db.run('UPDATE tasks SET attempts = ?, updated_at = ? WHERE run_id = ? AND id = ?', [n, at, row.run_id, row.id]);
-    const r = db.run(`INSERT INTO attempts (run_id, task_id, n, status, started_at) VALUES (?, ?, ?, 'running', ?)`, [row.run_id, row.id, n, at]);
-    return { attemptId: r.lastInsertRowid, n };
+  return commitWithEvents(db, deps.onEvent, () => {
+    const cur = db.get<{ status: string }>('SELECT status FROM tasks WHERE run_id = ? AND id = ?', [row.run_id, row.id]);
+    if (cur?.status !== 'running') return undefined;
+    return openAttempt(db, row, at);
   });
 }
 
-function endAttempt(deps: TaskRunDeps, row: TaskRow, attemptId: number, category: ErrorCategory, message: string, settle: 'failed' | 'cancelled' | null): void {
+function endAttempt(deps: TaskRunDeps, row: TaskRow, attemptId: number, category: ErrorCategory, message: string, settle: 'failed' | 'cancelled' | null, client: RecordingClient): void {
   const { db } = deps;
   const at = deps.clock.now();
   commitWithEvents(db, deps.onEvent, (events) => {
+    client.flushDeferred(events);
     db.run(`UPDATE attempts SET status = 'error', error_category = ?, error = ?, finished_at = ? WHERE id = ?`, [category, message, at, attemptId]);
     if (settle !== null) {
       transitionTask(db, events, { runId: row.run_id, taskId: row.id, from: ['running'], to: settle, at, error: message, finishedAt: at, reason: `${category}: ${message}`, data: { category } });
@@ -154,23 +177,27 @@ function endAttempt(deps: TaskRunDeps, row: TaskRow, attemptId: number, category
 /**
  * Runs one task to a settled state: attempts with backoff for transient failures, then a
  * change request (`proposed`, or `rejected` by policy), or `failed` / `cancelled`.
+ * `first` is the attempt the scheduler already opened (`beginFirstAttempt`).
  * `signal` is the task's own (timeout, cancel, skip and run cancel all abort it with a TaskStop).
  * Never throws: every failure is recorded on the task and its attempts.
  */
-export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, tasks: TaskRow[], readyPatch: string | undefined, signal: AbortSignal): Promise<void> {
+export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, first: StartedAttempt, signal: AbortSignal): Promise<void> {
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
   let retries = 0;
-  for (let first = true; ; first = false) {
-    const attempt = startAttempt(deps, row, first);
-    if (!attempt) return;
+  for (let attempt: StartedAttempt | undefined = first; attempt; attempt = startRetry(deps, row)) {
+    // A new client per attempt: the generation counts the attempts that failed before it.
+    const client = recordingClient(deps.db, deps.client, deps.clock, { runId: run.id, taskId: row.id, generation: generationOf(deps.db, run.id, row.id) }, deps.onEvent, {
+      defer: (role) => role === 'reviewer',
+    });
     try {
-      const out = await produce(deps, run, row, tasks, readyPatch, signal);
+      const out = await produce(deps, run, row, graph, readyPatch, client, signal);
       if (signal.aborted) throw signal.reason;
-      const stored = storeChange(deps, row, attempt.attemptId, out);
+      const stored = storeChange(deps, row, attempt.attemptId, out, client);
       if (!stored) {
-        endAttempt(deps, row, attempt.attemptId, 'cancelled', 'the task was settled elsewhere while it ran', null);
+        endAttempt(deps, row, attempt.attemptId, 'cancelled', 'the task was settled elsewhere while it ran', null, client);
         return;
       }
+      if (stored.proposed && out.tree !== undefined) rememberResultTree(deps.repo, stored.changeId, out.baseCommit, out.patch, out.tree);
       if (stored.proposed && deps.onChangeProposed) {
         try {
           await deps.onChangeProposed(stored.changeId);
@@ -194,10 +221,10 @@ export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, task
       deps.log.warn('task attempt failed', { runId: row.run_id, taskId: row.id, attempt: attempt.n, category, error: message, retry });
       if (!retry) {
         const settle = stop?.kind === 'skipped' ? null : stop && stop.kind !== 'timeout' ? 'cancelled' : category === 'cancelled' ? 'cancelled' : 'failed';
-        endAttempt(deps, row, attempt.attemptId, category, message, settle);
+        endAttempt(deps, row, attempt.attemptId, category, message, settle, client);
         return;
       }
-      endAttempt(deps, row, attempt.attemptId, category, message, null);
+      endAttempt(deps, row, attempt.attemptId, category, message, null, client);
       try {
         await sleep(backoffDelay(retries++, backoff), signal);
       } catch {

@@ -7,12 +7,13 @@ import type { Clock, Logger } from '../ports';
 import {
   DEAD_STATUSES, DONE_STATUSES, commitWithEvents, dependentsOf, getRunRow, getStoredPlan, getTaskRows, isSettled, transitionRun, transitionTask,
 } from '../runs/runs';
-import type { OnEvent, TaskRow } from '../runs/types';
+import type { OnEvent } from '../runs/types';
 import { getRunView } from '../runs/views';
 import type { Db } from '../store/types';
 import { activeRun, registerRun, stopTask, type ActiveRun } from './registry';
 import { TaskStop, type BackoffOptions } from './retry';
-import { runTask } from './runTask';
+import { RunIndex, type IndexedTask } from './runIndex';
+import { beginFirstAttempt, runTask, type StartedAttempt } from './runTask';
 
 export interface RunPlanDeps {
   db: Db;
@@ -40,35 +41,48 @@ export function filesOverlap(a: readonly string[], b: readonly string[]): boolea
   return false;
 }
 
-function deps(t: TaskRow): string[] {
-  return JSON.parse(t.depends_json) as string[];
-}
-function files(t: TaskRow): string[] {
-  return JSON.parse(t.files_json) as string[];
+/** What promotion would do to a pending/ready task now: skip it (a dependency is dead), make it ready, or nothing. */
+function verdict(index: RunIndex, t: IndexedTask): { to: 'skipped'; dead: string } | { to: 'ready' } | undefined {
+  if (t.status !== 'pending' && t.status !== 'ready') return undefined;
+  const dead = t.deps.find((d) => DEAD_STATUSES.has(index.status(d) ?? ''));
+  if (dead !== undefined) return { to: 'skipped', dead };
+  if (t.status === 'pending' && t.deps.every((d) => DONE_STATUSES.has(index.status(d) ?? ''))) return { to: 'ready' };
+  return undefined;
 }
 
 /**
- * Promotes pending tasks whose dependencies are done to `ready`, and skips (transitively)
- * every pending/ready task with a failed, rejected, skipped or cancelled dependency.
+ * Inside the caller's transaction: promotes the pending tasks among `check` whose
+ * dependencies are done to `ready`, and skips (transitively) every pending/ready task with a
+ * failed, rejected, skipped or cancelled dependency. Only `check` and the dependents of what
+ * it skips are looked at, so a wake-up costs what changed, not the size of the run.
  */
-function promote(db: Db, runId: string, at: number, onEvent?: OnEvent): void {
-  commitWithEvents(db, onEvent, (events) => {
-    for (let changed = true; changed; ) {
-      changed = false;
-      const tasks = getTaskRows(db, runId);
-      const status = new Map(tasks.map((t) => [t.id, t.status]));
-      for (const t of tasks) {
-        if (t.status !== 'pending' && t.status !== 'ready') continue;
-        const dead = deps(t).find((d) => DEAD_STATUSES.has(status.get(d) ?? ''));
-        if (dead !== undefined) {
-          const reason = `dependency ${dead} ${status.get(dead)}`;
-          changed = transitionTask(db, events, { runId, taskId: t.id, from: ['pending', 'ready'], to: 'skipped', at, error: reason, reason, finishedAt: at }) || changed;
-        } else if (t.status === 'pending' && deps(t).every((d) => DONE_STATUSES.has(status.get(d) ?? ''))) {
-          changed = transitionTask(db, events, { runId, taskId: t.id, from: ['pending'], to: 'ready', at, reason: 'dependencies done' }) || changed;
-        }
+function promote(db: Db, index: RunIndex, events: EngineEvent[], check: Iterable<string>, at: number): void {
+  const runId = index.runId;
+  const todo = [...check];
+  while (todo.length > 0) {
+    const t = index.get(todo.pop()!);
+    if (!t) continue;
+    const v = verdict(index, t);
+    if (!v) continue;
+    if (v.to === 'skipped') {
+      const reason = `dependency ${v.dead} ${index.status(v.dead)}`;
+      if (transitionTask(db, events, { runId, taskId: t.row.id, from: ['pending', 'ready'], to: 'skipped', at, error: reason, reason, finishedAt: at })) {
+        index.setStatus(t.row.id, 'skipped');
+        todo.push(...t.dependents);
       }
+    } else if (transitionTask(db, events, { runId, taskId: t.row.id, from: ['pending'], to: 'ready', at, reason: 'dependencies done' })) {
+      index.setStatus(t.row.id, 'ready');
     }
-  });
+  }
+}
+
+/** True when `check` holds a task that promotion would move (so a transaction is worth opening). */
+function promotionDue(index: RunIndex, check: Iterable<string>): boolean {
+  for (const id of check) {
+    const t = index.get(id);
+    if (t && verdict(index, t)) return true;
+  }
+  return false;
 }
 
 /**
@@ -102,7 +116,8 @@ export function skipDependents(db: Db, runId: string, taskId: string, reason: st
  * - at most `config.concurrency` tasks run at once, and two tasks whose predicted `files`
  *   overlap never run at the same time (overlapping tasks that are ordered by a dependency
  *   cannot be running together anyway);
- * - every state change is one durable transaction with its audit event, then `onEvent`;
+ * - every state change is durable in the same transaction as its audit event, then `onEvent`
+ *   (promotions and the task starts they allow share one transaction);
  * - finished tasks are never re-run; call `recoverRuns` first after a crash.
  * Throws `usage/unknown-run` or `usage/run-active` (the run is already executing here).
  */
@@ -143,11 +158,18 @@ export async function runPlan(d: RunPlanDeps, runId: string): Promise<RunView> {
   let pausedForBudget = false;
   try {
     commitWithEvents(db, d.onEvent, (events) => transitionRun(db, events, runId, 'running', clock.now(), { reason: 'started' }));
+    const index = RunIndex.load(db, runId);
+    let check: Set<string> = new Set(index.ids());
     for (;;) {
       if (controller.signal.aborted) break;
-      promote(db, runId, clock.now(), d.onEvent);
-      const tasks = getTaskRows(db, runId);
-      const cost = getRunRow(db, runId)!.cost_usd;
+      // What changed since the last wake-up (this run's task runners, the engine, other
+      // processes), and the tasks that may move because of it.
+      for (const id of index.sync(db)) {
+        check.add(id);
+        for (const dep of index.get(id)!.dependents) check.add(dep);
+      }
+      const runRow = getRunRow(db, runId)!;
+      const cost = runRow.cost_usd;
       if (config.budgetUsd !== undefined && cost >= config.budgetUsd && !pausedForBudget) {
         pausedForBudget = true;
         log.info('run reached its budget; no new task starts', { runId, costUsd: cost, budgetUsd: config.budgetUsd });
@@ -155,27 +177,65 @@ export async function runPlan(d: RunPlanDeps, runId: string): Promise<RunView> {
           transitionRun(db, events, runId, 'paused', clock.now(), { reason: `budget of $${config.budgetUsd} reached ($${cost.toFixed(4)} spent)` }),
         );
       }
-      if (!pausedForBudget) {
-        const busy = tasks.filter((t) => running.has(t.id));
-        for (const t of tasks) {
-          if (running.size >= config.concurrency) break;
-          if (t.status !== 'ready' || running.has(t.id)) continue;
-          if (busy.some((b) => filesOverlap(files(b), files(t)))) continue;
+      const startable = () => {
+        if (pausedForBudget) return [];
+        const busy = [...running.keys()].map((id) => index.get(id)!);
+        const picked: IndexedTask[] = [];
+        for (const t of index.ready()) {
+          if (running.size + picked.length >= config.concurrency) break;
+          if (running.has(t.row.id)) continue;
+          if (busy.some((b) => filesOverlap(b.files, t.files))) continue;
           busy.push(t);
-          const tc = new AbortController();
-          active.tasks.set(t.id, tc);
-          const timer = setTimeout(() => tc.abort(new TaskStop('timeout', `the task timed out after ${config.taskTimeoutMs} ms`)), config.taskTimeoutMs);
-          const p = runTask(d, getRunRow(db, runId)!, t, tasks, readyPatches.get(t.id), tc.signal)
-            .catch((e) => log.error('task runner crashed', { runId, taskId: t.id, error: String(e) }))
-            .finally(() => {
-              clearTimeout(timer);
-              active.tasks.delete(t.id);
-              running.delete(t.id);
-            });
-          running.set(t.id, p);
+          picked.push(t);
+        }
+        return picked;
+      };
+      // Promotion and the start of every task it makes runnable: one durable write.
+      let started: Array<{ t: IndexedTask; attempt: StartedAttempt }> = [];
+      if (promotionDue(index, check) || startable().length > 0) {
+        const at = clock.now();
+        try {
+          started = commitWithEvents(db, d.onEvent, (events) => {
+            promote(db, index, events, check, at);
+            const out: Array<{ t: IndexedTask; attempt: StartedAttempt }> = [];
+            for (const t of startable()) {
+              const attempt = beginFirstAttempt(db, events, t.row, at);
+              index.setStatus(t.row.id, attempt ? 'running' : (db.get<{ status: string }>('SELECT status FROM tasks WHERE run_id = ? AND id = ?', [runId, t.row.id])?.status ?? t.status));
+              if (attempt) out.push({ t, attempt });
+            }
+            return out;
+          });
+        } catch (e) {
+          // The transaction rolled back, so the statuses set in memory are not true: reload.
+          index.reload(db);
+          throw e;
         }
       }
-      if (running.size === 0) break;
+      check = new Set();
+      for (const { t, attempt } of started) {
+        const id = t.row.id;
+        const tc = new AbortController();
+        active.tasks.set(id, tc);
+        const timer = setTimeout(() => tc.abort(new TaskStop('timeout', `the task timed out after ${config.taskTimeoutMs} ms`)), config.taskTimeoutMs);
+        const p = runTask(d, runRow, t.row, index, readyPatches.get(id), attempt, tc.signal)
+          .catch((e) => log.error('task runner crashed', { runId, taskId: id, error: String(e) }))
+          .finally(() => {
+            clearTimeout(timer);
+            active.tasks.delete(id);
+            running.delete(id);
+          });
+        running.set(id, p);
+      }
+      if (running.size === 0) {
+        // Nothing running and nothing started: done, unless another actor changed a task meanwhile.
+        const changed = index.sync(db);
+        if (changed.length === 0) break;
+        for (const id of changed) {
+          check.add(id);
+          for (const dep of index.get(id)!.dependents) check.add(dep);
+        }
+        continue;
+      }
       await new Promise<void>((resolve) => {
         wake = resolve;
         for (const p of running.values()) void p.then(resolve);
