@@ -93,7 +93,8 @@ describe('scheduler bookkeeping', () => {
     rememberResultTree(f.repo.dir, c, head, newFile('c.txt', 'c'), await applyPatches(f.repo.dir, baseTree, [newFile('a.txt', 'a'), newFile('c.txt', 'c')]));
     const fromMemory = await buildTaskBase(f.db, f.repo.dir, run, index.row('d')!, index, signal);
     assert.equal(fromMemory.baseTree, fromPatches.baseTree);
-    assert.equal(fromMemory.baseCommit, fromPatches.baseCommit);
+    assert.equal(await fromMemory.baseCommit, await fromPatches.baseCommit);
+    assert.equal(sh(f.repo.dir, ['rev-parse', `${await fromMemory.baseCommit}^{tree}`]).trim(), fromPatches.baseTree);
   });
 
   it('names the dependency whose patch does not apply on the others', async () => {

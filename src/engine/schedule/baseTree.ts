@@ -31,7 +31,13 @@ import type { TaskGraph } from './runIndex';
  * memory) every ancestor's patch is applied again, as N+2 processes.
  */
 export interface TaskBase {
-  baseCommit: string;
+  /**
+   * The commit the change's patch is relative to. For a dependent it is written in the
+   * background (commit-tree, then the keep-alive ref), because only the stored change needs
+   * it and the agent can start from `baseTree` at once; await it before storing the change.
+   * It never rejects unhandled: an unawaited failure is dropped.
+   */
+  baseCommit: Promise<string>;
   baseTree: string;
   /** Direct dependencies' results, for the agent's context. */
   deps: DependencyResult[];
@@ -104,7 +110,7 @@ export async function buildTaskBase(
 ): Promise<TaskBase> {
   const baseTreeOfRun = await treeOfCommit(repo, run.base_commit, { signal });
   const direct = graph.dependsOn(task.id);
-  if (direct.length === 0) return { baseCommit: run.base_commit, baseTree: baseTreeOfRun, deps: [] };
+  if (direct.length === 0) return { baseCommit: Promise.resolve(run.base_commit), baseTree: baseTreeOfRun, deps: [] };
   const all = ancestorsOf(graph, task.id);
   const changes = new Map<string, DepChange>();
   const changeOf = (id: string): DepChange => {
@@ -144,10 +150,15 @@ export async function buildTaskBase(
     throw e;
   }
   const message = `hyperion: base of task ${task.id} in run ${run.id}\n\nDependencies applied: ${order.join(', ')}`;
-  const baseCommit = await commitTree(repo, tree, [run.base_commit], message, { date: run.created_at, signal });
-  // Best effort: the ref only protects the commit from `git gc` (which keeps loose objects for
-  // two weeks anyway); a stale ref lock left by a killed process must not fail the task.
-  await git(['update-ref', `refs/hyperion/bases/${refSafe(run.id)}/${refSafe(task.id)}`, baseCommit], { cwd: repo, signal, check: false });
+  // Started on the next turn of the event loop so the agent's first request goes out first.
+  const baseCommit = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+    const commit = await commitTree(repo, tree, [run.base_commit], message, { date: run.created_at, signal });
+    // Best effort: the ref only protects the commit from `git gc` (which keeps loose objects for
+    // two weeks anyway); a stale ref lock left by a killed process must not fail the task.
+    await git(['update-ref', `refs/hyperion/bases/${refSafe(run.id)}/${refSafe(task.id)}`, commit], { cwd: repo, signal, check: false });
+    return commit;
+  });
+  baseCommit.catch(() => undefined);
   const deps = direct.map((id) => {
     const c = changes.get(id)!;
     const patch = c.patch.length > MAX_DEP_PATCH_CHARS ? `${c.patch.slice(0, MAX_DEP_PATCH_CHARS)}\n… (patch cut)` : c.patch;

@@ -75,16 +75,16 @@ async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: Task
       if (!isEngineError(e, 'patch/')) throw e;
     }
     if (checkPolicy(text, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes }).blocked) {
-      return { baseCommit: base.baseCommit, patch: text, tree: undefined, summary: row.title, model: null, review: null };
+      return { baseCommit: await base.baseCommit, patch: text, tree: undefined, summary: row.title, model: null, review: null };
     }
     const applied = await applyAndDiff(repo, base.baseTree, text, { signal });
     if (!applied.ok) throw new EngineError('patch/does-not-apply', `the ready-made patch does not apply: ${applied.error}`);
-    return { baseCommit: base.baseCommit, patch: applied.patch, tree: applied.tree, summary: row.title, model: null, review: null };
+    return { baseCommit: await base.baseCommit, patch: applied.patch, tree: applied.tree, summary: row.title, model: null, review: null };
   }
   const out = await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
   const policy = checkPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes });
   const review = policy.blocked ? null : await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal, log: deps.log });
-  return { baseCommit: base.baseCommit, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model ?? null, review };
+  return { baseCommit: await base.baseCommit, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model ?? null, review };
 }
 
 /** Stores the change and settles the task in one transaction. Returns the change id, or undefined when the task was settled meanwhile. */
