@@ -71,6 +71,28 @@ describe('run persistence', () => {
     assert.equal(model.count(), 2, 'a new generation asks afresh');
   });
 
+  it('holds a deferred call back until the caller stores it in its own transaction', async () => {
+    fx = await makeRunFixture();
+    const f = fx;
+    const runId = createRun(f.db, { goal: 'g', repo: f.repo.dir, baseCommit: f.repo.head(), plan: plan([task('a')]), approve: 'none', clock: testClock });
+    const model = new ScriptedClient({ dev: () => 'code', review: () => 'fine', costUsd: 0.5 });
+    const c = recordingClient(f.db, model, testClock, { runId, taskId: 'a' }, undefined, { defer: (role) => role === 'reviewer' });
+    const req = { messages: [{ role: 'user' as const, content: 'review this' }] };
+    await c.chat('code_gen', req);
+    await c.chat('reviewer', req);
+    const stored = () => f.db.all<{ role: string }>('SELECT role FROM model_calls WHERE run_id = ? ORDER BY id', [runId]).map((r) => r.role);
+    assert.deepEqual(stored(), ['code_gen'], 'the review is not written on its own');
+    assert.equal((await c.chat('reviewer', req)).text, 'fine', 'a repeated deferred request is answered from memory');
+    assert.equal(model.count(), 2);
+    const events: EngineEvent[] = [];
+    f.db.transaction(() => c.flushDeferred(events));
+    assert.deepEqual(stored(), ['code_gen', 'reviewer']);
+    assert.deepEqual(events.map((e) => [e.kind, e.data?.role]), [['model/call', 'reviewer']]);
+    assert.equal(getRunView(f.db, runId)!.costUsd, 1);
+    f.db.transaction(() => c.flushDeferred([]));
+    assert.deepEqual(stored(), ['code_gen', 'reviewer'], 'flushing twice stores nothing twice');
+  });
+
   it('lists the last 100 task requests with their status in one query', async () => {
     fx = await makeRunFixture();
     for (let r = 0; r < 12; r++) {

@@ -117,8 +117,10 @@ export function recordingClient(db: Db, client: ModelClientLike, clock: Clock, s
   return {
     async chat(role: Role, req) {
       const key = modelCallKey(scope, role, req);
-      const hit = lookupModelCall(db, key) ?? held.find((h) => h.key === key)?.result;
+      const hit = lookupModelCall(db, key);
       if (hit) return hit;
+      const kept = held.find((h) => h.key === key);
+      if (kept) return { ...kept.result, costUsd: 0, durationMs: 0, cached: true };
       const result = await client.chat(role, req);
       if (opts.defer?.(role)) held.push({ role, key, result, at: clock.now() });
       else commitWithEvents(db, onEvent, (events) => insertModelCall(db, events, { runId: scope.runId, taskId: scope.taskId, role, key, result, at: clock.now() }));
