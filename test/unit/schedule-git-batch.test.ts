@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { applyAndDiff, applyPatches, readBlobsAt, treeFromFilesWithDiff, treeOfCommit, writeBlobs } from '../../src/engine/git/batch';
-import { applyPatchToTree, diffTrees, readBlobAt, treeFromFiles } from '../../src/engine/git/plumbing';
+import { applyAndDiff, applyPatches, readBlobsAt, treeFromFilesWithDiff, treeOfCommit, writeBlobs, writeKeptCommit } from '../../src/engine/git/batch';
+import { applyPatchToTree, commitTree, diffTrees, readBlobAt, treeFromFiles } from '../../src/engine/git/plumbing';
 import { isEngineError } from '../../src/engine/errors';
 import { makeRepo, sh, type TempRepo } from '../support/queue-repo';
 
@@ -90,5 +90,24 @@ describe('batched git helpers', () => {
     assert.equal(await treeOfCommit(repo.dir, commit), base);
     assert.equal(await treeOfCommit(repo.dir, commit), base);
     assert.equal(await treeOfCommit(repo.dir, 'HEAD'), base);
+  });
+});
+
+describe('batched base commits', () => {
+  it('writes commits identical to commitTree, with their refs, batching calls made together', async () => {
+    const trees = [base, await applyPatches(repo.dir, base, [patchA(1, 2)]), await applyPatches(repo.dir, base, [patchA(1, 3)])];
+    const specs = trees.map((tree, i) => ({ tree, parent: commit, message: `base ${i}\n\nwhy`, date: 1_700_000_000_000 + i * 1000, ref: `refs/hyperion/bases/test/t${i}` }));
+    const shas = await Promise.all(specs.map((s) => writeKeptCommit(repo.dir, s)));
+    for (const [i, s] of specs.entries()) {
+      assert.equal(shas[i], await commitTree(repo.dir, s.tree, [s.parent], s.message, { date: s.date }));
+      assert.equal(sh(repo.dir, ['rev-parse', s.ref]).trim(), shas[i]);
+    }
+  });
+
+  it('rejects every commit of a batch git refuses, and later batches still work', async () => {
+    const bad = writeKeptCommit(repo.dir, { tree: 'f'.repeat(40), parent: commit, message: 'bad', date: 1, ref: 'refs/hyperion/bases/test/bad' });
+    await assert.rejects(bad, (e) => isEngineError(e, 'git/'));
+    const ok = await writeKeptCommit(repo.dir, { tree: base, parent: commit, message: 'ok', date: 1_700_000_000_000, ref: 'refs/hyperion/bases/test/ok' });
+    assert.equal(sh(repo.dir, ['rev-parse', `${ok}^{tree}`]).trim(), base);
   });
 });

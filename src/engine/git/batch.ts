@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EngineError } from '../errors';
 import { git } from './exec';
-import { assertRepoRelativePath, oneLineReason, readBlobAt, withPrivateIndex } from './plumbing';
+import { assertRepoRelativePath, oneLineReason, readBlobAt, withPrivateIndex, writeCommits } from './plumbing';
 
 /**
  * Batched object-level git helpers for the scheduler and the agents.
@@ -216,4 +216,64 @@ function gitBytes(repo: string, args: string[], input: string, signal?: AbortSig
     child.stdin.on('error', () => {});
     child.stdin.end(input);
   });
+}
+
+/** A commit as `plumbing.commitTree` would write it (default identity, one parent), and the ref that keeps it alive. */
+export interface KeptCommit {
+  tree: string;
+  parent: string;
+  message: string;
+  /** ms since the epoch. */
+  date: number;
+  /** Set to the commit, best effort (a stale lock must not fail the caller). */
+  ref: string;
+}
+
+interface PendingCommit {
+  spec: KeptCommit;
+  resolve(sha: string): void;
+  reject(e: unknown): void;
+}
+
+const commitQueues = new Map<string, { pending: PendingCommit[]; flushing: boolean }>();
+
+/**
+ * Writes a commit byte-identical to `commitTree(repo, tree, [parent], message, { date })` and
+ * points `ref` at it, batched: while one batch is being written, later calls queue up and go
+ * out together in the next one, as ONE `git fast-import` (`plumbing.writeCommits`) and ONE
+ * `git update-ref --stdin`. Under load the batches grow, so the process count per commit
+ * falls exactly when processes are most expensive. Rejects with writeCommits' error when git
+ * refuses the batch (every commit of that batch then rejects). The ref is best effort: when
+ * the batched update fails (e.g. a stale lock on one ref), each ref is retried on its own and
+ * failures are ignored. Not cancellable: the batch is shared by several callers.
+ */
+export function writeKeptCommit(repo: string, spec: KeptCommit): Promise<string> {
+  let q = commitQueues.get(repo);
+  if (!q) commitQueues.set(repo, (q = { pending: [], flushing: false }));
+  const queue = q;
+  const out = new Promise<string>((resolve, reject) => queue.pending.push({ spec, resolve, reject }));
+  if (!queue.flushing) {
+    queue.flushing = true;
+    setImmediate(() => void flushCommits(repo, queue));
+  }
+  return out;
+}
+
+async function flushCommits(repo: string, queue: { pending: PendingCommit[]; flushing: boolean }): Promise<void> {
+  while (queue.pending.length > 0) {
+    const batch = queue.pending.splice(0);
+    try {
+      const shas = await writeCommits(repo, batch.map((p) => ({ parent: p.spec.parent, tree: p.spec.tree, message: p.spec.message, date: p.spec.date })));
+      const input = batch.map((p, i) => `update ${p.spec.ref} ${shas[i]}\n`).join('');
+      const r = await git(['update-ref', '--stdin'], { cwd: repo, input, check: false });
+      if (r.code !== 0) {
+        for (const [i, p] of batch.entries()) await git(['update-ref', p.spec.ref, shas[i]!], { cwd: repo, check: false });
+      }
+      batch.forEach((p, i) => p.resolve(shas[i]!));
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+    }
+  }
+  queue.flushing = false;
+  if (queue.pending.length === 0) commitQueues.delete(repo);
 }

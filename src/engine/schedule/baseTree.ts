@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DependencyResult } from '../agents/types';
 import { EngineError, isEngineError } from '../errors';
-import { applyPatches, treeOfCommit } from '../git/batch';
-import { git } from '../git/exec';
-import { commitTree } from '../git/plumbing';
+import { applyPatches, treeOfCommit, writeKeptCommit } from '../git/batch';
 import { topologicalOrder } from '../graph/dag';
 import type { Db } from '../store/types';
 import type { TaskRow } from '../runs/types';
@@ -17,7 +15,7 @@ import type { TaskGraph } from './runIndex';
  * transitive dependency, because a dependency's own patch is relative to ITS dependencies).
  *
  * The change's `base_commit` must be a commit the merge queue can three-way merge from, so
- * for a dependent we create one with `commitTree`: the dependency-applied tree with parent =
+ * for a dependent we create one (as `commitTree` would): the dependency-applied tree with parent =
  * the run's base commit, and its patch is relative to that commit. The queue then lands
  * `base_commit → base_commit + patch` onto the target (cherry-pick semantics), which works
  * whether or not the dependencies have landed yet, and conflicts cleanly when they landed
@@ -27,14 +25,15 @@ import type { TaskGraph } from './runIndex';
  * Cost: a dependency's change remembers (in this process) the tree its patch led to. A task
  * starts from the remembered tree of the direct dependency that covers the most ancestors
  * and applies only the patches that tree does not contain, on one private index. A task
- * with one dependency thus spawns just `commit-tree` and `update-ref`; after a restart (no
- * memory) every ancestor's patch is applied again, as N+2 processes.
+ * with one dependency thus spawns no git process before its agent starts; after a restart
+ * (no memory) every ancestor's patch is applied again, as N+2 processes.
  */
 export interface TaskBase {
   /**
    * The commit the change's patch is relative to. For a dependent it is written in the
-   * background (commit-tree, then the keep-alive ref), because only the stored change needs
-   * it and the agent can start from `baseTree` at once; await it before storing the change.
+   * background (batched with other tasks' base commits and keep-alive refs, see
+   * `writeKeptCommit`), because only the stored change needs it and the agent can start from
+   * `baseTree` at once; await it before storing the change.
    * It never rejects unhandled: an unawaited failure is dropped.
    */
   baseCommit: Promise<string>;
@@ -150,14 +149,9 @@ export async function buildTaskBase(
     throw e;
   }
   const message = `hyperion: base of task ${task.id} in run ${run.id}\n\nDependencies applied: ${order.join(', ')}`;
-  // Started on the next turn of the event loop so the agent's first request goes out first.
-  const baseCommit = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-    const commit = await commitTree(repo, tree, [run.base_commit], message, { date: run.created_at, signal });
-    // Best effort: the ref only protects the commit from `git gc` (which keeps loose objects for
-    // two weeks anyway); a stale ref lock left by a killed process must not fail the task.
-    await git(['update-ref', `refs/hyperion/bases/${refSafe(run.id)}/${refSafe(task.id)}`, commit], { cwd: repo, signal, check: false });
-    return commit;
-  });
+  // Written in a batch with other tasks' base commits (one fast-import + one update-ref for
+  // the batch); the ref only protects the commit from `git gc` and is best effort.
+  const baseCommit = writeKeptCommit(repo, { tree, parent: run.base_commit, message, date: run.created_at, ref: `refs/hyperion/bases/${refSafe(run.id)}/${refSafe(task.id)}` });
   baseCommit.catch(() => undefined);
   const deps = direct.map((id) => {
     const c = changes.get(id)!;
