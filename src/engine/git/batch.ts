@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EngineError } from '../errors';
 import { git } from './exec';
-import { assertRepoRelativePath, oneLineReason, readBlobAt, withPrivateIndex, writeCommits } from './plumbing';
+import { assertRepoRelativePath, oneLineReason, readBlobAt, withPrivateIndex, commitTree, writeCommits } from './plumbing';
 
 /**
  * Batched object-level git helpers for the scheduler and the agents.
@@ -263,7 +263,11 @@ async function flushCommits(repo: string, queue: { pending: PendingCommit[]; flu
   while (queue.pending.length > 0) {
     const batch = queue.pending.splice(0);
     try {
-      const shas = await writeCommits(repo, batch.map((p) => ({ parent: p.spec.parent, tree: p.spec.tree, message: p.spec.message, date: p.spec.date })));
+      // One commit alone: commit-tree is the lighter process (no marks file, no scratch ref).
+      const shas =
+        batch.length === 1
+          ? [await commitTree(repo, batch[0]!.spec.tree, [batch[0]!.spec.parent], batch[0]!.spec.message, { date: batch[0]!.spec.date })]
+          : await writeCommits(repo, batch.map((p) => ({ parent: p.spec.parent, tree: p.spec.tree, message: p.spec.message, date: p.spec.date })));
       const input = batch.map((p, i) => `update ${p.spec.ref} ${shas[i]}\n`).join('');
       const r = await git(['update-ref', '--stdin'], { cwd: repo, input, check: false });
       if (r.code !== 0) {
