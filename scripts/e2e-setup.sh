@@ -30,7 +30,10 @@ else
   echo "e2e-setup: installing code-server@$CS_VERSION (a few minutes)"
   mkdir -p "$CS_DIR"
   [ -f "$CS_DIR/package.json" ] || echo '{"name":"hyperion-e2e-tools","private":true}' > "$CS_DIR/package.json"
-  (cd "$CS_DIR" && PATH="$NODE24/bin:$PATH" npm_config_nodedir="$NODE24" \
+  # Under `npm run`, the outer npm (the system Node) exports npm_config_user_agent naming its own
+  # Node version; code-server's postinstall reads it and refuses anything but Node 24. Unset it
+  # so the inner npm, running on Node 24, reports itself.
+  (cd "$CS_DIR" && env -u npm_config_user_agent PATH="$NODE24/bin:$PATH" npm_config_nodedir="$NODE24" \
     npm install --no-audit --no-fund --loglevel=error "code-server@$CS_VERSION")
 fi
 echo "e2e-setup: ready"
