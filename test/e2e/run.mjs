@@ -364,6 +364,7 @@ async function finish(code) {
   for (const r of results) log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name}${r.ok ? '' : `: ${r.error}`}`);
   log(`screenshots in ${path.relative(process.cwd(), artifacts)}/`);
   const failed = results.filter((r) => !r.ok).length;
+  process.stdout.write(`e2e: ${results.length - failed} passed, ${failed} failed\n`);
   process.exit(code !== 0 ? code : failed > 0 || results.length === 0 ? 1 : 0);
 }
 
