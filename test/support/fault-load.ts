@@ -3,6 +3,7 @@ import vm from 'node:vm';
 import type { RunnablePlan } from '../../src/engine/api';
 import type { ChatProvider, ChatRequest, ChatResponse } from '../../src/engine/providers/types';
 import { APPROVE, describeModelRequest, finishFor, plainTask } from './fault-engine';
+export { prng } from './random';
 
 /**
  * Load-test helpers: an instant in-process model (a `providerOverrides` entry, so no HTTP),
@@ -24,17 +25,6 @@ export function instantModel(kind: ChatProvider['kind'] = 'openai'): ChatProvide
   return p;
 }
 
-/** Mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A wide random DAG of `n` tasks: each task depends on up to `maxDeps` earlier ones (so it is

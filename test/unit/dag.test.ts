@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { areOrdered, criticalPath, depth, findCycle, topologicalLevels, topologicalOrder, transitiveDependencies, type DagNode } from '../../src/engine/graph/dag';
+import { prng as rng } from '../support/random';
 
-/** Small deterministic PRNG (mulberry32) so a failing seed can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random DAG: node i may depend only on nodes < i (then shuffled, so input order is not topological). */
 function randomDag(seed: number, n: number, p = 0.3): DagNode[] {

@@ -8,6 +8,7 @@ import { checkPatchPolicy } from '../../src/engine/changes/policy';
 import { repairPatch } from '../../src/engine/changes/repair';
 import { EngineError, isEngineError } from '../../src/engine/errors';
 import { git } from '../../src/engine/git/exec';
+import { prng } from '../support/random';
 
 let repo = '';
 const commitArgs = ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm'];
@@ -161,17 +162,6 @@ describe('parsePatch details', () => {
   });
 });
 
-/** mulberry32: a tiny seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = [
   'diff --git a/src/app.ts b/src/app.ts\nindex 1111111..2222222 100644\n--- a/src/app.ts\n+++ b/src/app.ts\n@@ -1,4 +1,4 @@\n const a = 1;\n-const b = 2;\n+const b = 3;\n \n export {};\n',
