@@ -121,7 +121,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
 
   /** The latest live change of each dependency, so the queue lands them first. */
   function dependencyChangeIds(runId: string, taskId: string): string[] {
-    const task = getTaskRows(db, runId).find((t) => t.id === taskId);
+    const task = db.get<{ depends_json: string }>('SELECT depends_json FROM tasks WHERE run_id = ? AND id = ?', [runId, taskId]);
     const deps = task ? (JSON.parse(task.depends_json) as string[]) : [];
     return deps.flatMap((d) => {
       const r = db.get<{ id: string }>(

@@ -182,3 +182,26 @@ describe('engine', () => {
     );
   });
 });
+
+describe('engine: task status follows the landing', () => {
+  it('marks a task failed when its check fails, and merged once a retried landing succeeds', async () => {
+    const { repo, engine } = await setup(new TableModel(answersByTask({ t1: finish({ 'a.txt': 'A\n' }) })), { checkCommand: 'test -f allow-landing' });
+    const runId = await runToEnd(engine, plan([{ id: 't1' }]), 'all');
+    await engine.runQueue();
+    let task = engine.getRun(runId)!.tasks[0];
+    assert.equal(task.status, 'failed');
+    assert.match(task.error!, /check/);
+    const entry = engine.listQueue().find((e) => e.taskId === 't1')!;
+    assert.equal(entry.state, 'failed');
+    // The check passes once the file exists in the candidate tree: commit it to the target.
+    fs.writeFileSync(path.join(repo, 'allow-landing'), '');
+    gitOut(repo, 'add', 'allow-landing');
+    gitOut(repo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'allow');
+    await engine.retryEntry(entry.id);
+    assert.equal(engine.getRun(runId)!.tasks[0].status, 'approved');
+    await engine.runQueue();
+    task = engine.getRun(runId)!.tasks[0];
+    assert.equal(task.status, 'merged');
+    assert.match(task.commit ?? '', /^[0-9a-f]{40}$/);
+  });
+});

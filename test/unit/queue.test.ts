@@ -152,7 +152,7 @@ describe('merge queue: ordering, conflicts, revert', () => {
     const a = fx.addChange({ taskId: 'a', patch: filePatch('a.txt', null, 'A\n') });
     const broken = fx.addChange({ taskId: 'z', patch: filePatch('README.md', 'nope\n', 'x\n') });
     const seen: string[] = [];
-    const q = fx.queue({ onEvent: (e) => seen.push(`${e.from ?? ''}>${e.to}`) });
+    const q = fx.queue({ onEvent: (e) => e.kind === 'queue/state' && seen.push(`${e.from ?? ''}>${e.to}`) });
     q.enqueue(a, { actor: 'user' });
     const be = q.enqueue(broken, { actor: 'user' });
     await q.runUntilIdle();

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { QueueState } from '../api';
+import type { QueueState, TaskStatus } from '../api';
 import { assertNever, EngineError } from '../errors';
 import { appendEvent, type Actor, type EngineEvent } from '../events';
+import { transitionTask } from '../runs/runs';
 import type { Db, SqlValue } from '../store/types';
 import type { ChangeRow, EntryRow } from './types';
 
@@ -88,6 +89,7 @@ export function transitionMany(db: Db, moves: ReadonlyArray<{ entry: EntryRow; t
     return { entry, to, o, set, ev };
   });
   if (planned.length === 0) return [];
+  const taskEvents: EngineEvent[] = [];
   db.transaction(() => {
     for (const { entry, to, o, set, ev } of planned) {
       const cols = Object.keys(set) as Array<keyof Columns>;
@@ -107,13 +109,40 @@ export function transitionMany(db: Db, moves: ReadonlyArray<{ entry: EntryRow; t
           cs, END_STATES.has(to) && to !== 'merged' ? (o.reason ?? null) : null, o.at, entry.change_id,
         ]);
       }
-      if (to === 'merged' && entry.kind === 'land') {
-        db.run('UPDATE tasks SET status = ?, updated_at = ? WHERE run_id = ? AND id = ?', ['merged', o.at, entry.run_id, entry.task_id]);
+      const task = entry.kind === 'land' ? taskOutcome(to, o.reason) : undefined;
+      if (task) {
+        transitionTask(db, taskEvents, {
+          runId: entry.run_id, taskId: entry.task_id, from: task.from, to: task.status, at: o.at, actor: 'queue',
+          reason: o.reason, error: task.status === 'merged' ? null : (o.reason ?? `landing ended ${to}`),
+        });
       }
     }
   });
   for (const { entry, to, o, set } of planned) Object.assign(entry, set, { state: to, updated_at: o.at });
-  return planned.map((p) => p.ev);
+  return [...planned.map((p) => p.ev), ...taskEvents];
+}
+
+/**
+ * What a landing's end state means for its task, so a run's task list tells the truth:
+ * merged only when the commit is on the target; a dependency that did not merge skips it.
+ */
+function taskOutcome(to: QueueState, reason: string | undefined): { status: TaskStatus; from: TaskStatus[] } | undefined {
+  const waiting: TaskStatus[] = ['approved', 'proposed'];
+  const landingFailed: TaskStatus[] = ['failed', 'rejected', 'skipped'];
+  switch (to) {
+    case 'merged':
+      return { status: 'merged', from: [...waiting, ...landingFailed] };
+    case 'failed':
+    case 'quarantined':
+      return { status: 'failed', from: waiting };
+    case 'rejected':
+      return { status: reason?.startsWith('dependency ') ? 'skipped' : 'rejected', from: waiting };
+    case 'queued':
+      // A retried entry: its task waits to land again.
+      return { status: 'approved', from: landingFailed };
+    default:
+      return undefined;
+  }
 }
 
 /** Updates columns of an entry we hold the lease on, without a state change. */
