@@ -140,4 +140,9 @@ CREATE INDEX events_run ON events(run_id, id);
 CREATE INDEX events_subject ON events(subject_id, id);
 `,
   },
+  {
+    version: 2,
+    description: 'index model calls by task, for per-task usage sums',
+    sql: `CREATE INDEX model_calls_task ON model_calls(run_id, task_id);`,
+  },
 ];
