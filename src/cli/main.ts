@@ -193,7 +193,7 @@ async function queueCommand(engine: Engine, rest: string[], json: boolean, out: 
   const [sub = 'list', id] = rest;
   if (sub === 'list') {
     const entries = engine.listQueue();
-    if (json) out({ entries, summary: engine.queueSummary() });
+    if (json) out({ entries, summary: engine.queueSummary(), metrics: engine.queueMetrics() });
     else printQueue(entries);
     return EXIT.ok;
   }

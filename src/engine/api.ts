@@ -87,6 +87,15 @@ export interface QueueSummary {
   costUsd: number;
 }
 
+export interface QueueMetricsView {
+  /** Merged entries per minute between the first queue event and the last merge. */
+  throughputPerMin: number;
+  conflictRate: number;
+  successRate: number;
+  /** Mean milliseconds per visit to each state. */
+  timeInState: Partial<Record<QueueState, number>>;
+}
+
 export interface PlanOptions {
   signal?: AbortSignal;
   /** Extra context from the host (selection, open file), already trimmed. */
@@ -124,6 +133,8 @@ export interface Engine {
   /** Lands everything that can land now; resolves when the queue is idle. */
   runQueue(signal?: AbortSignal): Promise<void>;
   queueSummary(): QueueSummary;
+  /** Throughput, conflict and success rates and time in each state, from the audit log. */
+  queueMetrics(): QueueMetricsView;
   /** Base file content at the change's base commit, for the diff editor's left side. */
   readBaseFile(changeId: string, path: string): Promise<string | undefined>;
   /** Proposed file content, for the diff editor's right side. */

@@ -4,6 +4,7 @@ import type {
 import { runDeveloper } from './agents/developer';
 import type { AgentTask } from './agents/types';
 import { excludeFiles } from './changes/patch';
+import { checkPatchPolicy } from './changes/policy';
 import type { EngineConfig, Role } from './config';
 import { Emitter, type EngineEvent } from './events';
 import { EngineError, describeError, isEngineError } from './errors';
@@ -316,6 +317,8 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       };
     },
 
+    queueMetrics: () => queue.metrics(),
+
     async readBaseFile(changeId: string, path: string) {
       const c = changeRow(changeId);
       return readBlobAt(repo, c.base_commit, path);
@@ -352,7 +355,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
  * has no task to re-run (a ready-made patch from a request file cannot be regenerated).
  */
 async function regenerateChange(db: Db, repo: string, client: ModelClient, config: EngineConfig, log: Logger, clock: Clock, req: RegenerateRequest): Promise<{ patch: string; baseCommit: string } | undefined> {
-  const c = db.get<{ run_id: string; task_id: string; summary: string }>('SELECT run_id, task_id, summary FROM change_requests WHERE id = ?', [req.changeId]);
+  const c = db.get<{ run_id: string; task_id: string; patch: string }>('SELECT run_id, task_id, patch FROM change_requests WHERE id = ?', [req.changeId]);
   if (!c) return undefined;
   const plan = db.get<{ plan_json: string }>('SELECT plan_json FROM plans WHERE run_id = ?', [c.run_id]);
   const planned = plan ? (JSON.parse(plan.plan_json) as RunnablePlan).tasks.find((t) => t.id === c.task_id) : undefined;
@@ -376,7 +379,17 @@ async function regenerateChange(db: Db, repo: string, client: ModelClient, confi
       // One generation per conflict, so a crash mid-regeneration replays what was paid for.
       client: recordingClient(db, client, clock, { runId: c.run_id, taskId: c.task_id, generation: 1000 + conflicts }),
     });
-    return out.patch.trim() === '' ? undefined : { patch: out.patch, baseCommit: req.newTip };
+    if (out.patch.trim() === '') return undefined;
+    // The regenerated patch skips the enqueue-time review: refuse it when it breaks a rule or
+    // needs an explicit approval for a path the approved patch did not touch.
+    const before = new Set(checkPatchPolicy(c.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes }).files);
+    const report = checkPatchPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes });
+    const fresh = report.violations.filter((v) => v.severity === 'block' || (v.path !== undefined && !before.has(v.path)));
+    if (fresh.length > 0) {
+      log.warn('regenerated change refused by policy', { changeId: req.changeId, rule: fresh[0].rule, path: fresh[0].path });
+      return undefined;
+    }
+    return { patch: out.patch, baseCommit: req.newTip };
   } finally {
     clearTimeout(timer);
   }

@@ -205,3 +205,34 @@ describe('engine: task status follows the landing', () => {
     assert.match(task.commit ?? '', /^[0-9a-f]{40}$/);
   });
 });
+
+describe('engine: conflicts go back to the agent', () => {
+  async function conflicted(regenerated: Record<string, string>) {
+    let turn = 0;
+    const model = new TableModel(answersByTask({ t1: () => (turn++ === 0 ? finish({ 'README.md': 'agent version\n' }) : finish(regenerated)) }));
+    const { repo, engine } = await setup(model);
+    const runId = await runToEnd(engine, plan([{ id: 't1' }]));
+    // Meanwhile the user commits a conflicting edit of the same lines on the target branch.
+    fs.writeFileSync(path.join(repo, 'README.md'), 'user version\n');
+    gitOut(repo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qam', 'user edit');
+    const [change] = engine.listChanges({ runId });
+    await engine.approveChange(change.id);
+    await engine.runQueue();
+    return { repo, engine, runId, entry: engine.listQueue().find((e) => e.changeId === change.id)! };
+  }
+
+  it('lands the regenerated change when the agent redoes it on the new tip', async () => {
+    const { repo, entry } = await conflicted({ 'README.md': 'user version\nagent addition\n' });
+    assert.equal(entry.state, 'merged', entry.lastError);
+    assert.equal(gitOut(repo, 'show', 'HEAD:README.md'), 'user version\nagent addition\n');
+    assert.equal(fs.readFileSync(path.join(repo, 'README.md'), 'utf8'), 'user version\nagent addition\n');
+  });
+
+  it('quarantines a regenerated change that newly touches a protected path', async () => {
+    const { repo, entry, engine, runId } = await conflicted({ 'README.md': 'user version\nagent addition\n', '.github/workflows/ci.yml': 'on: push\n' });
+    assert.equal(entry.state, 'quarantined');
+    assert.deepEqual(entry.conflictPaths, ['README.md']);
+    assert.throws(() => gitOut(repo, 'show', 'HEAD:.github/workflows/ci.yml'));
+    assert.equal(engine.getRun(runId)!.tasks[0].status, 'failed');
+  });
+});
