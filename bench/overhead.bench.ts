@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   out('# Engine overhead: scheduling + bookkeeping per task (instant in-process model, no HTTP)');
   out(`machine: ${machineLine()}`);
   out(`each task: developer call -> finish with no file change, review call -> approve; concurrency ${CONCURRENCY}; approve: none; the store is the real on-disk sql.js store, git is real`);
-  out('what a task costs here: ~6 durable transactions (start, 2 model-call records, change, promote), a base commit for dependents (rev-parse, commit-tree, update-ref) and the scheduler loop.');
+  out('what a task costs here: ~3 durable transactions (start with its promotion, the developer call record, the change with its review call), a base commit for dependents written in batches (fast-import + update-ref --stdin) and the scheduler loop.');
   out('not included: applying dependency patches (empty here); see orchestration.bench.ts for per-task git cost with real patches.');
   const r100 = [runChild(100), runChild(100), runChild(100)].sort((a, b) => a.perTaskMs - b.perTaskMs)[1]!;
   const r1000 = runChild(1000);
