@@ -3,6 +3,7 @@ import type { EngineConfig } from '../config';
 import type { Actor, EngineEvent } from '../events';
 import type { Clock, Logger } from '../ports';
 import type { Db } from '../store/types';
+import type { ChangeRow as StoredChangeRow } from '../runs/types';
 
 /** Named points just before/after each irreversible landing step; tests kill the process there. */
 export type CrashPointName =
@@ -117,21 +118,11 @@ export interface EntryRow {
   updated_at: number;
 }
 
-/** A change_requests row (only the columns the queue reads). */
-export interface ChangeRow {
-  id: string;
-  run_id: string;
-  task_id: string;
-  base_commit: string;
-  patch: string;
-  files_json: string;
-  excluded_files_json: string;
-  summary: string;
-  model: string | null;
-  needs_explicit_approval: number;
-  policy_json: string;
-  status: string;
-}
+/** A change_requests row: the columns the queue reads (the table belongs to runs/). */
+export type ChangeRow = Pick<
+  StoredChangeRow,
+  'id' | 'run_id' | 'task_id' | 'base_commit' | 'patch' | 'files_json' | 'excluded_files_json' | 'summary' | 'model' | 'needs_explicit_approval' | 'policy_json' | 'status'
+>;
 
 export function toView(r: EntryRow): QueueEntryView {
   return {
