@@ -1,32 +1,23 @@
 import { runDeveloper } from '../agents/developer';
 import { reviewChange, type ReviewResult } from '../agents/reviewer';
-import type { AgentTask, ModelClientLike } from '../agents/types';
-import type { EngineConfig, Role } from '../config';
+import type { AgentTask } from '../agents/types';
+import type { Role } from '../config';
 import { EngineError, describeError, isEngineError } from '../errors';
 import { repairPatch } from '../changes/repair';
 import type { EngineEvent } from '../events';
 import { applyAndDiff } from '../git/batch';
-import type { Clock, Logger } from '../ports';
 import { recordingClient, type RecordingClient } from '../runs/modelCalls';
 import { commitWithEvents, emit, newId, transitionTask } from '../runs/runs';
-import type { OnEvent, RunRow, TaskRow } from '../runs/types';
+import type { RunRow, TaskRow } from '../runs/types';
 import type { Db } from '../store/types';
 import { buildTaskBase, rememberResultTree } from './baseTree';
 import type { TaskGraph } from './runIndex';
 import { blockingReason, checkPolicy } from './policy';
-import { DEFAULT_BACKOFF, TaskStop, backoffDelay, categorize, sleep, type BackoffOptions, type ErrorCategory } from './retry';
+import { DEFAULT_BACKOFF, TaskStop, backoffDelay, categorize, sleep, type ErrorCategory } from './retry';
+import type { RunPlanDeps } from './scheduler';
 
-export interface TaskRunDeps {
-  db: Db;
-  repo: string;
-  client: ModelClientLike;
-  config: EngineConfig;
-  log: Logger;
-  clock: Clock;
-  onEvent?: OnEvent;
-  onChangeProposed?: (changeId: string) => Promise<void> | void;
-  backoff?: BackoffOptions;
-}
+/** What one task needs: the run's dependencies minus the run-wide signal (each task gets its own). */
+export type TaskRunDeps = Omit<RunPlanDeps, 'signal'>;
 
 interface TaskOutput {
   baseCommit: string;
