@@ -1,5 +1,5 @@
 import type {
-  ChangeView, Engine, PlanOptions, QueueSummary, RunView, RunnablePlan, StartRunOptions,
+  Engine, PlanOptions, QueueSummary, RunView, RunnablePlan, StartRunOptions,
 } from './api';
 import { runDeveloper } from './agents/developer';
 import type { AgentTask } from './agents/types';
