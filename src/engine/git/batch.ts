@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { EngineError } from '../errors';
-import { git } from './exec';
+import { git, gitRaw } from './exec';
 import { assertRepoRelativePath, oneLineReason, readBlobAt, withPrivateIndex, commitTree, writeCommits } from './plumbing';
 
 /**
@@ -192,30 +191,8 @@ export async function readBlobsAt(repo: string, treeish: string, paths: readonly
   return out;
 }
 
-/**
- * `git` with stdout as bytes: `exec.git` decodes stdout as UTF-8, which would shift the byte
- * sizes `cat-file --batch` frames its output with. Same safety settings as `exec.git`.
- */
 function gitBytes(repo: string, args: string[], input: string, signal?: AbortSignal): Promise<Buffer> {
-  const fullArgs = ['-c', 'core.protectNTFS=true', '-c', 'core.protectHFS=true', '-c', 'core.quotePath=false', ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', fullArgs, { cwd: repo, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C' }, signal, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => {
-      if ((e as { name?: string }).name === 'AbortError') reject(new EngineError('cancelled', 'git was cancelled', { cause: e }));
-      else reject(new EngineError('git/spawn', `could not run git: ${e.message}`, { cause: e }));
-    });
-    child.on('close', (code) => {
-      const stderr = Buffer.concat(err).toString('utf8');
-      if (code !== 0) reject(new EngineError('git/failed', `git ${args[0]} failed: ${stderr.trim().split('\n')[0] || `exit ${code}`}`, { details: { args, stderr } }));
-      else resolve(Buffer.concat(out));
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(input);
-  });
+  return gitRaw(args, { cwd: repo, input, signal }).then((r) => r.stdout);
 }
 
 /** A commit as `plumbing.commitTree` would write it (default identity, one parent), and the ref that keeps it alive. */

@@ -26,7 +26,16 @@ export interface GitOptions {
  * Every call disables hooks-free surprises: no pager, no terminal prompts, and the
  * NTFS/HFS path protections on, so a hostile path can never be checked out or applied.
  */
-export function git(args: string[], opts: GitOptions): Promise<GitResult> {
+export async function git(args: string[], opts: GitOptions): Promise<GitResult> {
+  const r = await gitRaw(args, opts);
+  return { stdout: r.stdout.toString('utf8'), stderr: r.stderr, code: r.code };
+}
+
+/**
+ * `git` with stdout as bytes, for output framed by byte counts (`cat-file --batch`), where
+ * decoding as UTF-8 first would shift the frames. Same settings and errors as `git`.
+ */
+export function gitRaw(args: string[], opts: GitOptions): Promise<{ stdout: Buffer; stderr: string; code: number }> {
   const fullArgs = ['-c', 'core.protectNTFS=true', '-c', 'core.protectHFS=true', '-c', 'core.quotePath=false', ...args];
   return new Promise((resolve, reject) => {
     const child = spawn('git', fullArgs, {
@@ -45,7 +54,7 @@ export function git(args: string[], opts: GitOptions): Promise<GitResult> {
       else reject(new EngineError('git/spawn', `could not run git: ${e.message}`, { cause: e }));
     });
     child.on('close', (code) => {
-      const res = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? -1 };
+      const res = { stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), code: code ?? -1 };
       if (res.code !== 0 && opts.check !== false) {
         reject(new EngineError('git/failed', `git ${args[0]} failed: ${res.stderr.trim().split('\n')[0] || `exit ${res.code}`}`, { details: { args, stderr: res.stderr } }));
       } else resolve(res);
