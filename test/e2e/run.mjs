@@ -335,7 +335,9 @@ async function main() {
     if (await dontTrust.isVisible({ timeout: 5_000 }).catch(() => false)) await dontTrust.click();
     await openSidebar();
     await page.locator('.part.sidebar', { hasText: 'not trusted' }).first().waitFor({ timeout: 30_000 });
-    const graphText = await graphFrame().locator('body').innerText({ timeout: 30_000 }).catch(() => '');
+    // The webview's body exists before the host has posted its first message: wait for the text.
+    await graphFrame().locator('body', { hasText: /untrusted workspace/ }).waitFor({ timeout: 30_000 }).catch(() => undefined);
+    const graphText = await graphFrame().locator('body').innerText({ timeout: 5_000 }).catch(() => '');
     await screenshot('untrusted-workspace');
     if (!/untrusted workspace/.test(graphText)) throw new Error(`the graph view does not say why: ${JSON.stringify(graphText)}`);
     if (existsSync(path.join(ws2, '.git/hyperion'))) throw new Error('the engine opened its state in an untrusted workspace');
