@@ -1,6 +1,6 @@
 import type { ChangeStatus, ChangeView, RunStatus, RunView, TaskStatus, TaskView } from '../api';
 import type { ModelRef } from '../config';
-import type { TaskType } from '../plan/schema';
+import type { PlanTask, TaskType } from '../plan/schema';
 import type { Db, SqlValue } from '../store/types';
 import type { ChangeRow, RunRow, TaskRow } from './types';
 
@@ -23,7 +23,8 @@ function opt<T>(v: SqlValue | undefined): T | undefined {
   return v === null || v === undefined ? undefined : (v as T);
 }
 
-function toTaskView(r: TaskViewRow): TaskView {
+/** The plan fields of a stored task (the JSON columns parsed), shared by every projection of a task row. */
+export function planTaskOfRow(r: TaskRow): PlanTask {
   return {
     id: r.id,
     title: r.title,
@@ -32,6 +33,12 @@ function toTaskView(r: TaskViewRow): TaskView {
     acceptanceCriteria: JSON.parse(r.acceptance_json) as string[],
     dependsOn: JSON.parse(r.depends_json) as string[],
     files: JSON.parse(r.files_json) as string[],
+  };
+}
+
+function toTaskView(r: TaskViewRow): TaskView {
+  return {
+    ...planTaskOfRow(r),
     runId: r.run_id,
     status: r.status as TaskStatus,
     route: r.route_json ? (JSON.parse(r.route_json) as ModelRef) : undefined,

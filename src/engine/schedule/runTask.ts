@@ -9,6 +9,7 @@ import { applyAndDiff } from '../git/batch';
 import { recordingClient, type RecordingClient } from '../runs/modelCalls';
 import { commitWithEvents, emit, newId, transitionTask } from '../runs/runs';
 import type { RunRow, TaskRow } from '../runs/types';
+import { planTaskOfRow } from '../runs/views';
 import type { Db } from '../store/types';
 import { buildTaskBase, rememberResultTree } from './baseTree';
 import type { TaskGraph } from './runIndex';
@@ -30,16 +31,7 @@ interface TaskOutput {
 }
 
 function toAgentTask(row: TaskRow): AgentTask {
-  return {
-    runId: row.run_id,
-    id: row.id,
-    title: row.title,
-    type: row.type as Role,
-    prompt: row.prompt,
-    acceptanceCriteria: JSON.parse(row.acceptance_json) as string[],
-    dependsOn: JSON.parse(row.depends_json) as string[],
-    files: JSON.parse(row.files_json) as string[],
-  };
+  return { ...planTaskOfRow(row), runId: row.run_id, type: row.type as Role };
 }
 
 /** Attempts of this task that ended in a way a plain replay would repeat (see ModelCallScope.generation). */
