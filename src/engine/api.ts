@@ -9,7 +9,12 @@ export type RunnablePlan = Omit<Plan, 'tasks'> & { tasks: Array<PlanTask & { rou
  * The engine as its hosts (the VS Code extension and the CLI) see it. Hosts hold no state
  * of their own: every view is a projection of what `Engine` returns, refreshed on `onDidChange`.
  */
-export type RunStatus = 'planning' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+/**
+ * A run's status as hosts show it, derived in one place (runs/status.ts) from its tasks and
+ * queue entries: `awaiting-review` while a change waits for the user, `landing` while approved
+ * changes are still in the queue, `failed` when any task or landing failed.
+ */
+export type RunStatus = 'planning' | 'running' | 'awaiting-review' | 'landing' | 'paused' | 'done' | 'failed' | 'cancelled';
 export type TaskStatus =
   | 'pending' | 'ready' | 'running' | 'proposed' | 'approved' | 'rejected'
   | 'merged' | 'failed' | 'skipped' | 'cancelled';
@@ -58,6 +63,12 @@ export interface ChangeView {
   reviewVerdict?: 'approve' | 'request_changes';
   reviewComments?: string;
   needsExplicitApproval: boolean;
+  /** Why an explicit approval is needed (each rule that asked for it), even under approve-all. */
+  explicitApprovalReasons: string[];
+  /** 1 for the agent's first patch, +1 for every regeneration after a conflict. */
+  version: number;
+  /** Hash of the patch text the approval was given to; an approval never carries to another patch. */
+  approvedPatchHash?: string;
   policy: Array<{ rule: string; path?: string; message: string }>;
   status: ChangeStatus;
   error?: string;
@@ -75,6 +86,34 @@ export interface QueueEntryView {
   landedCommit?: string;
   conflictPaths: string[];
   updatedAt: number;
+  /** Why the entry waits or stopped, as a sentence ("waiting for t1", "blocked: README.md has unsaved edits"). */
+  reason?: string;
+  /** True when a check command ran for this entry and its output can be read (getCheckOutput). */
+  hasCheckOutput?: boolean;
+}
+
+/** The bounded output of the check command of one landing attempt. */
+export interface CheckOutputView {
+  entryId: string;
+  attempt: number;
+  command: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  /** Head and tail of stdout+stderr, at most ~1 MB. */
+  output: string;
+  truncated: boolean;
+  /** The first lines that say what failed (what `reason` shows). */
+  failingLines: string[];
+}
+
+/** One request (run) in the history list: goal, when, status and task counts. */
+export interface RequestView {
+  runId: string;
+  goal: string;
+  createdAt: number;
+  status: RunStatus;
+  taskCounts: Partial<Record<TaskStatus, number>>;
+  costUsd: number;
 }
 
 export interface QueueSummary {
@@ -140,5 +179,13 @@ export interface Engine {
   /** Proposed file content, for the diff editor's right side. */
   readProposedFile(changeId: string, path: string): Promise<string | undefined>;
   history(limit?: number): TaskView[];
+  /** The last `limit` (default 100) requests, newest first. */
+  listRequests(limit?: number): RequestView[];
+  /** Removes a settled run and every row that belongs to it (tasks, changes, entries, events). */
+  deleteRun(runId: string): Promise<void>;
+  /** The check output of an entry's latest (or given) attempt. */
+  getCheckOutput(entryId: string, attempt?: number): CheckOutputView | undefined;
+  /** Re-checks blocked entries now (a blocking file was saved or committed); lands what can land. */
+  recheckBlocked(): Promise<void>;
   dispose(): Promise<void>;
 }

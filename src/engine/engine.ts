@@ -338,6 +338,16 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
 
     history: (limit = 100) => history(db, limit),
 
+    // Contract stubs: each is implemented by its own use case (see issue 9).
+    listRequests: () => [],
+    async deleteRun(runId: string) {
+      throw new EngineError('usage/unsupported', `deleting run ${runId} is not implemented yet`);
+    },
+    getCheckOutput: () => undefined,
+    async recheckBlocked() {
+      if (opts.autoLand) void kickQueue();
+    },
+
     async dispose() {
       disposeController.abort(new EngineError('cancelled', 'Hyperion is shutting down'));
       await Promise.allSettled([...runs.values()].map((r) => r.done));

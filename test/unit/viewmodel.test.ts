@@ -18,7 +18,7 @@ function run(tasks: TaskView[], extra: Partial<RunView> = {}): RunView {
 function change(extra: Partial<ChangeView> = {}): ChangeView {
   return {
     id: 'c1', runId: 'r1', taskId: 't1', taskTitle: 'Write greet()', baseCommit: 'abc', patch: '', files: ['src/a.ts', 'src/b.ts'],
-    excludedFiles: [], summary: 'adds greet', costUsd: 0.02, needsExplicitApproval: false, policy: [], status: 'proposed', ...extra,
+    excludedFiles: [], summary: 'adds greet', costUsd: 0.02, needsExplicitApproval: false, explicitApprovalReasons: [], version: 1, policy: [], status: 'proposed', ...extra,
   };
 }
 

@@ -114,6 +114,8 @@ function toChangeView(r: ChangeViewRow): ChangeView {
     reviewVerdict: opt<'approve' | 'request_changes'>(r.review_verdict),
     reviewComments: opt<string>(r.review_comments),
     needsExplicitApproval: r.needs_explicit_approval !== 0,
+    explicitApprovalReasons: r.needs_explicit_approval !== 0 ? policy.filter((v) => v.path !== undefined).map((v) => `${v.path}: ${v.message}`) : [],
+    version: 1,
     policy,
     status: r.status as ChangeStatus,
     error: opt<string>(r.error),

@@ -26,6 +26,8 @@ export function runIcon(status: RunStatus): IconView {
     case 'planning': return { id: 'lightbulb', color: 'charts.blue' };
     case 'running': return { id: 'sync~spin', color: 'charts.blue' };
     case 'paused': return { id: 'debug-pause', color: 'charts.yellow' };
+    case 'awaiting-review': return { id: 'eye', color: 'charts.yellow' };
+    case 'landing': return { id: 'git-merge', color: 'charts.blue' };
     case 'done': return { id: 'check-all', color: 'charts.green' };
     case 'failed': return { id: 'error', color: 'errorForeground' };
     case 'cancelled': return { id: 'circle-slash', color: 'disabledForeground' };
