@@ -21,7 +21,33 @@ export type TaskStatus =
 export type ChangeStatus = 'proposed' | 'approved' | 'rejected' | 'queued' | 'merged' | 'failed' | 'superseded' | 'reverted';
 export type QueueState =
   | 'queued' | 'checking' | 'landing' | 'merged' | 'conflicted' | 'failed'
-  | 'quarantined' | 'rejected' | 'reverted' | 'blocked';
+  | 'quarantined' | 'rejected' | 'reverted' | 'blocked'
+  /** The change was regenerated after a conflict and went back to review; a new entry lands it. */
+  | 'superseded';
+
+/** Task statuses the user can retry (run the agent again). */
+export const RETRYABLE_TASK_STATUSES: readonly TaskStatus[] = ['failed', 'skipped', 'rejected', 'cancelled'];
+export function isRetryableTask(status: TaskStatus): boolean {
+  return RETRYABLE_TASK_STATUSES.includes(status);
+}
+
+/** Queue states an entry never leaves by itself. */
+export const SETTLED_ENTRY_STATES: readonly QueueState[] = ['merged', 'failed', 'quarantined', 'rejected', 'reverted', 'superseded'];
+export function isSettledEntry(state: QueueState): boolean {
+  return SETTLED_ENTRY_STATES.includes(state);
+}
+
+/** Queue states that stopped and can be retried (`retryEntry`). */
+export const STOPPED_ENTRY_STATES: readonly QueueState[] = ['failed', 'quarantined', 'rejected', 'conflicted', 'blocked'];
+export function isStoppedEntry(state: QueueState): boolean {
+  return STOPPED_ENTRY_STATES.includes(state);
+}
+
+/** Runs that still have work in flight (agents running or about to). */
+export const BUSY_RUN_STATUSES: readonly RunStatus[] = ['planning', 'running', 'paused'];
+export function isBusyRun(status: RunStatus): boolean {
+  return BUSY_RUN_STATUSES.includes(status);
+}
 
 export interface TaskView extends PlanTask {
   runId: string;
@@ -162,7 +188,11 @@ export interface Engine {
   listChanges(filter?: { runId?: string; status?: ChangeStatus }): ChangeView[];
   getChange(changeId: string): ChangeView | undefined;
   /** Approves a change (optionally without some files) and enqueues it for landing. */
-  approveChange(changeId: string, opts?: { excludeFiles?: string[]; explicit?: boolean }): Promise<void>;
+  /**
+   * Approves a change (optionally without some files) and enqueues it, in one transaction.
+   * `version` is the version the user reviewed: a change regenerated since is refused.
+   */
+  approveChange(changeId: string, opts?: { excludeFiles?: string[]; explicit?: boolean; version?: number }): Promise<void>;
   rejectChange(changeId: string, reason?: string): Promise<void>;
   /** Reverts a merged change through the queue. */
   revertChange(changeId: string): Promise<void>;

@@ -152,7 +152,7 @@ describe('engine', () => {
     const model = new TableModel(answersByTask({ t1: finish({ 'z.txt': 'Z\n' }) }));
     const { engine } = await setup(model, {}, { resumeRuns: true, repo });
     for (let i = 0; i < 200 && engine.getRun(runId)!.status === 'running'; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(engine.getRun(runId)!.status, 'done');
+    assert.equal(engine.getRun(runId)!.status, 'awaiting-review');
     assert.equal(engine.getRun(runId)!.tasks[0].status, 'proposed');
     assert.equal(engine.history(100)[0].runId, runId);
   });
@@ -221,11 +221,70 @@ describe('engine: conflicts go back to the agent', () => {
     return { repo, engine, runId, entry: engine.listQueue().find((e) => e.changeId === change.id)! };
   }
 
-  it('lands the regenerated change when the agent redoes it on the new tip', async () => {
-    const { repo, entry } = await conflicted({ 'README.md': 'user version\nagent addition\n' });
-    assert.equal(entry.state, 'merged', entry.lastError);
+  it('sends the regenerated change back to review as v2; the old approval never lands it', async () => {
+    const { repo, engine, runId, entry } = await conflicted({ 'README.md': 'user version\nagent addition\n' });
+    assert.equal(entry.state, 'superseded', entry.lastError);
+    const change = engine.getChange(entry.changeId)!;
+    assert.equal(change.status, 'proposed');
+    assert.equal(change.version, 2);
+    assert.equal(change.approvedPatchHash, undefined, 'the approval of v1 does not carry over');
+    assert.match(change.patch, /agent addition/);
+    assert.equal(engine.getRun(runId)!.tasks[0].status, 'proposed');
+    assert.equal(engine.getRun(runId)!.status, 'awaiting-review');
+    assert.equal(gitOut(repo, 'show', 'HEAD:README.md'), 'user version\n', 'nothing landed on the old approval');
+    // Approving the version the user reviewed before the regeneration is refused.
+    await assert.rejects(engine.approveChange(change.id, { version: 1 }), (e: EngineError) => e.code === 'usage/bad-state' && /regenerated \(now v2\)/.test(e.message));
+    await engine.approveChange(change.id, { version: 2 });
+    await engine.runQueue();
+    const landed = engine.listQueue().filter((e) => e.changeId === change.id);
+    assert.deepEqual(landed.map((e) => e.state), ['superseded', 'merged']);
     assert.equal(gitOut(repo, 'show', 'HEAD:README.md'), 'user version\nagent addition\n');
     assert.equal(fs.readFileSync(path.join(repo, 'README.md'), 'utf8'), 'user version\nagent addition\n');
+    assert.equal(engine.getRun(runId)!.tasks[0].status, 'merged');
+  });
+
+  it('under approve-all re-approves the regenerated change and says so', async () => {
+    let turn = 0;
+    const model = new TableModel(answersByTask({ t1: () => (turn++ === 0 ? finish({ 'README.md': 'agent version\n' }) : finish({ 'README.md': 'user version\nagent addition\n' })) }));
+    const repo = makeSampleRepo();
+    repos.push(repo);
+    fs.writeFileSync(path.join(repo, 'README.md'), 'user version\n');
+    gitOut(repo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qam', 'user edit');
+    // The run's base is the commit before the user's edit, so the agent's first patch conflicts.
+    const base = gitOut(repo, 'rev-parse', 'HEAD~1').trim();
+    const db = await openDb({ dir: await stateDirFor(repo), log: silentLogger });
+    const runId = createRun(db, { goal: 'g', repo, baseCommit: base, plan: plan([{ id: 't1' }]), approve: 'all', clock: { now: () => Date.now() } });
+    db.close();
+    const engine2 = (await setup(model, {}, { resumeRuns: true, repo })).engine;
+    const deadline = Date.now() + 60_000;
+    while (!['approved', 'merged'].includes(engine2.getRun(runId)!.tasks[0].status) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await engine2.runQueue();
+    await engine2.runQueue();
+    const change = engine2.listChanges({ runId })[0]!;
+    assert.ok(change, JSON.stringify(engine2.getRun(runId)));
+    assert.equal(change.version, 2);
+    assert.equal(change.status, 'merged');
+    assert.equal(gitOut(repo, 'show', 'HEAD:README.md'), 'user version\nagent addition\n');
+    const db2 = await openDb({ dir: await stateDirFor(repo), log: silentLogger });
+    const reasons = db2.all<{ reason: string }>("SELECT reason FROM events WHERE kind = 'change/state' AND subject_id = ? AND to_state = 'approved'", [change.id]).map((r) => r.reason);
+    db2.close();
+    assert.deepEqual(reasons, ['approved automatically (approve all)', 're-approved automatically after regeneration (v2)']);
+  });
+
+  it('never lands a patch that differs from the approved one', async () => {
+    const { repo, engine } = await setup(new TableModel(answersByTask({ t1: finish({ 'a.txt': 'A\n' }) })));
+    const runId = await runToEnd(engine, plan([{ id: 't1' }]));
+    const [change] = engine.listChanges({ runId });
+    await engine.approveChange(change.id);
+    // Another writer swaps the patch after the approval (a bug, a hostile process).
+    const db = await openDb({ dir: await stateDirFor(repo), log: silentLogger });
+    db.run('UPDATE change_requests SET patch = ? WHERE id = ?', [change.patch.replace('+A', '+EVIL'), change.id]);
+    db.close();
+    await engine.runQueue();
+    const entry = engine.listQueue().find((e) => e.changeId === change.id)!;
+    assert.equal(entry.state, 'failed');
+    assert.match(entry.lastError!, /not the one that was approved/);
+    assert.throws(() => gitOut(repo, 'show', 'HEAD:a.txt'));
   });
 
   it('quarantines a regenerated change that newly touches a protected path', async () => {

@@ -73,7 +73,7 @@ describe('disk full and read-only state folder', () => {
     try {
       const first = await engine.startRun(patchPlan('before', 2));
       const firstView = await within(30_000, first.done, 'the first run');
-      assert.equal(firstView.status, 'done', taskLine(firstView.tasks));
+      assert.equal(firstView.status, 'awaiting-review', taskLine(firstView.tasks));
 
       // Fill the disk right after the second run's first change is durable.
       const sub = engine.onDidChange((e) => {
@@ -111,7 +111,7 @@ describe('disk full and read-only state folder', () => {
       fs.rmSync(filler);
       const third = await engine.startRun(patchPlan('after', 1));
       const thirdView = await within(30_000, third.done, 'the run after freeing space');
-      assert.equal(thirdView.status, 'done', taskLine(thirdView.tasks));
+      assert.equal(thirdView.status, 'awaiting-review', taskLine(thirdView.tasks));
       assert.equal(engine.listRuns(10).length, 3);
 
       // The run that hit the full disk has no loop behind it any more (its last writes failed),

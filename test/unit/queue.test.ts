@@ -3,9 +3,19 @@ import { afterEach, describe, it } from 'node:test';
 import { isEngineError } from '../../src/engine/errors';
 import { filePatch, sh } from '../support/queue-repo';
 import { makeQueueFixture, type QueueFixture } from '../support/queue-fixture';
+import { transitionChange } from '../../src/engine/changes/lifecycle';
+import type { EngineEvent } from '../../src/engine/events';
+import type { MergeQueue } from '../../src/engine/queue/types';
 
 describe('merge queue: ordering, conflicts, revert', () => {
   let fx: QueueFixture;
+
+/** What the user (or approve-all) does when a regenerated change comes back to review: approve it again. */
+function reapprove(q: MergeQueue, changeId: string): void {
+  const events: EngineEvent[] = [];
+  fx.db.transaction(() => transitionChange(fx.db, events, { changeId, from: ['proposed'], to: 'approved', at: fx.clock.now(), actor: 'user' }));
+  q.enqueue(changeId, { actor: 'user' });
+}
   afterEach(() => fx?.cleanup());
 
   it('lands dependent patches in dependency order, and rejects dependents of a rejected change', async () => {
@@ -61,17 +71,20 @@ describe('merge queue: ordering, conflicts, revert', () => {
     const a = fx.addChange({ taskId: 'a', patch: filePatch('f.txt', 'line\n', 'from a\n') });
     const c = fx.addChange({ taskId: 'c', patch: filePatch('f.txt', 'line\n', 'from c\n') });
     const calls: Array<{ newTip: string; conflictPaths: string[] }> = [];
-    const q = fx.queue({
+    const q: MergeQueue = fx.queue({
       config: { queueWorkers: 1 },
       regenerate: async (req) => {
         calls.push(req);
         return { patch: filePatch('f.txt', 'line\n', `from c again ${calls.length}\n`), baseCommit: base }; // still stale
       },
+      onReturnedForReview: async (id) => reapprove(q, id),
     });
     q.enqueue(a, { actor: 'user' });
-    const ce = q.enqueue(c, { actor: 'user' });
+    q.enqueue(c, { actor: 'user' });
     await q.runUntilIdle();
-    const entry = q.list().find((e) => e.id === ce.id)!;
+    const entries = q.list().filter((e) => e.changeId === c);
+    assert.deepEqual(entries.map((e) => e.state), ['superseded', 'superseded', 'superseded', 'quarantined'], 'each regeneration went back to review');
+    const entry = entries.at(-1)!;
     assert.equal(entry.state, 'quarantined');
     assert.deepEqual(entry.conflictPaths, ['f.txt']);
     assert.match(entry.lastError!, /f\.txt/);
@@ -86,14 +99,17 @@ describe('merge queue: ordering, conflicts, revert', () => {
     fx = await makeQueueFixture({ 'f.txt': 'line\n' });
     const a = fx.addChange({ taskId: 'a', patch: filePatch('f.txt', 'line\n', 'from a\n') });
     const c = fx.addChange({ taskId: 'c', patch: filePatch('f.txt', 'line\n', 'from c\n') });
-    const q = fx.queue({
+    const q: MergeQueue = fx.queue({
       config: { queueWorkers: 1 },
       regenerate: async (req) => ({ patch: filePatch('f.txt', 'from a\n', 'from a\nand c\n'), baseCommit: req.newTip }),
+      onReturnedForReview: async (id) => reapprove(q, id),
     });
     q.enqueue(a, { actor: 'user' });
     q.enqueue(c, { actor: 'user' });
     await q.runUntilIdle();
+    await q.runUntilIdle();
     assert.deepEqual(fx.landedChanges(), [a, c]);
+    assert.equal(fx.db.get<{ version: number }>('SELECT version FROM change_requests WHERE id = ?', [c])!.version, 2);
     assert.equal(sh(fx.repo.dir, ['show', 'main:f.txt']), 'from a\nand c\n');
   });
 

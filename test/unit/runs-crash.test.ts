@@ -96,7 +96,7 @@ describe('crash recovery', () => {
             history[gen] = await inspect(fx.stateDir, runId);
           } else {
             assert.equal(r.code, 0, `child failed: ${r.err}`);
-            assert.match(r.out, /"status":"done"/);
+            assert.match(r.out, /"status":"awaiting-review"/);
             finished = true;
           }
         }
@@ -112,7 +112,7 @@ describe('crash recovery', () => {
         const db = await openDb({ dir: fx.stateDir });
         try {
           const view = getRunView(db, runId)!;
-          assert.equal(view.status, 'done');
+          assert.equal(view.status, 'awaiting-review');
           assert.deepEqual(view.tasks.map((t) => t.status), ['proposed', 'proposed', 'proposed', 'proposed', 'proposed', 'proposed']);
           // A task finished before a kill was never run again: same attempts, same change.
           for (const h of history) {

@@ -48,7 +48,7 @@ describe('scheduler bookkeeping', () => {
       assert.deepEqual(view.tasks.map((t) => [t.id, t.status]), [['a', 'proposed'], ['b', 'cancelled'], ['c', 'skipped'], ['d', 'proposed']]);
       assert.equal(client.count((r) => r !== 'reviewer'), 2, 'only a and d reached the model');
       assert.match(view.tasks[2]!.error ?? '', /dependency b cancelled/);
-      assert.equal(view.status, 'done');
+      assert.equal(view.status, 'awaiting-review', 'every change waits for review');
     } finally {
       other.close();
     }
@@ -64,7 +64,7 @@ describe('scheduler bookkeeping', () => {
       dev: (id) => finish(`did ${id}`, { [`out/${id}.txt`]: `${id}\n` }),
     });
     const view = await runPlan({ db: f.db, repo: f.repo.dir, client, config: config({ concurrency: 4 }), log: silentLogger, clock: testClock, backoff: fastBackoff }, runId);
-    assert.equal(view.status, 'done');
+    assert.equal(view.status, 'awaiting-review', 'every change waits for review');
     const last = f.db.get<{ base_commit: string }>('SELECT base_commit FROM change_requests WHERE run_id = ? AND task_id = ?', [runId, 't7'])!;
     const listing = sh(f.repo.dir, ['ls-tree', '--name-only', `${last.base_commit}:out`]).trim().split('\n');
     assert.deepEqual(listing, ids.slice(0, 7).map((id) => `${id}.txt`));

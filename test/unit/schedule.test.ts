@@ -32,7 +32,7 @@ describe('scheduler', () => {
     const client = new ScriptedClient({ dev: (id) => writesOwnFile(id), delayMs: 150 });
     const { runId, deps } = await setup(['a', 'b', 'c', 'd', 'e'].map((id) => task(id)), client, { concurrency: 2 });
     const view = await runPlan(deps, runId);
-    assert.equal(view.status, 'done');
+    assert.equal(view.status, 'awaiting-review', 'every change waits for review');
     assert.deepEqual(view.tasks.map((t) => t.status), ['proposed', 'proposed', 'proposed', 'proposed', 'proposed']);
     assert.equal(client.maxConcurrent(), 2, 'two developer calls overlapped, and never three');
     const a = client.span('a');
@@ -55,7 +55,7 @@ describe('scheduler', () => {
     });
     const { runId, deps, fx } = await setup([task('base', { files: ['src/lib.ts'] }), task('dep', { dependsOn: ['base'], files: ['src/lib.ts'] })], client);
     const view = await runPlan(deps, runId);
-    assert.equal(view.status, 'done');
+    assert.equal(view.status, 'awaiting-review', 'every change waits for review');
     assert.ok(client.span('dep').start >= client.span('base').end, 'dependent started after the dependency finished');
     const [c1, c2] = ['base', 'dep'].map((id) => getChangeView(fx.db, view.tasks.find((t) => t.id === id)!.changeId!)!);
     // The dependent's base commit is the dependency-applied tree whose parent is the run base.
@@ -79,7 +79,7 @@ describe('scheduler', () => {
       { concurrency: 4 },
     );
     const view = await runPlan(deps, runId);
-    assert.equal(view.status, 'done');
+    assert.equal(view.status, 'awaiting-review', 'every change waits for review');
     const spans = ['x', 'y', 'z'].map((id) => client.span(id));
     for (let i = 0; i < spans.length; i++) for (let j = i + 1; j < spans.length; j++) {
       assert.ok(spans[i]!.end <= spans[j]!.start || spans[j]!.end <= spans[i]!.start, `tasks ${i} and ${j} did not overlap`);
@@ -92,7 +92,8 @@ describe('scheduler', () => {
     const client = new ScriptedClient({ dev: (id) => (id === 'a' ? permanentError() : writesOwnFile(id)) });
     const { runId, deps, fx } = await setup([task('a'), task('b', { dependsOn: ['a'] }), task('c', { dependsOn: ['b'] }), task('d')], client);
     const view = await runPlan(deps, runId);
-    assert.equal(view.status, 'failed');
+    assert.equal(view.status, 'awaiting-review', 'd waits for review');
+    assert.match(view.error ?? '', /a \(/, 'the run still names the failed task');
     const st = Object.fromEntries(view.tasks.map((t) => [t.id, t]));
     assert.equal(st.a!.status, 'failed');
     assert.equal(st.a!.attempts, 1);
@@ -110,7 +111,7 @@ describe('scheduler', () => {
     const client = new ScriptedClient({ dev: (id, turn) => (turn < 2 ? transientError() : writesOwnFile(id)) });
     const { runId, deps, fx } = await setup([task('a')], client);
     const view = await runPlan(deps, runId);
-    assert.equal(view.status, 'done');
+    assert.equal(view.status, 'awaiting-review', 'every change waits for review');
     assert.equal(view.tasks[0]!.attempts, 3);
     const rows = fx.db.all<{ status: string; error_category: string | null }>(`SELECT status, error_category FROM attempts WHERE run_id = ? ORDER BY n`, [runId]);
     assert.deepEqual(rows.map((r) => [r.status, r.error_category]), [['error', 'transient'], ['error', 'transient'], ['ok', null]]);
@@ -157,7 +158,7 @@ describe('scheduler', () => {
     assert.ok(view.costUsd >= 1);
     // Raising the budget and running again finishes the run.
     const done = await runPlan({ ...deps, config: { ...deps.config, budgetUsd: 100 } }, runId);
-    assert.equal(done.status, 'done');
+    assert.equal(done.status, 'awaiting-review');
   });
 
   it('uses a ready-made patch without calling a model', async () => {
@@ -165,7 +166,7 @@ describe('scheduler', () => {
     const patch = 'diff --git a/README.md b/README.md\n--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n-hello\n+hello world\n';
     const { runId, deps, fx } = await setup([task('p', { patch })], client);
     const view = await runPlan(deps, runId);
-    assert.equal(view.status, 'done');
+    assert.equal(view.status, 'awaiting-review', 'every change waits for review');
     assert.equal(client.count(), 0);
     const ch = getChangeView(fx.db, view.tasks[0]!.changeId!)!;
     assert.equal(ch.status, 'proposed');
@@ -207,7 +208,7 @@ describe('scheduler', () => {
     });
     const { runId, deps, fx } = await setup([task('a'), task('b')], client);
     const view = await runPlan(deps, runId);
-    assert.equal(view.status, 'done');
+    assert.equal(view.status, 'awaiting-review', 'every change waits for review');
     const a = getChangeView(fx.db, view.tasks[0]!.changeId!)!;
     const b = getChangeView(fx.db, view.tasks[1]!.changeId!)!;
     assert.equal(a.reviewVerdict, 'request_changes');

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { QueueState, TaskStatus } from '../api';
+import { SETTLED_ENTRY_STATES, type ChangeStatus, type QueueState, type TaskStatus } from '../api';
+import { transitionChange } from '../changes/lifecycle';
 import { assertNever, EngineError } from '../errors';
 import { appendEvent, type Actor, type EngineEvent } from '../events';
 import { transitionTask } from '../runs/runs';
@@ -14,7 +15,7 @@ import type { ChangeRow, EntryRow } from './types';
  * the change request and task statuses along, so the audit log and the state never disagree.
  */
 
-export const END_STATES: ReadonlySet<QueueState> = new Set(['merged', 'failed', 'quarantined', 'rejected', 'reverted']);
+export const END_STATES: ReadonlySet<QueueState> = new Set(SETTLED_ENTRY_STATES);
 /** States a dependency can end in without having merged. */
 const DID_NOT_MERGE: ReadonlySet<QueueState> = new Set(['failed', 'quarantined', 'rejected', 'reverted']);
 
@@ -34,8 +35,11 @@ export function listEntries(db: Db): EntryRow[] {
   return db.all<EntryRow>('SELECT * FROM queue_entries ORDER BY seq');
 }
 
+/** Change statuses the queue may move a change out of (a superseded or re-proposed change is not the queue's). */
+const MIRRORED_FROM: readonly ChangeStatus[] = ['approved', 'queued', 'merged', 'failed', 'rejected'];
+
 /** The change request status that mirrors a queue state (undefined = leave it). */
-function changeStatusFor(kind: EntryRow['kind'], to: QueueState): string | undefined {
+function changeStatusFor(kind: EntryRow['kind'], to: QueueState): ChangeStatus | undefined {
   if (kind === 'revert') return undefined;
   switch (to) {
     case 'queued': return 'queued';
@@ -47,7 +51,8 @@ function changeStatusFor(kind: EntryRow['kind'], to: QueueState): string | undef
     case 'checking':
     case 'landing':
     case 'conflicted':
-    case 'blocked': return undefined;
+    case 'blocked':
+    case 'superseded': return undefined;
     default: return assertNever(to, 'queue state');
   }
 }
@@ -105,9 +110,10 @@ export function transitionMany(db: Db, moves: ReadonlyArray<{ entry: EntryRow; t
       appendEvent(db, ev);
       const cs = changeStatusFor(entry.kind, to);
       if (cs !== undefined) {
-        db.run('UPDATE change_requests SET status = ?, error = ?, updated_at = ? WHERE id = ?', [
-          cs, END_STATES.has(to) && to !== 'merged' ? (o.reason ?? null) : null, o.at, entry.change_id,
-        ]);
+        transitionChange(db, taskEvents, {
+          changeId: entry.change_id, to: cs, from: MIRRORED_FROM.filter((s) => s !== cs), at: o.at, actor: o.actor, reason: o.reason,
+          set: { error: END_STATES.has(to) && to !== 'merged' ? (o.reason ?? null) : null }, data: { entryId: entry.id },
+        });
       }
       const task = entry.kind === 'land' ? taskOutcome(to, o.reason) : undefined;
       if (task) {
@@ -166,9 +172,10 @@ export function insertEntry(
   actor: Actor,
   at: number,
   extra?: { reason?: string; data?: Record<string, unknown> },
-): { row: EntryRow; event: EngineEvent } {
+): { row: EntryRow; event: EngineEvent; changeEvents: EngineEvent[] } {
   const id = newEntryId();
   let event!: EngineEvent;
+  const changeEvents: EngineEvent[] = [];
   db.transaction(() => {
     const seq = (db.get<{ m: number | null }>('SELECT MAX(seq) AS m FROM queue_entries')?.m ?? 0) + 1;
     db.run(
@@ -181,9 +188,12 @@ export function insertEntry(
       reason: extra?.reason, data: { changeId: e.changeId, kind: e.kind, ...extra?.data },
     };
     appendEvent(db, event);
-    if (e.kind === 'land') db.run("UPDATE change_requests SET status = 'queued', updated_at = ? WHERE id = ?", [at, e.changeId]);
+    if (e.kind === 'land') {
+      const moved = transitionChange(db, changeEvents, { changeId: e.changeId, to: 'queued', from: ['approved', 'failed', 'rejected'], at, actor, reason: `queued as ${id}`, data: { entryId: id } });
+      if (!moved) throw new EngineError('queue/bad-state', `change ${e.changeId} is not approved; it cannot be queued`);
+    }
   });
-  return { row: getEntry(db, id)!, event };
+  return { row: getEntry(db, id)!, event, changeEvents };
 }
 
 /**
@@ -256,7 +266,7 @@ export function dependencyState(db: Db, entry: EntryRow): DependencyState {
     );
     const change = db.get<{ status: string; task_id: string }>('SELECT status, task_id FROM change_requests WHERE id = ?', [changeId]);
     const taskId = latest?.task_id ?? change?.task_id ?? changeId;
-    if (latest) {
+    if (latest && latest.state !== 'superseded') {
       if (latest.state === 'merged') continue;
       if (DID_NOT_MERGE.has(latest.state)) return { kind: 'failed', taskId };
       return { kind: 'waiting' };

@@ -1,17 +1,19 @@
 import os from 'node:os';
-import type { QueueEntryView } from '../api';
+import { isStoppedEntry, type QueueEntryView } from '../api';
 import { assertNever, describeError, EngineError, isEngineError, throwIfAborted } from '../errors';
 import { IndexTemplates } from '../git/plumbing';
 import { makeContext, publish, resolveTargetRef, type QueueContext } from './context';
 import {
-  acquireLeases, dependencyState, END_STATES, getChange, getEntry, insertEntry, listEntries, renewLeases,
+  acquireLeases, dependencyState, END_STATES, getChange, getEntry, insertEntry, listEntries, renewLeases, transitionMany,
 } from './entries';
+import { approvalMatches, returnToReview } from '../changes/lifecycle';
+import type { EngineEvent } from '../events';
 import { landBatch, type LandOutcome, type ReadyEntry } from './landing';
 import { Limit } from './limit';
 import { computeMetrics } from './metrics';
 import { buildProposals, landablePatch, landablePolicy, type Proposal } from './prepare';
 import { findLanded, recoverQueue, settleStale } from './recovery';
-import { toView, type ChangeRow, type EntryRow, type MergeQueue, type MergeQueueDeps } from './types';
+import { toView, type ChangeRow, type EntryRow, type MergeQueue, type MergeQueueDeps, type RegeneratedChange } from './types';
 
 /** Unexpected (non-policy, non-conflict) errors an entry may hit before it is failed. */
 const MAX_ERROR_ATTEMPTS = 3;
@@ -55,9 +57,10 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
   }
 
   async function handleConflict(ctx: QueueContext, entry: EntryRow, owner: string, tip: string, paths: string[]): Promise<void> {
+    // Counted over every entry of the change: a regenerated change is re-approved into a new entry.
     const before = db.get<{ n: number }>(
-      "SELECT COUNT(*) AS n FROM events WHERE kind = 'queue/state' AND subject_id = ? AND to_state = 'conflicted'",
-      [entry.id],
+      "SELECT COUNT(*) AS n FROM events WHERE kind = 'queue/state' AND to_state = 'conflicted' AND subject_id IN (SELECT id FROM queue_entries WHERE change_id = ?)",
+      [entry.change_id],
     )?.n ?? 0;
     const list = paths.join(', ');
     ctx.move(entry, 'conflicted', {
@@ -68,18 +71,28 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
       ctx.move(entry, 'quarantined', { actor: 'queue', owner, reason: `${why}; conflicting paths: ${list}`, set: { last_error: `${why}; conflicting paths: ${list}` }, data: { paths } });
     if (entry.kind === 'revert' || !deps.regenerate) return void quarantine('conflicts with the target and cannot be regenerated');
     if (before >= maxRegen) return void quarantine(`still conflicting after ${before} regenerations`);
-    let res: { patch: string; baseCommit: string } | undefined;
+    let res: RegeneratedChange | undefined;
     try {
       res = await deps.regenerate({ changeId: entry.change_id, newTip: tip, conflictPaths: paths });
     } catch (e) {
       return void quarantine(`regeneration failed: ${describeError(e)}`);
     }
     if (!res) return void quarantine('the agent could not regenerate the change');
-    db.run('UPDATE change_requests SET patch = ?, base_commit = ?, updated_at = ? WHERE id = ?', [res.patch, res.baseCommit, clock.now(), entry.change_id]);
-    ctx.move(entry, 'queued', {
-      actor: 'agent', owner, reason: `regenerated against ${tip.slice(0, 10)}`,
-      set: { proposal_commit: null, candidate_commit: null, old_tip: null }, data: { newTip: tip },
+    // The approval was given to the old patch: the new one goes back to review (approve-all
+    // approves it again only if the policy still allows it). This entry ends; approving the
+    // new version queues a new one.
+    const at = clock.now();
+    const reason = `regenerated against ${tip.slice(0, 10)} after a conflict in ${list}`;
+    const events: EngineEvent[] = [];
+    let version = 0;
+    db.transaction(() => {
+      events.length = 0;
+      events.push(...transitionMany(db, [{ entry, to: 'superseded', o: { actor: 'agent', owner, at, reason, data: { newTip: tip } } }]));
+      version = returnToReview(db, events, { changeId: entry.change_id, patch: res.patch, baseCommit: res.baseCommit, at, reason, review: res.review, summary: res.summary });
     });
+    for (const ev of events) publish(deps, ev);
+    log.info('a regenerated change went back to review', { changeId: entry.change_id, version });
+    await deps.onReturnedForReview?.(entry.change_id);
   }
 
   /**
@@ -155,7 +168,11 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
     for (const slot of group) {
       if (slot.lost) continue;
       const change = getChange(db, slot.entry.change_id);
-      if (change) live.push({ slot, change });
+      if (change && slot.entry.kind === 'land' && !approvalMatches(change)) {
+        // An approval binds to the exact patch; never land a patch nobody approved.
+        const why = `the patch of change ${change.id} is not the one that was approved (v${change.version}); approve it again`;
+        settleSlot(ctx, slot, owner, () => ctx.move(slot.entry, 'failed', { actor: 'queue', owner, reason: why, set: { last_error: why } }));
+      } else if (change) live.push({ slot, change });
       else settleSlot(ctx, slot, owner, () => ctx.move(slot.entry, 'failed', { actor: 'queue', owner, reason: `change ${slot.entry.change_id} does not exist` }));
     }
     let proposals: Proposal[];
@@ -287,7 +304,7 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
       const change = getChange(db, changeId);
       if (!change) throw new EngineError('queue/not-found', `no change request ${changeId}`);
       const active = db.get<{ id: string; state: string }>(
-        "SELECT id, state FROM queue_entries WHERE change_id = ? AND kind = 'land' AND state NOT IN ('failed', 'quarantined', 'rejected', 'reverted') LIMIT 1",
+        "SELECT id, state FROM queue_entries WHERE change_id = ? AND kind = 'land' AND state NOT IN ('failed', 'quarantined', 'rejected', 'reverted', 'superseded') LIMIT 1",
         [changeId],
       );
       if (active) throw new EngineError('queue/already-queued', `change ${changeId} is already in the queue (${active.id}, ${active.state})`);
@@ -300,12 +317,14 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
       if ((report.needsExplicitApproval || change.needs_explicit_approval === 1) && !opts.explicitApproval) {
         throw new EngineError('policy/needs-approval', `change ${changeId} touches sensitive paths and needs explicit approval`, { details: { violations: report.violations } });
       }
-      const { row, event } = insertEntry(
+      const { row, event, changeEvents } = insertEntry(
         db,
         { changeId, runId: change.run_id, taskId: change.task_id, kind: 'land', targetRef: ctx.ref, dependsOn: opts.dependsOnChangeIds ?? [] },
         opts.actor, clock.now(), { reason: opts.explicitApproval ? 'approved explicitly' : 'approved' },
       );
-      publish(deps, event);
+      // Inside the caller's transaction (approve + enqueue) the caller publishes after the commit.
+      if (opts.events) opts.events.push(event, ...changeEvents);
+      else for (const ev of [event, ...changeEvents]) publish(deps, ev);
       return toView(row);
     },
 
@@ -319,7 +338,7 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
 
     retry(entryId) {
       const e = requireEntry(entryId);
-      if (!['failed', 'quarantined', 'rejected', 'conflicted', 'blocked'].includes(e.state)) {
+      if (!isStoppedEntry(e.state)) {
         throw new EngineError('queue/bad-state', `entry ${entryId} is ${e.state}; only stopped entries can be retried`);
       }
       makeContext(deps, e.target_ref).move(e, 'queued', {

@@ -21,6 +21,14 @@ export interface RegenerateRequest {
   conflictPaths: string[];
 }
 
+export interface RegeneratedChange {
+  patch: string;
+  baseCommit: string;
+  summary?: string;
+  /** The reviewer agent's verdict on the new patch; null when it was not reviewed. */
+  review?: { verdict: string; comments: string } | null;
+}
+
 export interface MergeQueueDeps {
   db: Db;
   repo: string;
@@ -33,7 +41,9 @@ export interface MergeQueueDeps {
   /** Prefix of this process's lease owner names; default `<host>:<pid>`. */
   workerId?: string;
   /** Asks the agent for a patch against `newTip`; undefined = give up (the entry is quarantined). */
-  regenerate?: (req: RegenerateRequest) => Promise<{ patch: string; baseCommit: string } | undefined>;
+  regenerate?: (req: RegenerateRequest) => Promise<RegeneratedChange | undefined>;
+  /** After a regenerated change went back to review (the engine re-approves it under approve-all). Errors are the callee's. */
+  onReturnedForReview?: (changeId: string) => Promise<void>;
   /** True when the editor holds unsaved edits to `path` (repo-relative). */
   isPathDirtyInEditor?: (path: string) => boolean;
   /** Test hook, called at each named step. */
@@ -50,6 +60,8 @@ export interface EnqueueOptions {
   actor: Actor;
   explicitApproval?: boolean;
   dependsOnChangeIds?: string[];
+  /** When given, the events are appended here for the caller to publish after its transaction commits. */
+  events?: EngineEvent[];
 }
 
 export interface RecoveryReport {
@@ -121,7 +133,7 @@ export interface EntryRow {
 /** A change_requests row: the columns the queue reads (the table belongs to runs/). */
 export type ChangeRow = Pick<
   StoredChangeRow,
-  'id' | 'run_id' | 'task_id' | 'base_commit' | 'patch' | 'files_json' | 'excluded_files_json' | 'summary' | 'model' | 'needs_explicit_approval' | 'policy_json' | 'status'
+  'id' | 'run_id' | 'task_id' | 'base_commit' | 'patch' | 'files_json' | 'excluded_files_json' | 'summary' | 'model' | 'needs_explicit_approval' | 'policy_json' | 'status' | 'approved_patch_hash' | 'version'
 >;
 
 export function toView(r: EntryRow): QueueEntryView {

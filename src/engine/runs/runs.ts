@@ -191,10 +191,6 @@ export function transitionRun(db: Db, events: EngineEvent[], runId: string, to: 
   return true;
 }
 
-export function setRunStatus(db: Db, runId: string, to: RunStatus, at: number, opts: { reason?: string; error?: string | null; onEvent?: OnEvent } = {}): boolean {
-  return commitWithEvents(db, opts.onEvent, (events) => transitionRun(db, events, runId, to, at, opts));
-}
-
 /**
  * Every task that depends on `taskId`, directly or not, in plan order.
  */

@@ -70,6 +70,10 @@ export interface ChangeRow {
   policy_json: string;
   status: string;
   error: string | null;
+  /** sha256 of the patch the approval was given to (migration 4); null before approval and on older rows. */
+  approved_patch_hash: string | null;
+  /** 1 + the regenerations after conflicts (migration 4). */
+  version: number;
   created_at: number;
   updated_at: number;
 }

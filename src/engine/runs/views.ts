@@ -2,6 +2,7 @@ import type { ChangeStatus, ChangeView, RunStatus, RunView, TaskStatus, TaskView
 import type { ModelRef } from '../config';
 import type { PlanTask, TaskType } from '../plan/schema';
 import type { Db, SqlValue } from '../store/types';
+import { deriveRunStatus } from './status';
 import type { ChangeRow, RunRow, TaskRow } from './types';
 
 /**
@@ -9,14 +10,22 @@ import type { ChangeRow, RunRow, TaskRow } from './types';
  * call them on each change notification.
  */
 
-type TaskViewRow = TaskRow & { cost: number; change_id: string | null; commit_sha: string | null };
+type TaskViewRow = TaskRow & {
+  cost: number; change_id: string | null; commit_sha: string | null;
+  entry_state: string | null; entry_error: string | null; change_policy: string | null; change_explicit: number | null; run_approve: string | null;
+};
 
 const TASK_VIEW_SELECT = `
 SELECT t.*,
   (SELECT COALESCE(SUM(m.cost_usd), 0) FROM model_calls m WHERE m.run_id = t.run_id AND m.task_id = t.id) AS cost,
   (SELECT c.id FROM change_requests c WHERE c.run_id = t.run_id AND c.task_id = t.id ORDER BY c.created_at DESC, c.rowid DESC LIMIT 1) AS change_id,
   (SELECT q.landed_commit FROM queue_entries q WHERE q.run_id = t.run_id AND q.task_id = t.id AND q.kind = 'land' AND q.landed_commit IS NOT NULL
-     ORDER BY q.updated_at DESC LIMIT 1) AS commit_sha
+     ORDER BY q.updated_at DESC LIMIT 1) AS commit_sha,
+  (SELECT q.state FROM queue_entries q WHERE q.run_id = t.run_id AND q.task_id = t.id AND q.kind = 'land' ORDER BY q.seq DESC LIMIT 1) AS entry_state,
+  (SELECT q.last_error FROM queue_entries q WHERE q.run_id = t.run_id AND q.task_id = t.id AND q.kind = 'land' ORDER BY q.seq DESC LIMIT 1) AS entry_error,
+  (SELECT c.policy_json FROM change_requests c WHERE c.run_id = t.run_id AND c.task_id = t.id ORDER BY c.created_at DESC, c.rowid DESC LIMIT 1) AS change_policy,
+  (SELECT c.needs_explicit_approval FROM change_requests c WHERE c.run_id = t.run_id AND c.task_id = t.id ORDER BY c.created_at DESC, c.rowid DESC LIMIT 1) AS change_explicit,
+  (SELECT r.approve FROM runs r WHERE r.id = t.run_id) AS run_approve
 FROM tasks t`;
 
 function opt<T>(v: SqlValue | undefined): T | undefined {
@@ -43,7 +52,7 @@ function toTaskView(r: TaskViewRow): TaskView {
     status: r.status as TaskStatus,
     route: r.route_json ? (JSON.parse(r.route_json) as ModelRef) : undefined,
     summary: opt<string>(r.result_summary),
-    error: opt<string>(r.error),
+    error: taskError(r),
     attempts: r.attempts,
     costUsd: r.cost,
     changeId: opt<string>(r.change_id),
@@ -53,19 +62,46 @@ function toTaskView(r: TaskViewRow): TaskView {
   };
 }
 
+/** The rules that ask a person to approve a change, as "rule (path)". */
+function explicitRules(policyJson: string | null): string {
+  const v = policyJson ? (JSON.parse(policyJson) as Array<{ rule: string; path?: string }>) : [];
+  return v.map((x) => `${x.rule}${x.path ? ` (${x.path})` : ''}`).join(', ') || 'a protected path';
+}
+
+/**
+ * A task that has not landed always says why: a change waiting for review (and, under
+ * approve-all, the rule that asked for a person), or the queue's reason for an approved one.
+ */
+function taskError(r: TaskViewRow): string | undefined {
+  if (r.status === 'proposed') {
+    // Under approve-none the status says it all; under approve-all the user needs the why.
+    if (r.run_approve !== 'all') return opt<string>(r.error);
+    if (r.change_explicit) return `needs explicit approval: ${explicitRules(r.change_policy)}`;
+    return opt<string>(r.error) ?? 'waiting for review';
+  }
+  if (r.status === 'approved') {
+    if (r.entry_state === null) return 'approved; not queued yet';
+    if (r.entry_state === 'blocked') return r.entry_error?.startsWith('blocked') ? r.entry_error : `blocked: ${r.entry_error ?? 'waiting for the work tree'}`;
+    return r.entry_error ? `${r.entry_state}: ${r.entry_error}` : `waiting to land (${r.entry_state})`;
+  }
+  return opt<string>(r.error);
+}
+
 export function getTaskViews(db: Db, runId: string): TaskView[] {
   return db.all<TaskViewRow>(`${TASK_VIEW_SELECT} WHERE t.run_id = ? ORDER BY t.seq`, [runId]).map(toTaskView);
 }
 
 function toRunView(r: RunRow, tasks: TaskView[]): RunView {
+  const status = deriveRunStatus(r.status as RunStatus, tasks);
+  const failed = tasks.filter((t) => t.status === 'failed');
   return {
     id: r.id,
     goal: r.goal,
-    status: r.status as RunStatus,
+    status,
     baseCommit: opt<string>(r.base_commit),
     costUsd: r.cost_usd,
     createdAt: r.created_at,
-    error: opt<string>(r.error),
+    error: failed.length > 0 ? `${failed.length} task(s) failed: ${failed.map((t) => `${t.id} (${t.error ?? 'error'})`).join('; ')}` : status === 'failed' || status === 'cancelled' ? opt<string>(r.error) : undefined,
     tasks,
   };
 }
@@ -115,7 +151,8 @@ function toChangeView(r: ChangeViewRow): ChangeView {
     reviewComments: opt<string>(r.review_comments),
     needsExplicitApproval: r.needs_explicit_approval !== 0,
     explicitApprovalReasons: r.needs_explicit_approval !== 0 ? policy.filter((v) => v.path !== undefined).map((v) => `${v.path}: ${v.message}`) : [],
-    version: 1,
+    version: r.version ?? 1,
+    approvedPatchHash: opt<string>(r.approved_patch_hash),
     policy,
     status: r.status as ChangeStatus,
     error: opt<string>(r.error),

@@ -3,11 +3,12 @@ import { reviewChange, type ReviewResult } from '../agents/reviewer';
 import type { AgentTask } from '../agents/types';
 import type { Role } from '../config';
 import { EngineError, describeError, isEngineError } from '../errors';
+import { insertChange } from '../changes/lifecycle';
 import { repairPatch } from '../changes/repair';
 import type { EngineEvent } from '../events';
 import { applyAndDiff } from '../git/batch';
 import { recordingClient, type RecordingClient } from '../runs/modelCalls';
-import { commitWithEvents, emit, newId, transitionTask } from '../runs/runs';
+import { commitWithEvents, newId, transitionTask } from '../runs/runs';
 import type { RunRow, TaskRow } from '../runs/types';
 import { planTaskOfRow } from '../runs/views';
 import type { Db } from '../store/types';
@@ -91,20 +92,12 @@ function storeChange(deps: TaskRunDeps, row: TaskRow, attemptId: number, out: Ta
       'SELECT COALESCE(SUM(input_tokens), 0) AS i, COALESCE(SUM(output_tokens), 0) AS o, COALESCE(SUM(cost_usd), 0) AS c FROM model_calls WHERE run_id = ? AND task_id = ?',
       [row.run_id, row.id],
     )!;
-    db.run(
-      `INSERT INTO change_requests (id, run_id, task_id, base_commit, patch, files_json, summary, model, input_tokens, output_tokens, cost_usd,
-         review_verdict, review_comments, needs_explicit_approval, policy_json, status, error, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        changeId, row.run_id, row.id, out.baseCommit, out.patch, JSON.stringify(policy.files), out.summary, out.model, usage.i, usage.o, usage.c,
-        out.review?.verdict ?? null, out.review?.comments ?? null, policy.needsExplicitApproval ? 1 : 0, JSON.stringify(policy.violations), to, error, at, at,
-      ],
-    );
-    db.run(`UPDATE attempts SET status = 'ok', finished_at = ? WHERE id = ?`, [at, attemptId]);
-    emit(db, events, {
-      at, actor: 'agent', kind: policy.blocked ? 'change/rejected' : 'change/proposed', runId: row.run_id, taskId: row.id, subjectId: changeId,
-      to, reason: error ?? undefined, data: { files: policy.files, needsExplicitApproval: policy.needsExplicitApproval, reviewVerdict: out.review?.verdict ?? null },
+    insertChange(db, events, {
+      id: changeId, runId: row.run_id, taskId: row.id, baseCommit: out.baseCommit, patch: out.patch, files: policy.files, summary: out.summary, model: out.model,
+      usage: { input: usage.i, output: usage.o, costUsd: usage.c }, review: out.review,
+      needsExplicitApproval: policy.needsExplicitApproval, policyJson: JSON.stringify(policy.violations), status: to, error, at,
     });
+    db.run(`UPDATE attempts SET status = 'ok', finished_at = ? WHERE id = ?`, [at, attemptId]);
     return { changeId, proposed: !policy.blocked };
   });
 }

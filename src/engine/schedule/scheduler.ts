@@ -10,7 +10,7 @@ import {
 import type { OnEvent } from '../runs/types';
 import { getRunView } from '../runs/views';
 import type { Db } from '../store/types';
-import { activeRun, registerRun, stopTask, type ActiveRun } from './registry';
+import { RunRegistry, type ActiveRun } from './registry';
 import { TaskStop, type BackoffOptions } from './retry';
 import { RunIndex, type IndexedTask } from './runIndex';
 import { beginFirstAttempt, runTask, type StartedAttempt } from './runTask';
@@ -28,6 +28,8 @@ export interface RunPlanDeps {
   signal?: AbortSignal;
   /** Attempt-level retry backoff; default 1 s doubling to 30 s. */
   backoff?: BackoffOptions;
+  /** The engine's runs in flight, so its cancel and skip reach this run's tasks (default: a private one). */
+  registry?: RunRegistry;
 }
 
 /** True when two predicted file sets touch a common path (a folder covers what is below it). */
@@ -90,7 +92,7 @@ function promotionDue(index: RunIndex, check: Iterable<string>): boolean {
  * `reason`; running ones have their model calls aborted. For the engine to call when the
  * user rejects a change. Returns the skipped task ids.
  */
-export function skipDependents(db: Db, runId: string, taskId: string, reason: string, clock: Clock, onEvent?: OnEvent): string[] {
+export function skipDependents(db: Db, registry: RunRegistry, runId: string, taskId: string, reason: string, clock: Clock, onEvent?: OnEvent): string[] {
   const at = clock.now();
   const skipped = commitWithEvents(db, onEvent, (events) => {
     const tasks = getTaskRows(db, runId);
@@ -100,7 +102,7 @@ export function skipDependents(db: Db, runId: string, taskId: string, reason: st
     }
     return out;
   });
-  for (const id of skipped) stopTask(runId, id, 'skipped', reason);
+  for (const id of skipped) registry.stopTask(runId, id, 'skipped', reason);
   return skipped;
 }
 
@@ -142,8 +144,9 @@ export async function runPlan(d: RunPlanDeps, runId: string): Promise<RunView> {
       return ok;
     },
   };
-  if (activeRun(runId)) throw new EngineError('usage/run-active', `run ${runId} is already running in this process`);
-  const unregister = registerRun(active);
+  const registry = d.registry ?? new RunRegistry();
+  if (registry.get(runId)) throw new EngineError('usage/run-active', `run ${runId} is already running in this process`);
+  const unregister = registry.register(active);
   let wake: () => void = () => {};
   const onOuterAbort = () => controller.abort(new TaskStop('run-cancelled', 'the run was cancelled'));
   if (d.signal?.aborted) onOuterAbort();

@@ -145,4 +145,22 @@ CREATE INDEX events_subject ON events(subject_id, id);
     description: 'index model calls by task, for per-task usage sums',
     sql: `CREATE INDEX model_calls_task ON model_calls(run_id, task_id);`,
   },
+  {
+    version: 4,
+    description: 'bind approvals to the approved patch; keep every version of a regenerated change',
+    sql: `
+ALTER TABLE change_requests ADD COLUMN approved_patch_hash TEXT;
+ALTER TABLE change_requests ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE change_versions (
+  change_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  base_commit TEXT NOT NULL,
+  patch TEXT NOT NULL,
+  approved_patch_hash TEXT,
+  replaced_at INTEGER NOT NULL,
+  reason TEXT,
+  PRIMARY KEY (change_id, version)
+);
+`,
+  },
 ];

@@ -18,6 +18,7 @@ export function queueIcon(state: QueueState): IconView {
     case 'rejected': return { id: 'close', color: 'charts.red' };
     case 'reverted': return { id: 'discard', color: 'disabledForeground' };
     case 'blocked': return { id: 'debug-pause', color: 'charts.yellow' };
+    case 'superseded': return { id: 'history', color: 'disabledForeground' };
     default: return assertNever(state, 'queue state');
   }
 }

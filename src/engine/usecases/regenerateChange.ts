@@ -1,0 +1,56 @@
+import type { RunnablePlan } from '../api';
+import { runDeveloper } from '../agents/developer';
+import { reviewChange } from '../agents/reviewer';
+import type { AgentTask } from '../agents/types';
+import { checkPatchPolicy } from '../changes/policy';
+import type { Role } from '../config';
+import { EngineError } from '../errors';
+import type { RegeneratedChange, RegenerateRequest } from '../queue/types';
+import { recordingClient } from '../runs/modelCalls';
+import type { EngineContext } from './context';
+
+/**
+ * The merge queue's `regenerate`: the task's developer agent runs again from the new tip with
+ * the conflicting paths named, and the reviewer looks at the new patch. The queue then sends
+ * the change back to review (an approval never carries over to another patch). Undefined when
+ * the change has no agent to re-run (a ready-made patch from a request file) or the new patch
+ * breaks a rule the old one did not.
+ */
+export async function regenerateChange(ctx: Omit<EngineContext, 'queue'>, req: RegenerateRequest): Promise<RegeneratedChange | undefined> {
+  const { db, config, log, clock } = ctx;
+  const c = db.get<{ run_id: string; task_id: string; patch: string }>('SELECT run_id, task_id, patch FROM change_requests WHERE id = ?', [req.changeId]);
+  if (!c) return undefined;
+  const plan = db.get<{ plan_json: string }>('SELECT plan_json FROM plans WHERE run_id = ?', [c.run_id]);
+  const planned = plan ? (JSON.parse(plan.plan_json) as RunnablePlan).tasks.find((t) => t.id === c.task_id) : undefined;
+  if (!planned || planned.patch !== undefined) return undefined;
+  const task: AgentTask = {
+    runId: c.run_id,
+    id: c.task_id,
+    title: planned.title,
+    type: planned.type as Role,
+    prompt: `${planned.prompt}\n\nYour earlier change conflicted with newer commits in: ${req.conflictPaths.join(', ')}. Redo the change on top of the current files.`,
+    acceptanceCriteria: planned.acceptanceCriteria,
+    dependsOn: planned.dependsOn,
+    files: [...new Set([...planned.files, ...req.conflictPaths])],
+  };
+  const conflicts = db.get<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE kind = 'queue/state' AND to_state = 'conflicted' AND subject_id IN (SELECT id FROM queue_entries WHERE change_id = ?)", [req.changeId])?.n ?? 0;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new EngineError('cancelled', 'regeneration timed out')), config.taskTimeoutMs);
+  try {
+    // One generation per conflict, so a crash mid-regeneration replays what was paid for.
+    const client = recordingClient(db, ctx.client, clock, { runId: c.run_id, taskId: c.task_id, generation: 1000 + conflicts });
+    const out = await runDeveloper({ repo: ctx.repo, task, baseTree: req.newTip, deps: [], maxSteps: config.agentMaxSteps, signal: controller.signal, log, client });
+    if (out.patch.trim() === '') return undefined;
+    const before = new Set(checkPatchPolicy(c.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes }).files);
+    const report = checkPatchPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes });
+    const fresh = report.violations.filter((v) => v.severity === 'block' || (v.path !== undefined && !before.has(v.path)));
+    if (fresh.length > 0) {
+      log.warn('regenerated change refused by policy', { changeId: req.changeId, rule: fresh[0].rule, path: fresh[0].path });
+      return undefined;
+    }
+    const review = await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal: controller.signal, log });
+    return { patch: out.patch, baseCommit: req.newTip, summary: out.summary, review: review.verdict ? { verdict: review.verdict, comments: review.comments } : null };
+  } finally {
+    clearTimeout(timer);
+  }
+}
