@@ -12,6 +12,7 @@ import { MIGRATIONS } from './migrations';
 import { loadSqlJs } from './sqljs';
 import type { Db, Migration, SqlParams, SqlValue } from './types';
 import { applyMigrations, checkMigrationList } from './migrate';
+import { judgeJournal, replayIntact, storeDamaged } from './damage';
 
 export interface OpenDbOptions {
   /** The state folder (see `stateDirFor`), created if missing; null keeps everything in memory. */
@@ -304,7 +305,7 @@ class SqlJsDb implements Db {
     const now = d.files.statJournal();
     if (now && sameIdentity(now, this.seen)) return;
     const j = now ? d.files.readJournal(this.journalEnd) : undefined;
-    if (j && j.generation === this.generation && j.size >= this.journalEnd) {
+    if (j && j.generation === this.generation && j.size >= this.journalEnd && j.damaged.length === 0) {
       this.applyRecords(this.db, j.records);
       this.journalEnd = j.validEnd;
       if (j.last) this.lastRecord = j.last;
@@ -362,13 +363,15 @@ class SqlJsDb implements Db {
     } catch (e) {
       throw new EngineError('store/corrupt', `the Hyperion database file ${d.files.snapshotPath} cannot be read`, { cause: e });
     }
+    let damage: EngineError | undefined;
     try {
       const gen = readGeneration(next, d.files.snapshotPath);
       const j = d.files.readJournal(HEADER_BYTES);
+      const verdict = judgeJournal(j, gen);
       let end = HEADER_BYTES;
       let seen: JournalIdentity | undefined;
       let last: RecordMark | undefined;
-      if (j && j.generation === gen) {
+      if (verdict.kind === 'apply' && j) {
         this.applyRecords(next, j.records);
         end = j.validEnd;
         last = j.last;
@@ -377,7 +380,20 @@ class SqlJsDb implements Db {
           this.log.warn('store: cutting a torn journal tail left by an interrupted write', { dir: d.files.dir, bytes: j.size - j.validEnd });
           seen = d.files.truncateJournal(j.validEnd);
         }
-      } else if (j && j.generation !== undefined && j.generation > gen) {
+      } else if ((verdict.kind === 'damaged' || verdict.kind === 'unplaceable') && j) {
+        // Never cut a damaged journal: keep it aside first, recover what is intact, then
+        // fold the result into a new snapshot (below) so the damaged file is not read again.
+        let copy: string;
+        try {
+          copy = d.files.keepDamagedCopy();
+        } catch (e) {
+          throw d.writeFailed(e, 'keep a copy of the damaged journal in');
+        }
+        const placed = verdict.kind === 'damaged';
+        const { applied, skipped } = placed ? replayIntact(next, j.records) : { applied: 0, skipped: 0 };
+        damage = storeDamaged({ dir: d.files.dir, copy, spans: verdict.spans, applied, skipped, placed });
+        this.log.warn('store: the journal was damaged; recovered what was intact', { ...damage.details });
+      } else if (verdict.kind === 'newer') {
         throw new EngineError('store/corrupt', `the Hyperion journal in ${d.files.dir} is newer than its database file; the database file was replaced by hand`);
       } else {
         // Older generation (a crash after the snapshot rename) or a damaged header: its
@@ -399,6 +415,10 @@ class SqlJsDb implements Db {
     } catch (e) {
       if (this.db !== next) next.close();
       throw e;
+    }
+    if (damage) {
+      this.checkpointLocked();
+      throw damage;
     }
   }
 

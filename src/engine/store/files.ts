@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { HEADER_BYTES, decodeHeader, encodeHeader, headMatches, scanRecords, type CapturedStatement, type RecordMark } from './journal';
+import { HEADER_BYTES, decodeHeader, encodeHeader, headMatches, scanRecords, type CapturedStatement, type DamagedSpan, type RecordMark } from './journal';
 import { errnoCode, fsyncDir, readAt, writeFully, type StoreFs } from './fs-port';
 
 /** What a journal stat looked like when we last read it; equal means nothing new. */
@@ -11,7 +11,10 @@ export interface JournalIdentity {
 }
 
 export interface JournalRead {
+  /** The header's generation; undefined when the header is missing or damaged. */
   generation: number | undefined;
+  /** The raw header bytes (fewer than 16 when the file is shorter). */
+  header: Buffer;
   records: CapturedStatement[][];
   /** Offset just after the last valid record read. */
   validEnd: number;
@@ -19,6 +22,8 @@ export interface JournalRead {
   size: number;
   /** The last valid record read (absolute offset), if any. */
   last?: RecordMark;
+  /** Spans (absolute offsets) that are damaged rather than torn; see `scanRecords`. */
+  damaged: DamagedSpan[];
   identity: JournalIdentity;
 }
 
@@ -80,14 +85,17 @@ export class StoreFiles {
     }
     try {
       const st = this.fs.fstatSync(fd);
-      const generation = decodeHeader(readAt(this.fs, fd, HEADER_BYTES, 0));
+      const header = readAt(this.fs, fd, HEADER_BYTES, 0);
+      const generation = decodeHeader(header);
       const start = Math.max(from, HEADER_BYTES);
-      if (generation === undefined || st.size <= start) {
-        return { generation, records: [], validEnd: start, size: st.size, identity: identityOf(st) };
+      // Records are read even under a damaged header: the caller decides whether they belong.
+      if (st.size <= start) {
+        return { generation, header, records: [], validEnd: start, size: st.size, damaged: [], identity: identityOf(st) };
       }
       const tail = readAt(this.fs, fd, st.size - start, start);
       const scan = scanRecords(tail);
-      const read: JournalRead = { generation, records: scan.records, validEnd: start + scan.validBytes, size: st.size, identity: identityOf(st) };
+      const damaged = scan.damaged.map((d) => ({ offset: start + d.offset, length: d.length }));
+      const read: JournalRead = { generation, header, records: scan.records, validEnd: start + scan.validBytes, size: st.size, damaged, identity: identityOf(st) };
       if (scan.last) read.last = { offset: start + scan.last.offset, crc: scan.last.crc };
       return read;
     } finally {
@@ -144,6 +152,35 @@ export class StoreFiles {
       return identityOf(this.fs.fstatSync(fd));
     } finally {
       this.fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Copies the journal as it is now to `journal.damaged-<n>` (the first free n), durably,
+   * and returns the copy's path. Never overwrites an earlier copy.
+   */
+  keepDamagedCopy(): string {
+    const bytes = this.fs.readFileSync(this.journalPath);
+    for (let n = 1; ; n++) {
+      const copy = `${this.journalPath}.damaged-${n}`;
+      let fd: number;
+      try {
+        fd = this.fs.openSync(copy, 'wx');
+      } catch (e) {
+        if (errnoCode(e) === 'EEXIST') continue;
+        throw e;
+      }
+      try {
+        writeFully(this.fs, fd, bytes, 0);
+        this.fs.fsyncSync(fd);
+      } catch (e) {
+        this.fs.closeSync(fd);
+        this.removeQuietly(copy);
+        throw e;
+      }
+      this.fs.closeSync(fd);
+      fsyncDir(this.fs, this.dir);
+      return copy;
     }
   }
 

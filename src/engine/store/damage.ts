@@ -1,0 +1,68 @@
+import type { Database } from 'sql.js';
+import { EngineError } from '../errors';
+import type { JournalRead } from './files';
+import { HEADER_BYTES, damagedHeaderOf, type CapturedStatement, type DamagedSpan } from './journal';
+
+/**
+ * What a journal read under the lock means for the snapshot of generation `gen`:
+ * - `apply`: its records belong to the snapshot, with nothing damaged (a torn tail at most);
+ * - `damaged`: its records belong to the snapshot but some bytes were changed after they
+ *   were written (the header or spans between records); the intact records are recovered;
+ * - `unplaceable`: the header is damaged beyond telling which snapshot its records belong to;
+ * - `stale`: an older generation's journal (a crash after the snapshot rename), or none;
+ * - `newer`: a newer generation than the snapshot, i.e. the snapshot was replaced by hand.
+ */
+export type JournalVerdict =
+  | { kind: 'apply' }
+  | { kind: 'damaged'; spans: DamagedSpan[] }
+  | { kind: 'unplaceable'; spans: DamagedSpan[] }
+  | { kind: 'stale' }
+  | { kind: 'newer' };
+
+export function judgeJournal(j: JournalRead | undefined, gen: number): JournalVerdict {
+  if (!j) return { kind: 'stale' };
+  if (j.generation !== undefined) {
+    if (j.generation > gen) return { kind: 'newer' };
+    if (j.generation < gen) return { kind: 'stale' };
+    return j.damaged.length ? { kind: 'damaged', spans: j.damaged } : { kind: 'apply' };
+  }
+  // A header that was never written (empty, or zeros from an unfinished allocation) with
+  // nothing after it holds nothing to lose: the journal is simply started again.
+  if (j.size <= HEADER_BYTES && j.header.every((b) => b === 0)) return { kind: 'stale' };
+  const spans = [{ offset: 0, length: Math.min(j.size, HEADER_BYTES) }, ...j.damaged];
+  return damagedHeaderOf(j.header, gen) ? { kind: 'damaged', spans } : { kind: 'unplaceable', spans };
+}
+
+/**
+ * Replays intact records one transaction each, skipping any that no longer apply (one that
+ * depended on a damaged record). Returns how many were applied and skipped.
+ */
+export function replayIntact(db: Database, records: CapturedStatement[][]): { applied: number; skipped: number } {
+  let applied = 0;
+  let skipped = 0;
+  for (const rec of records) {
+    db.exec('BEGIN');
+    try {
+      for (const s of rec) db.run(s.sql, s.params);
+      db.exec('COMMIT');
+      applied++;
+    } catch {
+      db.exec('ROLLBACK');
+      skipped++;
+    }
+  }
+  return { applied, skipped };
+}
+
+/** `store/damaged`: one sentence naming the folder, what was recovered and where the copy is. */
+export function storeDamaged(o: { dir: string; copy: string; spans: DamagedSpan[]; applied: number; skipped: number; placed: boolean }): EngineError {
+  const first = o.spans[0]!;
+  const where = first.offset < HEADER_BYTES ? 'in its header' : `at byte ${first.offset}`;
+  const kept = `the damaged file was kept as ${o.copy}`;
+  const recovered = !o.placed
+    ? `its records could not be matched to the database, which was left as last saved; ${kept}`
+    : `${o.applied} intact record${o.applied === 1 ? ' was' : 's were'} recovered${o.skipped ? ` (${o.skipped} that depended on the damaged part could not be)` : ''} and ${kept}`;
+  return new EngineError('store/damaged', `the Hyperion journal in ${o.dir} was damaged ${where}; ${recovered}`, {
+    details: { dir: o.dir, copy: o.copy, spans: o.spans, recovered: o.applied, skipped: o.skipped },
+  });
+}
