@@ -10,7 +10,7 @@ import { HEADER_BYTES, encodeRecord, markOf, type CapturedStatement, type Record
 import { FileLock } from './lock';
 import { MIGRATIONS } from './migrations';
 import { loadSqlJs } from './sqljs';
-import type { Db, Migration, SqlParams, SqlValue } from './types';
+import type { Db, Migration, SqlParams, SqlValue, StoreCrashPoint } from './types';
 import { applyMigrations, checkMigrationList } from './migrate';
 import { judgeJournal, replayIntact, storeDamaged } from './damage';
 
@@ -29,6 +29,8 @@ export interface OpenDbOptions {
   migrations?: Migration[];
   /** File-system port for fault-injection tests; default node:fs. */
   fs?: StoreFs;
+  /** Called at each named crash point of a durable write; tests kill the process there. */
+  crashPoint?: (name: StoreCrashPoint) => void;
 }
 
 /**
@@ -57,12 +59,26 @@ export async function openDb(opts: OpenDbOptions): Promise<Db> {
   } catch (e) {
     throw writeFailed(e, 'create');
   }
+  const lock = new FileLock({ fs, dir, timeoutMs: opts.lockTimeoutMs ?? 5000, staleMs: opts.staleLockMs ?? 60_000, log, writeFailed });
   const durable: Durable = {
-    files: new StoreFiles(fs, dir),
-    lock: new FileLock({ fs, dir, timeoutMs: opts.lockTimeoutMs ?? 5000, staleMs: opts.staleLockMs ?? 60_000, log, writeFailed }),
+    files: undefined!,
+    lock,
     snapshotEveryBytes: opts.snapshotEveryBytes ?? 4 * 1024 * 1024,
     writeFailed,
+    lockLost: undefined,
+    crash: opts.crashPoint ?? (() => {}),
   };
+  // Every file write first checks that the lock is still ours; once it was lost, this
+  // process writes nothing more (its view may already miss another writer's records).
+  const beforeWrite = () => {
+    try {
+      lock.verify('before');
+    } catch (e) {
+      if (isEngineError(e, 'store/lock-lost')) durable.lockLost ??= e;
+      throw e;
+    }
+  };
+  durable.files = new StoreFiles(fs, dir, { beforeWrite, ...(opts.crashPoint ? { crash: opts.crashPoint } : {}) });
   const store = new SqlJsDb(SQL, undefined, durable, log);
   store.openDurable(migrations);
   return store;
@@ -73,6 +89,9 @@ interface Durable {
   lock: FileLock;
   snapshotEveryBytes: number;
   writeFailed: (e: unknown, what: string) => EngineError;
+  /** The first `store/lock-lost`; from then on every write is refused. */
+  lockLost: EngineError | undefined;
+  crash: (name: StoreCrashPoint) => void;
 }
 
 class SqlJsDb implements Db {
@@ -164,6 +183,7 @@ class SqlJsDb implements Db {
     if (this.depth > 0) return this.nested(fn);
     const d = this.durable;
     if (d) {
+      this.refuseAfterLockLost(d);
       d.lock.acquire();
     }
     try {
@@ -187,6 +207,7 @@ class SqlJsDb implements Db {
       this.captured = [];
       if (d && captured.length > 0) this.appendOrRollback(d, captured);
       this.db.exec('COMMIT');
+      d?.crash('after-commit');
       if (d && this.journalEnd > d.snapshotEveryBytes) this.autoCheckpoint();
       return result;
     } finally {
@@ -199,6 +220,7 @@ class SqlJsDb implements Db {
     if (this.depth > 0) throw new EngineError('store/in-transaction', 'checkpoint() cannot run inside a transaction');
     const d = this.durable;
     if (!d) return;
+    this.refuseAfterLockLost(d);
     d.lock.acquire();
     try {
       this.catchUp(true);
@@ -244,16 +266,39 @@ class SqlJsDb implements Db {
 
   private appendOrRollback(d: Durable, captured: CapturedStatement[]): void {
     const record = encodeRecord(captured);
+    d.crash('before-append');
+    let seen: JournalIdentity;
     try {
-      this.seen = d.files.append(record, this.journalEnd);
-      this.lastRecord = markOf(record, this.journalEnd);
-      this.journalEnd += record.length;
+      seen = d.files.append(record, this.journalEnd);
     } catch (e) {
       this.db.exec('ROLLBACK');
       // The append cut its own tail; forget what we saw so the next access re-reads the file.
       this.seen = undefined;
       throw d.writeFailed(e, 'save to');
     }
+    try {
+      // Had another process taken the lock while we wrote, it may write over our record:
+      // say so rather than report the transaction saved. If the record survives, the next
+      // read replays it from the file, since journalEnd was not advanced.
+      d.lock.verify('after');
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      this.seen = undefined;
+      if (isEngineError(e, 'store/lock-lost')) d.lockLost ??= e;
+      throw e;
+    }
+    d.crash('after-append');
+    this.seen = seen;
+    this.lastRecord = markOf(record, this.journalEnd);
+    this.journalEnd += record.length;
+  }
+
+  private refuseAfterLockLost(d: Durable): void {
+    if (!d.lockLost) return;
+    throw new EngineError('store/lock-lost', `this Hyperion process stopped writing to ${d.files.dir} after it lost its write lock; run the command again`, {
+      cause: d.lockLost,
+      details: { dir: d.files.dir },
+    });
   }
 
   private autoCheckpoint(): void {

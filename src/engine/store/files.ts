@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { HEADER_BYTES, decodeHeader, encodeHeader, headMatches, scanRecords, type CapturedStatement, type DamagedSpan, type RecordMark } from './journal';
 import { errnoCode, fsyncDir, readAt, writeFully, type StoreFs } from './fs-port';
+import type { StoreCrashPoint } from './types';
 
 /** What a journal stat looked like when we last read it; equal means nothing new. */
 export interface JournalIdentity {
@@ -34,6 +35,15 @@ export interface JournalRead {
  * - `journal`: header + committed transactions since that snapshot, appended and fsynced.
  * Callers hold the cross-process lock for every mutating call here.
  */
+/**
+ * Called by every mutating method before it touches a file: the store checks there that it
+ * still holds the lock. `crash` marks crash points for tests.
+ */
+export interface StoreFileHooks {
+  beforeWrite(): void;
+  crash?: (name: StoreCrashPoint) => void;
+}
+
 export class StoreFiles {
   readonly snapshotPath: string;
   readonly journalPath: string;
@@ -41,6 +51,7 @@ export class StoreFiles {
   constructor(
     private readonly fs: StoreFs,
     readonly dir: string,
+    private readonly hooks: StoreFileHooks = { beforeWrite: () => {} },
   ) {
     this.snapshotPath = path.join(dir, 'hyperion.sqlite');
     this.journalPath = path.join(dir, 'journal');
@@ -56,11 +67,14 @@ export class StoreFiles {
   }
 
   writeSnapshot(bytes: Uint8Array): void {
-    this.replaceFile(this.snapshotPath, bytes);
+    this.hooks.beforeWrite();
+    this.replaceFile(this.snapshotPath, bytes, 'mid-snapshot');
+    this.hooks.crash?.('after-snapshot');
   }
 
   /** Starts an empty journal for `generation`. */
   resetJournal(generation: number): JournalIdentity {
+    this.hooks.beforeWrite();
     this.replaceFile(this.journalPath, encodeHeader(generation));
     return this.statJournal()!;
   }
@@ -109,10 +123,20 @@ export class StoreFiles {
    * replayed by another process, and the error is rethrown.
    */
   append(record: Uint8Array, at: number): JournalIdentity {
+    this.hooks.beforeWrite();
     const fd = this.fs.openSync(this.journalPath, 'r+');
     try {
       try {
-        writeFully(this.fs, fd, record, at);
+        const crash = this.hooks.crash;
+        if (crash) {
+          // Two writes with a crash point between them: a torn record, for crash tests.
+          const half = record.length >> 1;
+          writeFully(this.fs, fd, record.subarray(0, half), at);
+          crash('mid-append');
+          writeFully(this.fs, fd, record.subarray(half), at + half);
+        } else {
+          writeFully(this.fs, fd, record, at);
+        }
         this.fs.fsyncSync(fd);
       } catch (e) {
         try {
@@ -145,6 +169,7 @@ export class StoreFiles {
 
   /** Cuts a torn tail left by a crashed writer. */
   truncateJournal(at: number): JournalIdentity {
+    this.hooks.beforeWrite();
     const fd = this.fs.openSync(this.journalPath, 'r+');
     try {
       this.fs.ftruncateSync(fd, at);
@@ -160,6 +185,7 @@ export class StoreFiles {
    * and returns the copy's path. Never overwrites an earlier copy.
    */
   keepDamagedCopy(): string {
+    this.hooks.beforeWrite();
     const bytes = this.fs.readFileSync(this.journalPath);
     for (let n = 1; ; n++) {
       const copy = `${this.journalPath}.damaged-${n}`;
@@ -192,6 +218,7 @@ export class StoreFiles {
     const removed: string[] = [];
     for (const name of this.fs.readdirSync(this.dir)) {
       if (/^(hyperion\.sqlite|journal)\.tmp-\d+$/.test(name)) {
+        this.hooks.beforeWrite();
         this.removeQuietly(path.join(this.dir, name));
         removed.push(name);
       }
@@ -199,7 +226,7 @@ export class StoreFiles {
     return removed;
   }
 
-  private replaceFile(target: string, bytes: Uint8Array): void {
+  private replaceFile(target: string, bytes: Uint8Array, crashPoint?: StoreCrashPoint): void {
     const tmp = `${target}.tmp-${process.pid}`;
     const fd = this.fs.openSync(tmp, 'w');
     try {
@@ -211,6 +238,7 @@ export class StoreFiles {
       throw e;
     }
     this.fs.closeSync(fd);
+    if (crashPoint) this.hooks.crash?.(crashPoint);
     try {
       this.fs.renameSync(tmp, target);
     } catch (e) {

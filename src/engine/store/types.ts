@@ -33,3 +33,12 @@ export interface Migration {
   description: string;
   sql: string;
 }
+
+/**
+ * Named moments inside a durable write where a test can kill the process (see
+ * `OpenDbOptions.crashPoint`): half a record appended, a record fsynced but the transaction
+ * not yet reported, a transaction reported, a snapshot written but not renamed, a snapshot
+ * renamed but its journal not yet reset. `before-append` comes with the lock held and the
+ * record encoded, just before the ownership check.
+ */
+export type StoreCrashPoint = 'before-append' | 'mid-append' | 'after-append' | 'after-commit' | 'mid-snapshot' | 'after-snapshot';
