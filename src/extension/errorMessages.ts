@@ -51,7 +51,10 @@ export function toUserError(e: unknown, what: string, canRetry = false): UserFac
     const copy = typeof e.details?.copy === 'string' ? e.details.copy : undefined;
     return { message: `${detail}.`, actions: copy ? ['Open Folder', 'Open Log'] : ['Open Log'], severity: 'error', ...(copy ? { reveal: copy } : {}) };
   }
-  if (code === 'store/lock-lost') return { message: `${what} stopped: ${detail}.`, actions: [...retry, 'Open Log'], severity: 'error' };
+  if (code === 'store/lock-lost') {
+    // The store refuses every write after this, so only a fresh engine can go on.
+    return { message: `${what} stopped: Hyperion lost its write lock on its state folder (another process took it or the lock file was deleted), so it stopped saving. Reload the window to continue.`, actions: ['Open Log'], severity: 'error' };
+  }
   if (code.startsWith('store/')) return { message: `${what} failed: Hyperion could not read or write its state (${detail}).`, actions: ['Open Log'], severity: 'error' };
   return { message: `${what} failed: ${detail}.`, actions: [...retry, 'Open Log'], severity: 'error' };
 }

@@ -117,14 +117,18 @@ export class FileLock {
     );
   }
 
-  /** Releases the lock if this process still owns it (a broken stale lock is left alone). */
+  /**
+   * Releases the lock if this process still owns it. A lock file that is gone, being
+   * created (unreadable), or someone else's is left alone: deleting it would free another
+   * writer's lock.
+   */
   release(): void {
     const token = this.heldToken;
     this.heldToken = undefined;
     if (!token) return;
     const owner = this.readOwner(this.file);
-    if (typeof owner === 'object' && owner.token !== token) {
-      this.o.log.warn('store: our lock was broken as stale while held', { dir: this.o.dir });
+    if (typeof owner !== 'object' || owner.token !== token) {
+      this.o.log.warn('store: our lock was broken or deleted while held', { dir: this.o.dir });
       return;
     }
     try {
