@@ -153,33 +153,41 @@ test('a process with the store open reports damage to records another process wr
   }
 });
 
-test('the built CLI: history fails with one sentence naming the kept copy, then shows what was recovered', async () => {
-  const repo = makeRepo();
-  try {
-    const stateDir = await stateDirFor(repo.dir);
-    const db = await openDb({ dir: stateDir });
-    const runs = ['first', 'second', 'third'].map((goal) =>
-      createRun(db, { goal, repo: repo.dir, baseCommit: repo.head(), plan: plan([task(`${goal}-a`)]), approve: 'none', clock: testClock }),
-    );
-    // Left unclosed, as a killed process leaves it: the runs are records in the journal.
-    const journal = path.join(stateDir, 'journal');
-    const spans = recordSpans(journal);
-    assert.ok(spans.length >= 3);
-    flipByte(journal, spans[0]!.offset + 40);
+const cliCases = [
+  { name: 'an early record', at: (spans: Array<{ offset: number }>) => spans[0]!.offset + 40, kept: (runs: string[]) => runs.slice(1), where: /at byte \d+/ },
+  { name: 'the journal header', at: () => 2, kept: (runs: string[]) => runs, where: /in its header/ },
+];
 
-    const first = await runBuiltCli(['history', '--json', '--repo', repo.dir], repo.dir);
-    assert.notEqual(first.code, 0, `exit ${first.code}: ${first.stdout}`);
-    const copy = path.join(stateDir, 'journal.damaged-1');
-    assert.match(first.stderr, /^hyperion: the Hyperion journal in .* was damaged at byte \d+; .* kept as .*journal\.damaged-1\.\n$/);
-    assert.ok(first.stderr.includes(copy), first.stderr);
-    assert.equal(first.stdout, '');
-    assert.ok(fs.existsSync(copy));
+for (const c of cliCases) {
+  test(`the built CLI, ${c.name} damaged: history fails with one sentence naming the kept copy, then shows what was recovered`, async () => {
+    const repo = makeRepo();
+    try {
+      const stateDir = await stateDirFor(repo.dir);
+      const db = await openDb({ dir: stateDir });
+      const runs = ['first', 'second', 'third'].map((goal) =>
+        createRun(db, { goal, repo: repo.dir, baseCommit: repo.head(), plan: plan([task(`${goal}-a`)]), approve: 'none', clock: testClock }),
+      );
+      // Left unclosed, as a killed process leaves it: the runs are records in the journal.
+      const journal = path.join(stateDir, 'journal');
+      const spans = recordSpans(journal);
+      assert.ok(spans.length >= 3);
+      flipByte(journal, c.at(spans));
 
-    const second = await runBuiltCli(['history', '--json', '--repo', repo.dir], repo.dir);
-    assert.equal(second.code, 0, second.stderr);
-    const tasks = (JSON.parse(second.stdout) as { tasks: Array<{ runId: string; id: string }> }).tasks;
-    assert.deepEqual(tasks.map((t) => t.runId).sort(), runs.slice(1).sort(), 'the runs in intact records are all there');
-  } finally {
-    repo.cleanup();
-  }
-});
+      const first = await runBuiltCli(['history', '--json', '--repo', repo.dir], repo.dir);
+      assert.notEqual(first.code, 0, `exit ${first.code}: ${first.stdout}`);
+      const copy = path.join(stateDir, 'journal.damaged-1');
+      assert.match(first.stderr, /^hyperion: the Hyperion journal in .* was damaged [^;]*; .* kept as .*journal\.damaged-1\.\n$/);
+      assert.match(first.stderr, c.where);
+      assert.ok(first.stderr.includes(copy), first.stderr);
+      assert.equal(first.stdout, '');
+      assert.ok(fs.existsSync(copy));
+
+      const second = await runBuiltCli(['history', '--json', '--repo', repo.dir], repo.dir);
+      assert.equal(second.code, 0, second.stderr);
+      const tasks = (JSON.parse(second.stdout) as { tasks: Array<{ runId: string; id: string }> }).tasks;
+      assert.deepEqual(tasks.map((t) => t.runId).sort(), c.kept(runs).sort(), 'the runs in intact records are all there');
+    } finally {
+      repo.cleanup();
+    }
+  });
+}
