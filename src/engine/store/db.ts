@@ -59,26 +59,24 @@ export async function openDb(opts: OpenDbOptions): Promise<Db> {
   } catch (e) {
     throw writeFailed(e, 'create');
   }
-  const lock = new FileLock({ fs, dir, timeoutMs: opts.lockTimeoutMs ?? 5000, staleMs: opts.staleLockMs ?? 60_000, log, writeFailed });
-  const durable: Durable = {
-    files: undefined!,
-    lock,
-    snapshotEveryBytes: opts.snapshotEveryBytes ?? 4 * 1024 * 1024,
-    writeFailed,
-    lockLost: undefined,
-    crash: opts.crashPoint ?? (() => {}),
-  };
   // Every file write first checks that the lock is still ours; once it was lost, this
   // process writes nothing more (its view may already miss another writer's records).
   const beforeWrite = () => {
     try {
-      lock.verify('before');
+      durable.lock.verify('before');
     } catch (e) {
       if (isEngineError(e, 'store/lock-lost')) durable.lockLost ??= e;
       throw e;
     }
   };
-  durable.files = new StoreFiles(fs, dir, { beforeWrite, ...(opts.crashPoint ? { crash: opts.crashPoint } : {}) });
+  const durable: Durable = {
+    files: new StoreFiles(fs, dir, { beforeWrite, ...(opts.crashPoint ? { crash: opts.crashPoint } : {}) }),
+    lock: new FileLock({ fs, dir, timeoutMs: opts.lockTimeoutMs ?? 5000, staleMs: opts.staleLockMs ?? 60_000, log, writeFailed }),
+    snapshotEveryBytes: opts.snapshotEveryBytes ?? 4 * 1024 * 1024,
+    writeFailed,
+    lockLost: undefined,
+    crash: opts.crashPoint ?? (() => {}),
+  };
   const store = new SqlJsDb(SQL, undefined, durable, log);
   store.openDurable(migrations);
   return store;
@@ -441,8 +439,8 @@ class SqlJsDb implements Db {
       } else if (verdict.kind === 'newer') {
         throw new EngineError('store/corrupt', `the Hyperion journal in ${d.files.dir} is newer than its database file; the database file was replaced by hand`);
       } else {
-        // Older generation (a crash after the snapshot rename) or a damaged header: its
-        // records are already in the snapshot.
+        // No journal, an older generation's (a crash after the snapshot rename: its records
+        // are already in the snapshot), or a header that was never written.
         try {
           seen = d.files.resetJournal(gen);
         } catch (e) {
@@ -462,7 +460,12 @@ class SqlJsDb implements Db {
       throw e;
     }
     if (damage) {
-      this.checkpointLocked();
+      try {
+        this.checkpointLocked();
+      } catch (e) {
+        // The damaged journal stays; the next open recovers it again, with another copy.
+        this.log.warn('store: could not save the state recovered from a damaged journal', { error: describeError(e) });
+      }
       throw damage;
     }
   }
