@@ -191,3 +191,76 @@ for (const c of cliCases) {
     }
   });
 }
+
+/** A store whose snapshot holds rows 0..4 and whose journal holds rows 5..6, left unclosed. */
+async function snapshotWithRows(dir: string): Promise<{ snapshot: string }> {
+  const db = await openDb({ dir, migrations: TEST_MIGRATIONS, snapshotEveryBytes: 1 << 30 });
+  for (let i = 0; i < 5; i++) db.run('INSERT INTO items (txn, part, body) VALUES (?, 1, ?)', [i, `snapshot-row-${i}`]);
+  db.checkpoint();
+  for (let i = 5; i < 7; i++) db.run('INSERT INTO items (txn, part, body) VALUES (?, 1, ?)', [i, `journal-row-${i}`]);
+  return { snapshot: path.join(dir, 'hyperion.sqlite') };
+}
+
+test('a byte changed inside a value of the database file is reported and kept aside; the rest is kept', async () => {
+  const dir = tempDir();
+  try {
+    const { snapshot } = await snapshotWithRows(dir);
+    const at = fs.readFileSync(snapshot).indexOf('snapshot-row-3');
+    assert.ok(at > 0);
+    flipByte(snapshot, at + 2);
+    const damaged = fs.readFileSync(snapshot);
+    let err: unknown;
+    await assert.rejects(openDb({ dir, migrations: TEST_MIGRATIONS }), (e) => ((err = e), isEngineError(e, 'store/damaged')));
+    const copy = path.join(dir, 'hyperion.sqlite.damaged-1');
+    assert.match((err as Error).message, /^the Hyperion database file .*hyperion\.sqlite was damaged; .* kept as .*hyperion\.sqlite\.damaged-1$/);
+    assert.deepEqual(fs.readFileSync(copy), damaged, 'the damaged database file was kept whole');
+    assert.deepEqual(await txnsAfterReopen(dir), [0, 1, 2, 3, 4, 5, 6], 'the journal on top of it is still applied');
+    assert.equal(fs.readdirSync(dir).filter((f) => f.includes('damaged')).length, 1, 'reported once');
+  } finally {
+    removeDir(dir);
+  }
+});
+
+test('a database file SQLite finds inconsistent is store/corrupt naming its kept copy, kept once however often it is opened', async () => {
+  const dir = tempDir();
+  try {
+    const { snapshot } = await snapshotWithRows(dir);
+    // The first byte of a b-tree page says what kind of page it is: here the items table's.
+    const page = Math.floor(fs.readFileSync(snapshot).indexOf('snapshot-row-3') / 4096) * 4096;
+    flipByte(snapshot, page);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await assert.rejects(openDb({ dir, migrations: TEST_MIGRATIONS }), (e) => isEngineError(e, 'store/corrupt') && /beyond repair .* a copy was kept as .*hyperion\.sqlite\.damaged-1;/.test(e.message));
+    }
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('damaged')), ['hyperion.sqlite.damaged-1']);
+  } finally {
+    removeDir(dir);
+  }
+});
+
+test('a database file damaged where Hyperion keeps its own bookkeeping is store/corrupt naming its kept copy', async () => {
+  const dir = tempDir();
+  try {
+    const { snapshot } = await snapshotWithRows(dir);
+    flipByte(snapshot, 4096); // page 2: the store's generation table, created first
+    await assert.rejects(openDb({ dir, migrations: TEST_MIGRATIONS }), (e) => isEngineError(e, 'store/corrupt') && /beyond repair .* a copy was kept as .*hyperion\.sqlite\.damaged-1;/.test(e.message));
+  } finally {
+    removeDir(dir);
+  }
+});
+
+test('a database file with no recorded checksum (an older Hyperion wrote it) opens without a report', async () => {
+  for (const sums of [undefined, '{"1":"00000000:1"}', 'not json']) {
+    const dir = tempDir();
+    try {
+      await snapshotWithRows(dir);
+      const sumFile = path.join(dir, 'hyperion.sqlite.sum');
+      assert.ok(fs.existsSync(sumFile));
+      if (sums === undefined) fs.rmSync(sumFile);
+      else fs.writeFileSync(sumFile, sums);
+      assert.deepEqual(await txnsAfterReopen(dir), [0, 1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('damaged')), []);
+    } finally {
+      removeDir(dir);
+    }
+  }
+});

@@ -54,15 +54,41 @@ export function replayIntact(db: Database, records: CapturedStatement[][]): { ap
   return { applied, skipped };
 }
 
-/** `store/damaged`: one sentence naming the folder, what was recovered and where the copy is. */
-export function storeDamaged(o: { dir: string; copy: string; spans: DamagedSpan[]; applied: number; skipped: number; placed: boolean }): EngineError {
-  const first = o.spans[0]!;
-  const where = first.offset < HEADER_BYTES ? 'in its header' : `at byte ${first.offset}`;
-  const kept = `the damaged file was kept as ${o.copy}`;
-  const recovered = !o.placed
-    ? `its records could not be matched to the database, which was left as last saved; ${kept}`
-    : `${o.applied} intact record${o.applied === 1 ? ' was' : 's were'} recovered${o.skipped ? ` (${o.skipped} that depended on the damaged part could not be)` : ''} and ${kept}`;
-  return new EngineError('store/damaged', `the Hyperion journal in ${o.dir} was damaged ${where}; ${recovered}`, {
-    details: { dir: o.dir, copy: o.copy, spans: o.spans, recovered: o.applied, skipped: o.skipped },
+export interface JournalDamage {
+  copy: string;
+  spans: DamagedSpan[];
+  applied: number;
+  skipped: number;
+  /** False when the records could not be matched to the snapshot and were not replayed. */
+  placed: boolean;
+}
+
+export interface SnapshotDamage {
+  file: string;
+  copy: string;
+}
+
+/** `store/damaged`: one sentence naming what was damaged, what was recovered and where the copies are. */
+export function storeDamaged(dir: string, journal: JournalDamage | undefined, snapshot: SnapshotDamage | undefined): EngineError {
+  const parts: string[] = [];
+  if (snapshot) {
+    parts.push(`the Hyperion database file ${snapshot.file} was damaged; Hyperion goes on with what it could read from it, and the damaged file was kept as ${snapshot.copy}`);
+  }
+  if (journal) {
+    const first = journal.spans[0]!;
+    const where = first.offset < HEADER_BYTES ? 'in its header' : `at byte ${first.offset}`;
+    const kept = `the damaged file was kept as ${journal.copy}`;
+    const recovered = !journal.placed
+      ? `its records could not be matched to the database, which was left as last saved; ${kept}`
+      : `${journal.applied} intact record${journal.applied === 1 ? ' was' : 's were'} recovered${journal.skipped ? ` (${journal.skipped} that depended on the damaged part could not be)` : ''} and ${kept}`;
+    parts.push(`the Hyperion journal in ${dir} was damaged ${where}; ${recovered}`);
+  }
+  return new EngineError('store/damaged', parts.join('; and '), {
+    details: {
+      dir,
+      copy: journal?.copy ?? snapshot?.copy,
+      ...(journal ? { spans: journal.spans, recovered: journal.applied, skipped: journal.skipped } : {}),
+      ...(snapshot ? { snapshotCopy: snapshot.copy } : {}),
+    },
   });
 }

@@ -12,7 +12,7 @@ import { MIGRATIONS } from './migrations';
 import { loadSqlJs } from './sqljs';
 import type { Db, Migration, SqlParams, SqlValue, StoreCrashPoint } from './types';
 import { applyMigrations, checkMigrationList } from './migrate';
-import { judgeJournal, replayIntact, storeDamaged } from './damage';
+import { judgeJournal, replayIntact, storeDamaged, type JournalDamage, type SnapshotDamage } from './damage';
 
 export interface OpenDbOptions {
   /** The state folder (see `stateDirFor`), created if missing; null keeps everything in memory. */
@@ -321,7 +321,7 @@ class SqlJsDb implements Db {
     this.cache.clear(); // export() closes and reopens the sql.js connection
     const bytes = this.db.export();
     try {
-      d.files.writeSnapshot(bytes);
+      d.files.writeSnapshot(bytes, next);
     } catch (e) {
       this.db.run(`UPDATE ${META_TABLE} SET generation = ?`, [this.generation]);
       throw d.writeFailed(e, 'write a snapshot in');
@@ -404,11 +404,18 @@ class SqlJsDb implements Db {
     try {
       next = new this.SQL.Database(snapshot);
     } catch (e) {
-      throw new EngineError('store/corrupt', `the Hyperion database file ${d.files.snapshotPath} cannot be read`, { cause: e });
+      throw this.unreadableSnapshot(snapshot, new EngineError('store/corrupt', `the Hyperion database file ${d.files.snapshotPath} cannot be read`, { cause: e }));
     }
     let damage: EngineError | undefined;
     try {
-      const gen = readGeneration(next, d.files.snapshotPath);
+      let gen: number;
+      try {
+        gen = readGeneration(next, d.files.snapshotPath);
+      } catch (e) {
+        throw this.unreadableSnapshot(snapshot, e);
+      }
+      const snapshotDamage = this.checkSnapshot(next, snapshot, gen);
+      let journalDamage: JournalDamage | undefined;
       const j = d.files.readJournal(HEADER_BYTES);
       const verdict = judgeJournal(j, gen);
       let end = HEADER_BYTES;
@@ -434,8 +441,7 @@ class SqlJsDb implements Db {
         }
         const placed = verdict.kind === 'damaged';
         const { applied, skipped } = placed ? replayIntact(next, j.records) : { applied: 0, skipped: 0 };
-        damage = storeDamaged({ dir: d.files.dir, copy, spans: verdict.spans, applied, skipped, placed });
-        this.log.warn('store: the journal was damaged; recovered what was intact', { ...damage.details });
+        journalDamage = { copy, spans: verdict.spans, applied, skipped, placed };
       } else if (verdict.kind === 'newer') {
         throw new EngineError('store/corrupt', `the Hyperion journal in ${d.files.dir} is newer than its database file; the database file was replaced by hand`);
       } else {
@@ -446,6 +452,10 @@ class SqlJsDb implements Db {
         } catch (e) {
           throw d.writeFailed(e, 'reset the journal in');
         }
+      }
+      if (journalDamage || snapshotDamage) {
+        damage = storeDamaged(d.files.dir, journalDamage, snapshotDamage);
+        this.log.warn('store: damaged files were kept aside; recovered what was intact', { ...damage.details });
       }
       this.cache.clear();
       this.db?.close();
@@ -468,6 +478,46 @@ class SqlJsDb implements Db {
       }
       throw damage;
     }
+  }
+
+  /**
+   * Under the lock, with the snapshot of `gen` loaded in `db`: undefined when its bytes match
+   * the checksum recorded for them (or none is recorded). When they do not, the file is kept
+   * aside and, if SQLite still finds it consistent, returned as damage to go on from; one
+   * SQLite finds inconsistent is `store/corrupt`, naming the copy.
+   */
+  /**
+   * The error for a snapshot SQLite cannot read: when its checksum matches none recorded it
+   * was damaged, so it is kept aside and the error names the copy; otherwise `e` as is.
+   */
+  private unreadableSnapshot(bytes: Uint8Array, e: unknown): unknown {
+    const d = this.durable!;
+    if (!d.files.matchesNoRecordedSum(bytes)) return e;
+    let copy: string;
+    try {
+      copy = d.files.keepDamagedCopy('snapshot');
+    } catch (e2) {
+      return d.writeFailed(e2, 'keep a copy of the damaged database file in');
+    }
+    return beyondRepair(d.files, copy, describeError(e));
+  }
+
+  private checkSnapshot(db: Database, bytes: Uint8Array, gen: number): SnapshotDamage | undefined {
+    const d = this.durable!;
+    const check = d.files.checkSnapshot(bytes, gen);
+    if (check.verdict !== 'damaged') {
+      d.files.rememberSnapshot(gen, check.sum);
+      return undefined;
+    }
+    let copy: string;
+    try {
+      copy = d.files.keepDamagedCopy('snapshot');
+    } catch (e) {
+      throw d.writeFailed(e, 'keep a copy of the damaged database file in');
+    }
+    const verdict = integrityOf(db);
+    if (verdict !== 'ok') throw beyondRepair(d.files, copy, `SQLite reports: ${verdict}`);
+    return { file: d.files.snapshotPath, copy };
   }
 
   private createFresh(): void {
@@ -504,4 +554,20 @@ class SqlJsDb implements Db {
 
 function isThenable(x: unknown): boolean {
   return typeof (x as { then?: unknown } | null)?.then === 'function';
+}
+
+function integrityOf(db: Database): string {
+  try {
+    return String(db.exec('PRAGMA integrity_check')[0]?.values[0]?.[0]);
+  } catch (e) {
+    return describeError(e);
+  }
+}
+
+function beyondRepair(files: StoreFiles, copy: string, why: string): EngineError {
+  return new EngineError(
+    'store/corrupt',
+    `the Hyperion database file ${files.snapshotPath} was damaged beyond repair (${why}); a copy was kept as ${copy}; move the folder ${files.dir} away to start again`,
+    { details: { dir: files.dir, copy } },
+  );
 }

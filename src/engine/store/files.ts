@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { HEADER_BYTES, decodeHeader, encodeHeader, headMatches, scanRecords, type CapturedStatement, type DamagedSpan, type RecordMark } from './journal';
+import { HEADER_BYTES, crc32, decodeHeader, encodeHeader, headMatches, scanRecords, type CapturedStatement, type DamagedSpan, type RecordMark } from './journal';
 import { errnoCode, fsyncDir, readAt, writeFully, type StoreFs } from './fs-port';
 import type { StoreCrashPoint } from './types';
 
@@ -28,10 +28,16 @@ export interface JournalRead {
   identity: JournalIdentity;
 }
 
+/** What a snapshot's bytes say about it against its recorded checksum. */
+export type SnapshotCheck = 'ok' | 'unrecorded' | 'damaged';
+
 /**
- * The two files of a store folder and their crash-safe replacement:
+ * The files of a store folder and their crash-safe replacement:
  * - `hyperion.sqlite`: the snapshot, an exported SQLite database, replaced atomically
  *   (temp file → fsync → rename → fsync folder).
+ * - `hyperion.sqlite.sum`: the checksum of the snapshot of each of the last two generations,
+ *   written before the snapshot it describes, so a changed byte in the snapshot is noticed.
+ *   Stores written by an older Hyperion have none; their snapshots are not checked.
  * - `journal`: header + committed transactions since that snapshot, appended and fsynced.
  * Callers hold the cross-process lock for every mutating call here.
  */
@@ -47,6 +53,9 @@ export interface StoreFileHooks {
 export class StoreFiles {
   readonly snapshotPath: string;
   readonly journalPath: string;
+  private readonly sumPath: string;
+  /** The checksum of the snapshot this process last read or wrote, by generation. */
+  private known: { generation: number; sum: string } | undefined;
 
   constructor(
     private readonly fs: StoreFs,
@@ -55,6 +64,7 @@ export class StoreFiles {
   ) {
     this.snapshotPath = path.join(dir, 'hyperion.sqlite');
     this.journalPath = path.join(dir, 'journal');
+    this.sumPath = path.join(dir, 'hyperion.sqlite.sum');
   }
 
   readSnapshot(): Uint8Array | undefined {
@@ -66,10 +76,49 @@ export class StoreFiles {
     }
   }
 
-  writeSnapshot(bytes: Uint8Array): void {
+  /** Replaces the snapshot with `bytes`, the database at `generation`, recording its checksum first. */
+  writeSnapshot(bytes: Uint8Array, generation: number): void {
     this.hooks.beforeWrite();
+    const sum = sumOf(bytes);
+    const sums: Record<string, string> = { [generation]: sum };
+    if (this.known && this.known.generation !== generation) sums[this.known.generation] = this.known.sum;
+    this.replaceFile(this.sumPath, Buffer.from(JSON.stringify(sums)));
     this.replaceFile(this.snapshotPath, bytes, 'mid-snapshot');
+    this.known = { generation, sum };
     this.hooks.crash?.('after-snapshot');
+  }
+
+  /**
+   * Checks the bytes of the snapshot of `generation` against the checksum recorded for that
+   * generation. `unrecorded` when there is none: a store from an older Hyperion, a snapshot
+   * written by an older Hyperion sharing the folder (it does not update the sums), or a sum
+   * file that was itself damaged. The next snapshot records one.
+   */
+  checkSnapshot(bytes: Uint8Array, generation: number): { verdict: SnapshotCheck; sum: string } {
+    const sum = sumOf(bytes);
+    let recorded: unknown;
+    try {
+      recorded = (JSON.parse(this.fs.readFileSync(this.sumPath).toString('utf8')) as Record<string, unknown>)[generation];
+    } catch {
+      // Missing or unreadable: nothing to check against.
+    }
+    return { verdict: typeof recorded !== 'string' ? 'unrecorded' : recorded === sum ? 'ok' : 'damaged', sum };
+  }
+
+  /** True when checksums are recorded and `bytes` matches none of them: damage, not a foreign file. */
+  matchesNoRecordedSum(bytes: Uint8Array): boolean {
+    let recorded: unknown[];
+    try {
+      recorded = Object.values(JSON.parse(this.fs.readFileSync(this.sumPath).toString('utf8')) as Record<string, unknown>);
+    } catch {
+      return false;
+    }
+    return recorded.length > 0 && !recorded.includes(sumOf(bytes));
+  }
+
+  /** Notes the sum of the snapshot of `generation` now in use, to carry into the next sum file. */
+  rememberSnapshot(generation: number, sum: string): void {
+    this.known = { generation, sum };
   }
 
   /** Starts an empty journal for `generation`. */
@@ -181,20 +230,23 @@ export class StoreFiles {
   }
 
   /**
-   * Copies the journal as it is now to `journal.damaged-<n>` (the first free n), durably,
-   * and returns the copy's path. Never overwrites an earlier copy.
+   * Copies the journal (or the snapshot) as it is now to `<name>.damaged-<n>` (the first
+   * free n), durably, and returns the copy's path. Never overwrites an earlier copy.
    */
-  keepDamagedCopy(): string {
+  keepDamagedCopy(which: 'journal' | 'snapshot' = 'journal'): string {
     this.hooks.beforeWrite();
-    const bytes = this.fs.readFileSync(this.journalPath);
+    const file = which === 'journal' ? this.journalPath : this.snapshotPath;
+    const bytes = this.fs.readFileSync(file);
     for (let n = 1; ; n++) {
-      const copy = `${this.journalPath}.damaged-${n}`;
+      const copy = `${file}.damaged-${n}`;
       let fd: number;
       try {
         fd = this.fs.openSync(copy, 'wx');
       } catch (e) {
-        if (errnoCode(e) === 'EEXIST') continue;
-        throw e;
+        if (errnoCode(e) !== 'EEXIST') throw e;
+        // The same damage seen again (a file that cannot be repaired) is kept once.
+        if (Buffer.from(bytes).equals(this.fs.readFileSync(copy))) return copy;
+        continue;
       }
       try {
         writeFully(this.fs, fd, bytes, 0);
@@ -217,7 +269,7 @@ export class StoreFiles {
   removeLeftoverTemps(): string[] {
     const removed: string[] = [];
     for (const name of this.fs.readdirSync(this.dir)) {
-      if (/^(hyperion\.sqlite|journal)\.tmp-\d+$/.test(name)) {
+      if (/^(hyperion\.sqlite|hyperion\.sqlite\.sum|journal)\.tmp-\d+$/.test(name)) {
         this.hooks.beforeWrite();
         this.removeQuietly(path.join(this.dir, name));
         removed.push(name);
@@ -255,6 +307,10 @@ export class StoreFiles {
       // Best effort: a leftover temp file is harmless and overwritten next time.
     }
   }
+}
+
+function sumOf(bytes: Uint8Array): string {
+  return `${crc32(bytes).toString(16).padStart(8, '0')}:${bytes.length}`;
 }
 
 function identityOf(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): JournalIdentity {
