@@ -1,6 +1,6 @@
 import type { Database } from 'sql.js';
-import { EngineError } from '../errors';
-import type { JournalRead } from './files';
+import { EngineError, describeError } from '../errors';
+import type { JournalRead, StoreFiles } from './files';
 import { HEADER_BYTES, damagedHeaderOf, type CapturedStatement, type DamagedSpan } from './journal';
 
 /**
@@ -91,4 +91,61 @@ export function storeDamaged(dir: string, journal: JournalDamage | undefined, sn
       ...(snapshot ? { snapshotCopy: snapshot.copy } : {}),
     },
   });
+}
+
+/**
+ * Under the lock, with the snapshot of `gen` loaded in `db`: undefined when its bytes match
+ * the checksum recorded for them (or none is recorded). When they do not, the file is kept
+ * aside and, if SQLite still finds it consistent, returned as damage to go on from; one
+ * SQLite finds inconsistent is `store/corrupt`, naming the copy.
+ */
+export function verifySnapshot(files: StoreFiles, db: Database, bytes: Uint8Array, gen: number, writeFailed: WriteFailed): SnapshotDamage | undefined {
+  const check = files.checkSnapshot(bytes, gen);
+  if (check.verdict !== 'damaged') {
+    files.rememberSnapshot(gen, check.sum);
+    return undefined;
+  }
+  const copy = keepSnapshotCopy(files, writeFailed);
+  const verdict = integrityOf(db);
+  if (verdict !== 'ok') throw beyondRepair(files, copy, `SQLite reports: ${verdict}`);
+  return { file: files.snapshotPath, copy };
+}
+
+/**
+ * The error for a snapshot SQLite cannot read: when its checksum matches none recorded it
+ * was damaged, so it is kept aside and the error names the copy; otherwise `e` as is.
+ */
+export function unreadableSnapshot(files: StoreFiles, bytes: Uint8Array, e: unknown, writeFailed: WriteFailed): unknown {
+  if (!files.matchesNoRecordedSum(bytes)) return e;
+  try {
+    return beyondRepair(files, keepSnapshotCopy(files, writeFailed), describeError(e));
+  } catch (e2) {
+    return e2;
+  }
+}
+
+type WriteFailed = (e: unknown, what: string) => EngineError;
+
+function keepSnapshotCopy(files: StoreFiles, writeFailed: WriteFailed): string {
+  try {
+    return files.keepDamagedCopy('snapshot');
+  } catch (e) {
+    throw writeFailed(e, 'keep a copy of the damaged database file in');
+  }
+}
+
+function integrityOf(db: Database): string {
+  try {
+    return String(db.exec('PRAGMA integrity_check')[0]?.values[0]?.[0]);
+  } catch (e) {
+    return describeError(e);
+  }
+}
+
+function beyondRepair(files: StoreFiles, copy: string, why: string): EngineError {
+  return new EngineError(
+    'store/corrupt',
+    `the Hyperion database file ${files.snapshotPath} was damaged beyond repair (${why}); a copy was kept as ${copy}; move the folder ${files.dir} away to start again`,
+    { details: { dir: files.dir, copy } },
+  );
 }

@@ -12,7 +12,7 @@ import { MIGRATIONS } from './migrations';
 import { loadSqlJs } from './sqljs';
 import type { Db, Migration, SqlParams, SqlValue, StoreCrashPoint } from './types';
 import { applyMigrations, checkMigrationList } from './migrate';
-import { judgeJournal, replayIntact, storeDamaged, type JournalDamage, type SnapshotDamage } from './damage';
+import { judgeJournal, replayIntact, storeDamaged, unreadableSnapshot, verifySnapshot, type JournalDamage } from './damage';
 
 export interface OpenDbOptions {
   /** The state folder (see `stateDirFor`), created if missing; null keeps everything in memory. */
@@ -404,7 +404,7 @@ class SqlJsDb implements Db {
     try {
       next = new this.SQL.Database(snapshot);
     } catch (e) {
-      throw this.unreadableSnapshot(snapshot, new EngineError('store/corrupt', `the Hyperion database file ${d.files.snapshotPath} cannot be read`, { cause: e }));
+      throw unreadableSnapshot(d.files, snapshot, new EngineError('store/corrupt', `the Hyperion database file ${d.files.snapshotPath} cannot be read`, { cause: e }), d.writeFailed);
     }
     let damage: EngineError | undefined;
     try {
@@ -412,9 +412,9 @@ class SqlJsDb implements Db {
       try {
         gen = readGeneration(next, d.files.snapshotPath);
       } catch (e) {
-        throw this.unreadableSnapshot(snapshot, e);
+        throw unreadableSnapshot(d.files, snapshot, e, d.writeFailed);
       }
-      const snapshotDamage = this.checkSnapshot(next, snapshot, gen);
+      const snapshotDamage = verifySnapshot(d.files, next, snapshot, gen, d.writeFailed);
       let journalDamage: JournalDamage | undefined;
       const j = d.files.readJournal(HEADER_BYTES);
       const verdict = judgeJournal(j, gen);
@@ -486,40 +486,6 @@ class SqlJsDb implements Db {
    * aside and, if SQLite still finds it consistent, returned as damage to go on from; one
    * SQLite finds inconsistent is `store/corrupt`, naming the copy.
    */
-  /**
-   * The error for a snapshot SQLite cannot read: when its checksum matches none recorded it
-   * was damaged, so it is kept aside and the error names the copy; otherwise `e` as is.
-   */
-  private unreadableSnapshot(bytes: Uint8Array, e: unknown): unknown {
-    const d = this.durable!;
-    if (!d.files.matchesNoRecordedSum(bytes)) return e;
-    let copy: string;
-    try {
-      copy = d.files.keepDamagedCopy('snapshot');
-    } catch (e2) {
-      return d.writeFailed(e2, 'keep a copy of the damaged database file in');
-    }
-    return beyondRepair(d.files, copy, describeError(e));
-  }
-
-  private checkSnapshot(db: Database, bytes: Uint8Array, gen: number): SnapshotDamage | undefined {
-    const d = this.durable!;
-    const check = d.files.checkSnapshot(bytes, gen);
-    if (check.verdict !== 'damaged') {
-      d.files.rememberSnapshot(gen, check.sum);
-      return undefined;
-    }
-    let copy: string;
-    try {
-      copy = d.files.keepDamagedCopy('snapshot');
-    } catch (e) {
-      throw d.writeFailed(e, 'keep a copy of the damaged database file in');
-    }
-    const verdict = integrityOf(db);
-    if (verdict !== 'ok') throw beyondRepair(d.files, copy, `SQLite reports: ${verdict}`);
-    return { file: d.files.snapshotPath, copy };
-  }
-
   private createFresh(): void {
     const d = this.durable!;
     const j = d.files.readJournal(HEADER_BYTES);
@@ -556,18 +522,3 @@ function isThenable(x: unknown): boolean {
   return typeof (x as { then?: unknown } | null)?.then === 'function';
 }
 
-function integrityOf(db: Database): string {
-  try {
-    return String(db.exec('PRAGMA integrity_check')[0]?.values[0]?.[0]);
-  } catch (e) {
-    return describeError(e);
-  }
-}
-
-function beyondRepair(files: StoreFiles, copy: string, why: string): EngineError {
-  return new EngineError(
-    'store/corrupt',
-    `the Hyperion database file ${files.snapshotPath} was damaged beyond repair (${why}); a copy was kept as ${copy}; move the folder ${files.dir} away to start again`,
-    { details: { dir: files.dir, copy } },
-  );
-}
