@@ -55,6 +55,11 @@ export function toUserError(e: unknown, what: string, canRetry = false): UserFac
     // The store refuses every write after this, so only a fresh engine can go on.
     return { message: `${what} stopped: Hyperion lost its write lock on its state folder (another process took it or the lock file was deleted), so it stopped saving. Reload the window to continue.`, actions: ['Open Log'], severity: 'error' };
   }
-  if (code.startsWith('store/')) return { message: `${what} failed: Hyperion could not read or write its state (${detail}).`, actions: ['Open Log'], severity: 'error' };
+  if (code.startsWith('store/')) {
+    // A damaged database file kept aside (store/corrupt) can be revealed like a damaged journal.
+    const copy = typeof e.details?.copy === 'string' ? e.details.copy : undefined;
+    const message = `${what} failed: Hyperion could not read or write its state (${detail}).`;
+    return copy ? { message, actions: ['Open Folder', 'Open Log'], severity: 'error', reveal: copy } : { message, actions: ['Open Log'], severity: 'error' };
+  }
   return { message: `${what} failed: ${detail}.`, actions: [...retry, 'Open Log'], severity: 'error' };
 }

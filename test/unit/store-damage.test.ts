@@ -242,7 +242,11 @@ test('a database file damaged where Hyperion keeps its own bookkeeping is store/
   try {
     const { snapshot } = await snapshotWithRows(dir);
     flipByte(snapshot, 4096); // page 2: the store's generation table, created first
-    await assert.rejects(openDb({ dir, migrations: TEST_MIGRATIONS }), (e) => isEngineError(e, 'store/corrupt') && /beyond repair .* a copy was kept as .*hyperion\.sqlite\.damaged-1;/.test(e.message));
+    let err: unknown;
+    await assert.rejects(openDb({ dir, migrations: TEST_MIGRATIONS }), (e) => ((err = e), isEngineError(e, 'store/corrupt') && /beyond repair .* a copy was kept as .*hyperion\.sqlite\.damaged-1;/.test(e.message)));
+    const shown = toUserError(err, 'Opening Hyperion');
+    assert.deepEqual(shown.actions, ['Open Folder', 'Open Log']);
+    assert.equal(shown.reveal, path.join(dir, 'hyperion.sqlite.damaged-1'));
   } finally {
     removeDir(dir);
   }
