@@ -38,7 +38,9 @@ export interface OpenDbOptions {
  *
  * Throws EngineError `store/locked` (another process holds the lock past the timeout),
  * `store/write-failed` (the folder cannot be written), `store/too-new` (the database was
- * written by a newer Hyperion), `store/corrupt` or `store/migration-failed`.
+ * written by a newer Hyperion), `store/damaged` (damaged files were kept aside and what was
+ * intact recovered; opening again goes on from there), `store/corrupt`,
+ * `store/lock-lost` or `store/migration-failed`.
  * The caller owns the returned Db and must `close()` it (closing folds the journal).
  */
 export async function openDb(opts: OpenDbOptions): Promise<Db> {
