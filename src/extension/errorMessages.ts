@@ -1,7 +1,7 @@
 import { isEngineError } from '../engine/errors';
 
 /** Buttons an error message can offer; the extension maps each to a command. */
-export type ErrorAction = 'Open Log' | 'Set API Key' | 'Select Models' | 'Retry' | 'Show Queue';
+export type ErrorAction = 'Open Log' | 'Set API Key' | 'Select Models' | 'Retry' | 'Show Queue' | 'Open Folder';
 
 export interface UserFacingError {
   /** One sentence for the notification. */
@@ -9,6 +9,8 @@ export interface UserFacingError {
   actions: ErrorAction[];
   /** `cancelled` is not an error to the user: show nothing or an info line. */
   severity: 'error' | 'warning' | 'info';
+  /** The file 'Open Folder' reveals (the kept copy of a damaged journal). */
+  reveal?: string;
 }
 
 /**
@@ -44,6 +46,20 @@ export function toUserError(e: unknown, what: string, canRetry = false): UserFac
   if (code.startsWith('budget/')) return { message: `${what} stopped: the run reached its budget (${detail}).`, actions: ['Open Log'], severity: 'warning' };
   if (code.startsWith('policy/') || code.startsWith('patch/')) return { message: `${what} failed: the change broke a rule (${detail}).`, actions: ['Open Log'], severity: 'error' };
   if (code.startsWith('queue/') || code.startsWith('git/')) return { message: `${what} failed: ${detail}.`, actions: ['Show Queue', 'Open Log'], severity: 'error' };
-  if (code.startsWith('store/')) return { message: `${what} failed: Hyperion could not read or write its state (${detail}).`, actions: ['Open Log'], severity: 'error' };
+  if (code === 'store/damaged') {
+    // The engine's sentence already says what was recovered and where the damaged file is.
+    const copy = typeof e.details?.copy === 'string' ? e.details.copy : undefined;
+    return { message: `${detail}.`, actions: copy ? ['Open Folder', 'Open Log'] : ['Open Log'], severity: 'error', ...(copy ? { reveal: copy } : {}) };
+  }
+  if (code === 'store/lock-lost') {
+    // The store refuses every write after this, so only a fresh engine can go on.
+    return { message: `${what} stopped: Hyperion lost its write lock on its state folder (another process took it or the lock file was deleted), so it stopped saving. Reload the window to continue.`, actions: ['Open Log'], severity: 'error' };
+  }
+  if (code.startsWith('store/')) {
+    // A damaged database file kept aside (store/corrupt) can be revealed like a damaged journal.
+    const copy = typeof e.details?.copy === 'string' ? e.details.copy : undefined;
+    const message = `${what} failed: Hyperion could not read or write its state (${detail}).`;
+    return copy ? { message, actions: ['Open Folder', 'Open Log'], severity: 'error', reveal: copy } : { message, actions: ['Open Log'], severity: 'error' };
+  }
   return { message: `${what} failed: ${detail}.`, actions: [...retry, 'Open Log'], severity: 'error' };
 }

@@ -22,6 +22,7 @@ export async function showUserError(e: unknown, what: string, retry?: () => Prom
     case 'Select Models': await vscode.commands.executeCommand(COMMANDS.selectModels); return;
     case 'Show Queue': await vscode.commands.executeCommand(COMMANDS.showQueue); return;
     case 'Retry': await retry?.(); return;
+    case 'Open Folder': if (u.reveal) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(u.reveal)); return;
     default: assertNever(choice, 'error action');
   }
 }

@@ -1,6 +1,8 @@
 /**
  * Child process for the crash-recovery test: opens the on-disk store, recovers, and runs a
- * plan with a scripted slow model until the parent SIGKILLs it or the run settles.
+ * plan with a scripted slow model until the crash point named by HYPERION_CRASH_AT (see
+ * store-crash-points.ts) kills it, or the run settles. Besides the store's own points it
+ * has `model-delivered`: an answer was delivered (and logged) but not yet returned.
  *
  * argv: <stateDir> <repoDir> <runId> <logFile> <generation>
  * Every answer the model delivers is appended (synchronously) to logFile as
@@ -18,8 +20,10 @@ import { recoverRuns } from '../../src/engine/runs/recovery';
 import { runPlan } from '../../src/engine/schedule/scheduler';
 import { openDb } from '../../src/engine/store/db';
 import { config } from './run-fixture';
+import { crashAtFromEnv } from './store-crash-points';
 
 const [stateDir, repoDir, runId, logFile, generation] = process.argv.slice(2) as [string, string, string, string, string];
+const crashAt = crashAtFromEnv();
 
 export function requestNonce(role: string, req: Omit<ChatRequest, 'model'>): string {
   return createHash('sha256').update(JSON.stringify([role, req.tags?.taskId, req.messages])).digest('hex').slice(0, 16);
@@ -30,7 +34,7 @@ const slowModel: ModelClientLike = {
     const nonce = requestNonce(role, req);
     const taskId = req.tags?.taskId ?? '?';
     const turn = req.messages.filter((m) => m.role === 'assistant').length;
-    const delay = 40 + (parseInt(nonce.slice(0, 4), 16) % 120);
+    const delay = 10 + (parseInt(nonce.slice(0, 4), 16) % 50);
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(resolve, delay);
       req.signal?.addEventListener('abort', () => (clearTimeout(t), reject(new EngineError('cancelled', 'cancelled'))), { once: true });
@@ -40,6 +44,7 @@ const slowModel: ModelClientLike = {
     else if (turn === 0) text = JSON.stringify({ action: 'list_dir', path: '', nonce });
     else text = JSON.stringify({ action: 'finish', summary: `did ${taskId}`, files: [{ path: `out/${taskId}.txt`, content: `${taskId}\n` }], nonce });
     fs.appendFileSync(logFile, `${generation} ${nonce}\n`);
+    crashAt?.('model-delivered');
     return {
       text, usage: { inputTokens: 10, outputTokens: 5 }, model: 'slow', provider: 'recorded',
       costUsd: 0.01, durationMs: delay, ref: { provider: 'recorded', model: 'slow' }, cached: false,
@@ -48,7 +53,7 @@ const slowModel: ModelClientLike = {
 };
 
 async function main(): Promise<void> {
-  const db = await openDb({ dir: stateDir, staleLockMs: 2_000 });
+  const db = await openDb({ dir: stateDir, staleLockMs: 2_000, ...(crashAt ? { crashPoint: crashAt } : {}) });
   recoverRuns(db, systemClock);
   const view = await runPlan({ db, repo: repoDir, client: slowModel, config: config({ concurrency: 2 }), log: silentLogger, clock: systemClock }, runId);
   db.close();

@@ -29,10 +29,11 @@ export function removeDir(dir: string): void {
 const ROOT = path.resolve(__dirname, '..', '..');
 
 /** Spawns a TypeScript child under Node 24 + tsx; stdout lines go to `onLine`. */
-export function spawnTsChild(script: string, args: string[], onLine: (line: string) => void): ChildProcess {
+export function spawnTsChild(script: string, args: string[], onLine: (line: string) => void, env?: Record<string, string>): ChildProcess {
   const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'node'), ['--import', 'tsx', path.join(ROOT, 'test', 'support', script), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let buf = '';
   child.stdout!.setEncoding('utf8');

@@ -8,19 +8,11 @@ import { createRun } from '../../src/engine/runs/runs';
 import { getRunView } from '../../src/engine/runs/views';
 import { openDb } from '../../src/engine/store/db';
 import { plan, task, makeRunFixture } from '../support/run-fixture';
+import { prng } from '../support/random';
+import { testSeeds } from '../support/store-crash-points';
 
 const NODE = path.resolve('node_modules/.bin/node');
 const CHILD = path.resolve('test/support/run-crash-child.ts');
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function lines(file: string): Array<{ gen: number; nonce: string }> {
   if (!fs.existsSync(file)) return [];
@@ -30,26 +22,19 @@ function lines(file: string): Array<{ gen: number; nonce: string }> {
   });
 }
 
-/** Runs one child; kills it with SIGKILL after `killAfter` more deliveries (+ jitter), or lets it finish. */
-function runChild(args: string[], logFile: string, killAfter: number | undefined, jitterMs: number): Promise<{ killed: boolean; code: number | null; out: string; err: string }> {
+/** Runs one child, which kills itself at `crashAt` (`<point>:<n>`) if given, or runs to the end. */
+function runChild(args: string[], crashAt: string | undefined): Promise<{ crashed: string | undefined; signal: NodeJS.Signals | null; code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const start = lines(logFile).length;
-    const child = spawn(NODE, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, HYPERION_CRASH_AT: crashAt };
+    if (!crashAt) delete env.HYPERION_CRASH_AT;
+    const child = spawn(NODE, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     child.stdout.on('data', (b) => (out += b));
     child.stderr.on('data', (b) => (err += b));
-    let killed = false;
-    const poll = setInterval(() => {
-      if (killAfter !== undefined && !killed && lines(logFile).length - start >= killAfter) {
-        killed = true;
-        clearInterval(poll);
-        setTimeout(() => child.kill('SIGKILL'), jitterMs);
-      }
-    }, 5);
-    child.on('exit', (code) => {
-      clearInterval(poll);
-      resolve({ killed: killed && code === null, code, out, err });
+    child.on('exit', (code, signal) => {
+      const crashed = /^crash (\S+ \d+)$/m.exec(out)?.[1];
+      resolve({ crashed, signal, code, out, err });
     });
   });
 }
@@ -72,11 +57,14 @@ async function inspect(stateDir: string, runId: string): Promise<Committed> {
 }
 
 describe('crash recovery', () => {
-  it('finishes a run killed at random points without re-running finished tasks or repeating finished model calls', { timeout: 120_000 }, async () => {
-    const deadline = Date.now() + 50_000;
-    for (const seed of [1, 2, 3]) {
-      if (Date.now() > deadline) break;
-      const rand = mulberry32(seed);
+  it('finishes a run killed at named crash points without re-running finished tasks or repeating finished model calls', { timeout: 120_000 }, async () => {
+    // Each of the first CRASHES processes is killed at the n-th (n ≤ 3) time it reaches a crash
+    // point. A process makes at most 3 deliveries or commits of its point before dying, and
+    // the run needs 18 model calls and many more commits, so every planned crash is reached.
+    const POINTS = ['model-delivered', 'after-commit', 'mid-append', 'after-append', 'before-append'];
+    const CRASHES = 4;
+    for (const seed of testSeeds([1, 2, 3])) {
+      const rand = prng(seed);
       const fx = await makeRunFixture();
       try {
         const tasks = [task('a'), task('b'), task('c', { dependsOn: ['a'] }), task('d', { dependsOn: ['a', 'b'] }), task('e', { dependsOn: ['c'] }), task('f')];
@@ -86,22 +74,23 @@ describe('crash recovery', () => {
         const history: Committed[] = [];
         let kills = 0;
         let finished = false;
-        for (let gen = 0; gen < 12 && !finished; gen++) {
-          const kill = gen < 4 && Date.now() < deadline ? 1 + Math.floor(rand() * 4) : undefined;
-          const t0 = Date.now();
-          const r = await runChild([fx.stateDir, fx.repo.dir, runId, logFile, String(gen)], logFile, kill, Math.floor(rand() * 60));
-          if (process.env.CRASH_DEBUG) process.stderr.write(`seed ${seed} gen ${gen} kill ${kill} killed ${r.killed} ${Date.now() - t0}ms\n`);
-          if (r.killed) {
+        for (let gen = 0; gen < CRASHES + 2 && !finished; gen++) {
+          const crashAt = gen < CRASHES ? `${POINTS[Math.floor(rand() * POINTS.length)]}:${1 + Math.floor(rand() * 3)}` : undefined;
+          const r = await runChild([fx.stateDir, fx.repo.dir, runId, logFile, String(gen)], crashAt);
+          const label = `seed ${seed} gen ${gen} (${crashAt ?? 'no crash'})`;
+          if (crashAt) {
+            assert.equal(r.signal, 'SIGKILL', `${label}: ended ${r.code} without reaching its crash point: ${r.err}`);
+            assert.equal(r.crashed, crashAt.replace(':', ' '), label);
             kills++;
             history[gen] = await inspect(fx.stateDir, runId);
           } else {
-            assert.equal(r.code, 0, `child failed: ${r.err}`);
+            assert.equal(r.code, 0, `${label}: child failed: ${r.err}`);
             assert.match(r.out, /"status":"awaiting-review"/);
             finished = true;
           }
         }
         assert.ok(finished, 'the run finished');
-        assert.ok(kills >= 1, 'at least one kill happened');
+        assert.equal(kills, CRASHES, 'every planned crash happened');
         // No model call committed before a kill was delivered again by a later process.
         const log = lines(logFile);
         history.forEach((h, gen) => {

@@ -200,8 +200,10 @@ test('a torn journal tail written by hand is ignored and cut, and later writes l
   // The first instance catches up past the cut point.
   assert.equal(db.get<{ n: number }>('SELECT count(*) AS n FROM items')?.n, 4);
 
-  // Garbage with a wrong checksum is ignored the same way.
+  // A complete record with a wrong checksum is not what a crash leaves: it is reported as
+  // damage (store-damage.test.ts), with every intact record kept.
   fs.appendFileSync(journal, Buffer.from('HYPR\x10\x00\x00\x00garbage-garbage-garbage'));
+  await assert.rejects(openDb({ dir, migrations: TEST_MIGRATIONS }), (e) => isEngineError(e, 'store/damaged'));
   const third = await openDb({ dir, migrations: TEST_MIGRATIONS });
   assert.deepEqual(third.all('SELECT txn FROM items ORDER BY id').map((r) => r.txn), [0, 1, 2, 3]);
   third.close();

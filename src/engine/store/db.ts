@@ -10,8 +10,9 @@ import { HEADER_BYTES, encodeRecord, markOf, type CapturedStatement, type Record
 import { FileLock } from './lock';
 import { MIGRATIONS } from './migrations';
 import { loadSqlJs } from './sqljs';
-import type { Db, Migration, SqlParams, SqlValue } from './types';
+import type { Db, Migration, SqlParams, SqlValue, StoreCrashPoint } from './types';
 import { applyMigrations, checkMigrationList } from './migrate';
+import { judgeJournal, replayIntact, storeDamaged, unreadableSnapshot, verifySnapshot, type JournalDamage } from './damage';
 
 export interface OpenDbOptions {
   /** The state folder (see `stateDirFor`), created if missing; null keeps everything in memory. */
@@ -28,6 +29,8 @@ export interface OpenDbOptions {
   migrations?: Migration[];
   /** File-system port for fault-injection tests; default node:fs. */
   fs?: StoreFs;
+  /** Called at each named crash point of a durable write; tests kill the process there. */
+  crashPoint?: (name: StoreCrashPoint) => void;
 }
 
 /**
@@ -35,7 +38,9 @@ export interface OpenDbOptions {
  *
  * Throws EngineError `store/locked` (another process holds the lock past the timeout),
  * `store/write-failed` (the folder cannot be written), `store/too-new` (the database was
- * written by a newer Hyperion), `store/corrupt` or `store/migration-failed`.
+ * written by a newer Hyperion), `store/damaged` (damaged files were kept aside and what was
+ * intact recovered; opening again goes on from there), `store/corrupt`,
+ * `store/lock-lost` or `store/migration-failed`.
  * The caller owns the returned Db and must `close()` it (closing folds the journal).
  */
 export async function openDb(opts: OpenDbOptions): Promise<Db> {
@@ -56,11 +61,23 @@ export async function openDb(opts: OpenDbOptions): Promise<Db> {
   } catch (e) {
     throw writeFailed(e, 'create');
   }
+  // Every file write first checks that the lock is still ours; once it was lost, this
+  // process writes nothing more (its view may already miss another writer's records).
+  const beforeWrite = () => {
+    try {
+      durable.lock.verify('before');
+    } catch (e) {
+      if (isEngineError(e, 'store/lock-lost')) durable.lockLost ??= e;
+      throw e;
+    }
+  };
   const durable: Durable = {
-    files: new StoreFiles(fs, dir),
+    files: new StoreFiles(fs, dir, { beforeWrite, ...(opts.crashPoint ? { crash: opts.crashPoint } : {}) }),
     lock: new FileLock({ fs, dir, timeoutMs: opts.lockTimeoutMs ?? 5000, staleMs: opts.staleLockMs ?? 60_000, log, writeFailed }),
     snapshotEveryBytes: opts.snapshotEveryBytes ?? 4 * 1024 * 1024,
     writeFailed,
+    lockLost: undefined,
+    crash: opts.crashPoint ?? (() => {}),
   };
   const store = new SqlJsDb(SQL, undefined, durable, log);
   store.openDurable(migrations);
@@ -72,6 +89,9 @@ interface Durable {
   lock: FileLock;
   snapshotEveryBytes: number;
   writeFailed: (e: unknown, what: string) => EngineError;
+  /** The first `store/lock-lost`; from then on every write is refused. */
+  lockLost: EngineError | undefined;
+  crash: (name: StoreCrashPoint) => void;
 }
 
 class SqlJsDb implements Db {
@@ -163,6 +183,7 @@ class SqlJsDb implements Db {
     if (this.depth > 0) return this.nested(fn);
     const d = this.durable;
     if (d) {
+      this.refuseAfterLockLost(d);
       d.lock.acquire();
     }
     try {
@@ -186,6 +207,7 @@ class SqlJsDb implements Db {
       this.captured = [];
       if (d && captured.length > 0) this.appendOrRollback(d, captured);
       this.db.exec('COMMIT');
+      d?.crash('after-commit');
       if (d && this.journalEnd > d.snapshotEveryBytes) this.autoCheckpoint();
       return result;
     } finally {
@@ -198,6 +220,7 @@ class SqlJsDb implements Db {
     if (this.depth > 0) throw new EngineError('store/in-transaction', 'checkpoint() cannot run inside a transaction');
     const d = this.durable;
     if (!d) return;
+    this.refuseAfterLockLost(d);
     d.lock.acquire();
     try {
       this.catchUp(true);
@@ -243,16 +266,39 @@ class SqlJsDb implements Db {
 
   private appendOrRollback(d: Durable, captured: CapturedStatement[]): void {
     const record = encodeRecord(captured);
+    d.crash('before-append');
+    let seen: JournalIdentity;
     try {
-      this.seen = d.files.append(record, this.journalEnd);
-      this.lastRecord = markOf(record, this.journalEnd);
-      this.journalEnd += record.length;
+      seen = d.files.append(record, this.journalEnd);
     } catch (e) {
       this.db.exec('ROLLBACK');
       // The append cut its own tail; forget what we saw so the next access re-reads the file.
       this.seen = undefined;
       throw d.writeFailed(e, 'save to');
     }
+    try {
+      // Had another process taken the lock while we wrote, it may write over our record:
+      // say so rather than report the transaction saved. If the record survives, the next
+      // read replays it from the file, since journalEnd was not advanced.
+      d.lock.verify('after');
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      this.seen = undefined;
+      if (isEngineError(e, 'store/lock-lost')) d.lockLost ??= e;
+      throw e;
+    }
+    d.crash('after-append');
+    this.seen = seen;
+    this.lastRecord = markOf(record, this.journalEnd);
+    this.journalEnd += record.length;
+  }
+
+  private refuseAfterLockLost(d: Durable): void {
+    if (!d.lockLost) return;
+    throw new EngineError('store/lock-lost', `this Hyperion process stopped writing to ${d.files.dir} after it lost its write lock; run the command again`, {
+      cause: d.lockLost,
+      details: { dir: d.files.dir },
+    });
   }
 
   private autoCheckpoint(): void {
@@ -277,7 +323,7 @@ class SqlJsDb implements Db {
     this.cache.clear(); // export() closes and reopens the sql.js connection
     const bytes = this.db.export();
     try {
-      d.files.writeSnapshot(bytes);
+      d.files.writeSnapshot(bytes, next);
     } catch (e) {
       this.db.run(`UPDATE ${META_TABLE} SET generation = ?`, [this.generation]);
       throw d.writeFailed(e, 'write a snapshot in');
@@ -304,7 +350,7 @@ class SqlJsDb implements Db {
     const now = d.files.statJournal();
     if (now && sameIdentity(now, this.seen)) return;
     const j = now ? d.files.readJournal(this.journalEnd) : undefined;
-    if (j && j.generation === this.generation && j.size >= this.journalEnd) {
+    if (j && j.generation === this.generation && j.size >= this.journalEnd && j.damaged.length === 0) {
       this.applyRecords(this.db, j.records);
       this.journalEnd = j.validEnd;
       if (j.last) this.lastRecord = j.last;
@@ -360,15 +406,24 @@ class SqlJsDb implements Db {
     try {
       next = new this.SQL.Database(snapshot);
     } catch (e) {
-      throw new EngineError('store/corrupt', `the Hyperion database file ${d.files.snapshotPath} cannot be read`, { cause: e });
+      throw unreadableSnapshot(d.files, snapshot, new EngineError('store/corrupt', `the Hyperion database file ${d.files.snapshotPath} cannot be read`, { cause: e }), d.writeFailed);
     }
+    let damage: EngineError | undefined;
     try {
-      const gen = readGeneration(next, d.files.snapshotPath);
+      let gen: number;
+      try {
+        gen = readGeneration(next, d.files.snapshotPath);
+      } catch (e) {
+        throw unreadableSnapshot(d.files, snapshot, e, d.writeFailed);
+      }
+      const snapshotDamage = verifySnapshot(d.files, next, snapshot, gen, d.writeFailed);
+      let journalDamage: JournalDamage | undefined;
       const j = d.files.readJournal(HEADER_BYTES);
+      const verdict = judgeJournal(j, gen);
       let end = HEADER_BYTES;
       let seen: JournalIdentity | undefined;
       let last: RecordMark | undefined;
-      if (j && j.generation === gen) {
+      if (verdict.kind === 'apply' && j) {
         this.applyRecords(next, j.records);
         end = j.validEnd;
         last = j.last;
@@ -377,16 +432,32 @@ class SqlJsDb implements Db {
           this.log.warn('store: cutting a torn journal tail left by an interrupted write', { dir: d.files.dir, bytes: j.size - j.validEnd });
           seen = d.files.truncateJournal(j.validEnd);
         }
-      } else if (j && j.generation !== undefined && j.generation > gen) {
+      } else if ((verdict.kind === 'damaged' || verdict.kind === 'unplaceable') && j) {
+        // Never cut a damaged journal: keep it aside first, recover what is intact, then
+        // fold the result into a new snapshot (below) so the damaged file is not read again.
+        let copy: string;
+        try {
+          copy = d.files.keepDamagedCopy();
+        } catch (e) {
+          throw d.writeFailed(e, 'keep a copy of the damaged journal in');
+        }
+        const placed = verdict.kind === 'damaged';
+        const { applied, skipped } = placed ? replayIntact(next, j.records) : { applied: 0, skipped: 0 };
+        journalDamage = { copy, spans: verdict.spans, applied, skipped, placed };
+      } else if (verdict.kind === 'newer') {
         throw new EngineError('store/corrupt', `the Hyperion journal in ${d.files.dir} is newer than its database file; the database file was replaced by hand`);
       } else {
-        // Older generation (a crash after the snapshot rename) or a damaged header: its
-        // records are already in the snapshot.
+        // No journal, an older generation's (a crash after the snapshot rename: its records
+        // are already in the snapshot), or a header that was never written.
         try {
           seen = d.files.resetJournal(gen);
         } catch (e) {
           throw d.writeFailed(e, 'reset the journal in');
         }
+      }
+      if (journalDamage || snapshotDamage) {
+        damage = storeDamaged(d.files.dir, journalDamage, snapshotDamage);
+        this.log.warn('store: damaged files were kept aside; recovered what was intact', { ...damage.details });
       }
       this.cache.clear();
       this.db?.close();
@@ -400,8 +471,23 @@ class SqlJsDb implements Db {
       if (this.db !== next) next.close();
       throw e;
     }
+    if (damage) {
+      try {
+        this.checkpointLocked();
+      } catch (e) {
+        // The damaged journal stays; the next open recovers it again, with another copy.
+        this.log.warn('store: could not save the state recovered from a damaged journal', { error: describeError(e) });
+      }
+      throw damage;
+    }
   }
 
+  /**
+   * Under the lock, with the snapshot of `gen` loaded in `db`: undefined when its bytes match
+   * the checksum recorded for them (or none is recorded). When they do not, the file is kept
+   * aside and, if SQLite still finds it consistent, returned as damage to go on from; one
+   * SQLite finds inconsistent is `store/corrupt`, naming the copy.
+   */
   private createFresh(): void {
     const d = this.durable!;
     const j = d.files.readJournal(HEADER_BYTES);
@@ -437,3 +523,4 @@ class SqlJsDb implements Db {
 function isThenable(x: unknown): boolean {
   return typeof (x as { then?: unknown } | null)?.then === 'function';
 }
+

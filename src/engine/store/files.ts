@@ -1,6 +1,7 @@
 import * as path from 'node:path';
-import { HEADER_BYTES, decodeHeader, encodeHeader, headMatches, scanRecords, type CapturedStatement, type RecordMark } from './journal';
+import { HEADER_BYTES, crc32, decodeHeader, encodeHeader, headMatches, scanRecords, type CapturedStatement, type DamagedSpan, type RecordMark } from './journal';
 import { errnoCode, fsyncDir, readAt, writeFully, type StoreFs } from './fs-port';
+import type { StoreCrashPoint } from './types';
 
 /** What a journal stat looked like when we last read it; equal means nothing new. */
 export interface JournalIdentity {
@@ -11,7 +12,10 @@ export interface JournalIdentity {
 }
 
 export interface JournalRead {
+  /** The header's generation; undefined when the header is missing or damaged. */
   generation: number | undefined;
+  /** The raw header bytes (fewer than 16 when the file is shorter). */
+  header: Buffer;
   records: CapturedStatement[][];
   /** Offset just after the last valid record read. */
   validEnd: number;
@@ -19,26 +23,48 @@ export interface JournalRead {
   size: number;
   /** The last valid record read (absolute offset), if any. */
   last?: RecordMark;
+  /** Spans (absolute offsets) that are damaged rather than torn; see `scanRecords`. */
+  damaged: DamagedSpan[];
   identity: JournalIdentity;
 }
 
+/** What a snapshot's bytes say about it against its recorded checksum. */
+export type SnapshotCheck = 'ok' | 'unrecorded' | 'damaged';
+
 /**
- * The two files of a store folder and their crash-safe replacement:
+ * The files of a store folder and their crash-safe replacement:
  * - `hyperion.sqlite`: the snapshot, an exported SQLite database, replaced atomically
  *   (temp file → fsync → rename → fsync folder).
+ * - `hyperion.sqlite.sum`: the checksum of the snapshot of each of the last two generations,
+ *   written before the snapshot it describes, so a changed byte in the snapshot is noticed.
+ *   Stores written by an older Hyperion have none; their snapshots are not checked.
  * - `journal`: header + committed transactions since that snapshot, appended and fsynced.
  * Callers hold the cross-process lock for every mutating call here.
  */
+/**
+ * Called by every mutating method before it touches a file: the store checks there that it
+ * still holds the lock. `crash` marks crash points for tests.
+ */
+export interface StoreFileHooks {
+  beforeWrite(): void;
+  crash?: (name: StoreCrashPoint) => void;
+}
+
 export class StoreFiles {
   readonly snapshotPath: string;
   readonly journalPath: string;
+  private readonly sumPath: string;
+  /** The checksum of the snapshot this process last read or wrote, by generation. */
+  private known: { generation: number; sum: string } | undefined;
 
   constructor(
     private readonly fs: StoreFs,
     readonly dir: string,
+    private readonly hooks: StoreFileHooks = { beforeWrite: () => {} },
   ) {
     this.snapshotPath = path.join(dir, 'hyperion.sqlite');
     this.journalPath = path.join(dir, 'journal');
+    this.sumPath = path.join(dir, 'hyperion.sqlite.sum');
   }
 
   readSnapshot(): Uint8Array | undefined {
@@ -50,12 +76,54 @@ export class StoreFiles {
     }
   }
 
-  writeSnapshot(bytes: Uint8Array): void {
-    this.replaceFile(this.snapshotPath, bytes);
+  /** Replaces the snapshot with `bytes`, the database at `generation`, recording its checksum first. */
+  writeSnapshot(bytes: Uint8Array, generation: number): void {
+    this.hooks.beforeWrite();
+    const sum = sumOf(bytes);
+    const sums: Record<string, string> = { [generation]: sum };
+    if (this.known && this.known.generation !== generation) sums[this.known.generation] = this.known.sum;
+    this.replaceFile(this.sumPath, Buffer.from(JSON.stringify(sums)));
+    this.replaceFile(this.snapshotPath, bytes, 'mid-snapshot');
+    this.known = { generation, sum };
+    this.hooks.crash?.('after-snapshot');
+  }
+
+  /**
+   * Checks the bytes of the snapshot of `generation` against the checksum recorded for that
+   * generation. `unrecorded` when there is none: a store from an older Hyperion, a snapshot
+   * written by an older Hyperion sharing the folder (it does not update the sums), or a sum
+   * file that was itself damaged. The next snapshot records one.
+   */
+  checkSnapshot(bytes: Uint8Array, generation: number): { verdict: SnapshotCheck; sum: string } {
+    const sum = sumOf(bytes);
+    let recorded: unknown;
+    try {
+      recorded = (JSON.parse(this.fs.readFileSync(this.sumPath).toString('utf8')) as Record<string, unknown>)[generation];
+    } catch {
+      // Missing or unreadable: nothing to check against.
+    }
+    return { verdict: typeof recorded !== 'string' ? 'unrecorded' : recorded === sum ? 'ok' : 'damaged', sum };
+  }
+
+  /** True when checksums are recorded and `bytes` matches none of them: damage, not a foreign file. */
+  matchesNoRecordedSum(bytes: Uint8Array): boolean {
+    let recorded: unknown[];
+    try {
+      recorded = Object.values(JSON.parse(this.fs.readFileSync(this.sumPath).toString('utf8')) as Record<string, unknown>);
+    } catch {
+      return false;
+    }
+    return recorded.length > 0 && !recorded.includes(sumOf(bytes));
+  }
+
+  /** Notes the sum of the snapshot of `generation` now in use, to carry into the next sum file. */
+  rememberSnapshot(generation: number, sum: string): void {
+    this.known = { generation, sum };
   }
 
   /** Starts an empty journal for `generation`. */
   resetJournal(generation: number): JournalIdentity {
+    this.hooks.beforeWrite();
     this.replaceFile(this.journalPath, encodeHeader(generation));
     return this.statJournal()!;
   }
@@ -80,14 +148,17 @@ export class StoreFiles {
     }
     try {
       const st = this.fs.fstatSync(fd);
-      const generation = decodeHeader(readAt(this.fs, fd, HEADER_BYTES, 0));
+      const header = readAt(this.fs, fd, HEADER_BYTES, 0);
+      const generation = decodeHeader(header);
       const start = Math.max(from, HEADER_BYTES);
-      if (generation === undefined || st.size <= start) {
-        return { generation, records: [], validEnd: start, size: st.size, identity: identityOf(st) };
+      // Records are read even under a damaged header: the caller decides whether they belong.
+      if (st.size <= start) {
+        return { generation, header, records: [], validEnd: start, size: st.size, damaged: [], identity: identityOf(st) };
       }
       const tail = readAt(this.fs, fd, st.size - start, start);
       const scan = scanRecords(tail);
-      const read: JournalRead = { generation, records: scan.records, validEnd: start + scan.validBytes, size: st.size, identity: identityOf(st) };
+      const damaged = scan.damaged.map((d) => ({ offset: start + d.offset, length: d.length }));
+      const read: JournalRead = { generation, header, records: scan.records, validEnd: start + scan.validBytes, size: st.size, damaged, identity: identityOf(st) };
       if (scan.last) read.last = { offset: start + scan.last.offset, crc: scan.last.crc };
       return read;
     } finally {
@@ -101,10 +172,20 @@ export class StoreFiles {
    * replayed by another process, and the error is rethrown.
    */
   append(record: Uint8Array, at: number): JournalIdentity {
+    this.hooks.beforeWrite();
     const fd = this.fs.openSync(this.journalPath, 'r+');
     try {
       try {
-        writeFully(this.fs, fd, record, at);
+        const crash = this.hooks.crash;
+        if (crash) {
+          // Two writes with a crash point between them: a torn record, for crash tests.
+          const half = record.length >> 1;
+          writeFully(this.fs, fd, record.subarray(0, half), at);
+          crash('mid-append');
+          writeFully(this.fs, fd, record.subarray(half), at + half);
+        } else {
+          writeFully(this.fs, fd, record, at);
+        }
         this.fs.fsyncSync(fd);
       } catch (e) {
         try {
@@ -137,6 +218,7 @@ export class StoreFiles {
 
   /** Cuts a torn tail left by a crashed writer. */
   truncateJournal(at: number): JournalIdentity {
+    this.hooks.beforeWrite();
     const fd = this.fs.openSync(this.journalPath, 'r+');
     try {
       this.fs.ftruncateSync(fd, at);
@@ -148,13 +230,47 @@ export class StoreFiles {
   }
 
   /**
+   * Copies the journal (or the snapshot) as it is now to `<name>.damaged-<n>` (the first
+   * free n), durably, and returns the copy's path. Never overwrites an earlier copy.
+   */
+  keepDamagedCopy(which: 'journal' | 'snapshot' = 'journal'): string {
+    this.hooks.beforeWrite();
+    const file = which === 'journal' ? this.journalPath : this.snapshotPath;
+    const bytes = this.fs.readFileSync(file);
+    for (let n = 1; ; n++) {
+      const copy = `${file}.damaged-${n}`;
+      let fd: number;
+      try {
+        fd = this.fs.openSync(copy, 'wx');
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') throw e;
+        // The same damage seen again (a file that cannot be repaired) is kept once.
+        if (Buffer.from(bytes).equals(this.fs.readFileSync(copy))) return copy;
+        continue;
+      }
+      try {
+        writeFully(this.fs, fd, bytes, 0);
+        this.fs.fsyncSync(fd);
+      } catch (e) {
+        this.fs.closeSync(fd);
+        this.removeQuietly(copy);
+        throw e;
+      }
+      this.fs.closeSync(fd);
+      fsyncDir(this.fs, this.dir);
+      return copy;
+    }
+  }
+
+  /**
    * Removes temp files left by a writer that died mid-checkpoint. Only call holding the
    * lock: every temp file is written under it, so none can belong to a live writer.
    */
   removeLeftoverTemps(): string[] {
     const removed: string[] = [];
     for (const name of this.fs.readdirSync(this.dir)) {
-      if (/^(hyperion\.sqlite|journal)\.tmp-\d+$/.test(name)) {
+      if (/^(hyperion\.sqlite|hyperion\.sqlite\.sum|journal)\.tmp-\d+$/.test(name)) {
+        this.hooks.beforeWrite();
         this.removeQuietly(path.join(this.dir, name));
         removed.push(name);
       }
@@ -162,7 +278,7 @@ export class StoreFiles {
     return removed;
   }
 
-  private replaceFile(target: string, bytes: Uint8Array): void {
+  private replaceFile(target: string, bytes: Uint8Array, crashPoint?: StoreCrashPoint): void {
     const tmp = `${target}.tmp-${process.pid}`;
     const fd = this.fs.openSync(tmp, 'w');
     try {
@@ -174,6 +290,7 @@ export class StoreFiles {
       throw e;
     }
     this.fs.closeSync(fd);
+    if (crashPoint) this.hooks.crash?.(crashPoint);
     try {
       this.fs.renameSync(tmp, target);
     } catch (e) {
@@ -190,6 +307,10 @@ export class StoreFiles {
       // Best effort: a leftover temp file is harmless and overwritten next time.
     }
   }
+}
+
+function sumOf(bytes: Uint8Array): string {
+  return `${crc32(bytes).toString(16).padStart(8, '0')}:${bytes.length}`;
 }
 
 function identityOf(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): JournalIdentity {

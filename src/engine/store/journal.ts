@@ -8,7 +8,9 @@ import type { SqlParams, SqlValue } from './types';
  *   record: "HYPR" | u32 payload length | u32 crc32(length bytes + payload) | payload (UTF-8 JSON)
  *
  * A record is valid only when its magic, length and checksum all match, so a crash in the
- * middle of an append leaves a tail that readers recognise as torn and stop at.
+ * middle of an append leaves a tail that readers recognise as torn and stop at. Bytes that
+ * changed after they were written (a bad disk, a stray editor) are told apart from a torn
+ * tail: they are reported as damaged, and the intact records after them are still read.
  */
 
 export interface CapturedStatement {
@@ -59,6 +61,20 @@ export function decodeHeader(b: Uint8Array): number | undefined {
   return buf.readUInt32LE(8);
 }
 
+/**
+ * True when a header that fails to decode is most likely `generation`'s header with one
+ * field damaged: it differs from that header in at most 4 of its 16 bytes. A header of any
+ * other generation differs in its generation field and, almost always, in all 4 checksum
+ * bytes, so its records (already folded into the snapshot) are not replayed twice.
+ */
+export function damagedHeaderOf(b: Uint8Array, generation: number): boolean {
+  if (b.length < HEADER_BYTES) return false;
+  const want = encodeHeader(generation);
+  let differ = 0;
+  for (let i = 0; i < HEADER_BYTES; i++) if (b[i] !== want[i]) differ++;
+  return differ <= 4;
+}
+
 type EncodedValue = string | number | null | boolean | { b: string } | { f: string };
 
 function encodeValue(v: SqlValue | boolean | undefined): EncodedValue {
@@ -105,12 +121,17 @@ export function encodeRecord(statements: CapturedStatement[]): Buffer {
 }
 
 export interface ScanResult {
-  /** Valid records in order. */
+  /** Intact records in order, including those found after a damaged span. */
   records: CapturedStatement[][];
-  /** Bytes of `buf` covered by valid records; anything after is torn or foreign. */
+  /** Bytes of `buf` up to the end of the last intact record; anything after is a torn tail. */
   validBytes: number;
-  /** Offset in `buf` and checksum of the last valid record, to re-identify it later. */
+  /** Offset in `buf` and checksum of the last intact record, to re-identify it later. */
   last?: RecordMark;
+  /**
+   * Spans of `buf` that are neither intact records nor a torn tail: bytes changed after
+   * they were written. Empty for a clean journal and for one that only ends torn.
+   */
+  damaged: DamagedSpan[];
 }
 
 /** Where a record starts and its checksum: enough to tell it from any other record. */
@@ -119,36 +140,94 @@ export interface RecordMark {
   crc: number;
 }
 
-/** Parses records from the start of `buf` up to the first incomplete or invalid one. */
+export interface DamagedSpan {
+  offset: number;
+  length: number;
+}
+
+const RECORD_MAGIC_BYTES = Buffer.from('HYPR', 'latin1');
+
+/** The record framed at `pos`, with its end, or undefined when it does not frame and checksum. */
+function recordAt(b: Buffer, pos: number): { statements: CapturedStatement[]; end: number; crc: number } | undefined {
+  if (pos + RECORD_HEAD_BYTES > b.length || b.readUInt32LE(pos) !== RECORD_MAGIC) return undefined;
+  const len = b.readUInt32LE(pos + 4);
+  if (len > MAX_RECORD_BYTES || pos + RECORD_HEAD_BYTES + len > b.length) return undefined;
+  const start = pos + RECORD_HEAD_BYTES;
+  const crc = b.readUInt32LE(pos + 8);
+  if (crc !== crc32(b, start, start + len, crc32(b, pos + 4, pos + 8))) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(b.toString('utf8', start, start + len));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  const statements = parsed.map((entry) => {
+    const [sql, params] = entry as [string, unknown];
+    const decoded = decodeParams(params);
+    return decoded === undefined ? { sql } : { sql, params: decoded };
+  });
+  return { statements, end: start + len, crc };
+}
+
+/** The offset of the next intact record after `from`, or undefined. */
+function nextRecord(b: Buffer, from: number): number | undefined {
+  for (let at = b.indexOf(RECORD_MAGIC_BYTES, from); at >= 0; at = b.indexOf(RECORD_MAGIC_BYTES, at + 1)) {
+    if (recordAt(b, at)) return at;
+  }
+  return undefined;
+}
+
+/**
+ * True when the bytes from `pos` to the end are what an interrupted append leaves: fewer
+ * bytes than a record head, a head whose (intact) length runs past the end, or blocks the
+ * file system allocated but never filled (zeros, which no head magic or JSON payload holds).
+ * Anything else, such as a complete last record that fails its checksum, cannot come from a
+ * crash (appends are fsynced before they are reported) and is damage.
+ */
+function isTornTail(b: Buffer, pos: number): boolean {
+  if (b.length - pos < RECORD_HEAD_BYTES) return true;
+  if (b.readUInt32LE(pos) === 0 || b.indexOf(0, pos + RECORD_HEAD_BYTES) >= 0) return true;
+  if (b.readUInt32LE(pos) !== RECORD_MAGIC) return false;
+  const len = b.readUInt32LE(pos + 4);
+  const start = pos + RECORD_HEAD_BYTES;
+  if (start + len <= b.length) return false;
+  // A length field damaged to a larger value looks like a torn append; the checksum over
+  // the bytes that are there, with their real length, tells the two apart.
+  const realLen = Buffer.alloc(4);
+  realLen.writeUInt32LE(b.length - start, 0);
+  return b.readUInt32LE(pos + 8) !== crc32(b, start, b.length, crc32(realLen));
+}
+
+/**
+ * Parses every record in `buf`. Reading stops quietly at a torn tail (see `isTornTail`);
+ * any other bad span is reported in `damaged` and skipped, and the intact records after
+ * it are still returned.
+ */
 export function scanRecords(buf: Uint8Array): ScanResult {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const records: CapturedStatement[][] = [];
+  const damaged: DamagedSpan[] = [];
   let last: RecordMark | undefined;
+  let validBytes = 0;
   let pos = 0;
-  while (pos + RECORD_HEAD_BYTES <= b.length) {
-    if (b.readUInt32LE(pos) !== RECORD_MAGIC) break;
-    const len = b.readUInt32LE(pos + 4);
-    if (len > MAX_RECORD_BYTES || pos + RECORD_HEAD_BYTES + len > b.length) break;
-    const start = pos + RECORD_HEAD_BYTES;
-    if (b.readUInt32LE(pos + 8) !== crc32(b, start, start + len, crc32(b, pos + 4, pos + 8))) break;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(b.toString('utf8', start, start + len));
-    } catch {
+  while (pos < b.length) {
+    const rec = recordAt(b, pos);
+    if (rec) {
+      records.push(rec.statements);
+      last = { offset: pos, crc: rec.crc };
+      pos = validBytes = rec.end;
+      continue;
+    }
+    const next = nextRecord(b, pos + 1);
+    if (next === undefined) {
+      if (!isTornTail(b, pos)) damaged.push({ offset: pos, length: b.length - pos });
       break;
     }
-    if (!Array.isArray(parsed)) break;
-    records.push(
-      parsed.map((entry) => {
-        const [sql, params] = entry as [string, unknown];
-        const decoded = decodeParams(params);
-        return decoded === undefined ? { sql } : { sql, params: decoded };
-      }),
-    );
-    last = { offset: pos, crc: b.readUInt32LE(pos + 8) };
-    pos = start + len;
+    damaged.push({ offset: pos, length: next - pos });
+    pos = next;
   }
-  return last ? { records, validBytes: pos, last } : { records, validBytes: pos };
+  return last ? { records, validBytes, last, damaged } : { records, validBytes, damaged };
 }
 
 /** The mark of a record encoded by `encodeRecord`, placed at `offset`. */

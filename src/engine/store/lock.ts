@@ -72,27 +72,63 @@ export class FileLock {
         this.breakStale(owner);
         continue;
       }
-      if (Date.now() >= deadline) {
-        const who = lastOwner ? `process ${lastOwner.pid}${lastOwner.host === os.hostname() ? '' : ` on ${lastOwner.host}`}` : 'another process';
-        throw new EngineError(
-          'store/locked',
-          `the Hyperion database is locked by ${who}; another Hyperion (CLI or VS Code) is writing to ${this.o.dir} — retry in a moment, or delete ${this.file} if no Hyperion is running`,
-          { details: { dir: this.o.dir, owner: lastOwner } },
-        );
-      }
+      if (Date.now() >= deadline) throw this.lockedError(lastOwner);
       sleepSync(Math.min(delay, Math.max(1, deadline - Date.now())));
       delay = Math.min(delay * 2, 25);
     }
   }
 
-  /** Releases the lock if this process still owns it (a broken stale lock is left alone). */
+  /**
+   * Throws `store/lock-lost` unless the lock file still holds this process's token: call it
+   * before every durable write. A lock file deleted by hand, or broken as stale while we
+   * held it, means another process may be writing too; writing on would lose its records.
+   */
+  verify(stage: 'before' | 'after'): void {
+    const token = this.heldToken;
+    if (token === undefined) throw new Error('FileLock.verify: not held');
+    const now = this.readOwner(this.file);
+    if (typeof now === 'object' && now.token === token) return;
+    const by = now === 'missing' ? 'its lock file was deleted' : typeof now === 'object' ? `process ${now.pid} took it` : 'another process took it';
+    const outcome = stage === 'before' ? 'stopped before writing, so the change was not saved' : 'stopped after writing, so the last change may or may not have been saved';
+    throw new EngineError('store/lock-lost', `this Hyperion process lost its write lock on ${this.o.dir} (${by}) and ${outcome}; run the command again`, {
+      details: { dir: this.o.dir, stage, owner: typeof now === 'object' ? now : undefined },
+    });
+  }
+
+  /**
+   * `store/locked` after the timeout. The holder is alive (a dead holder on this host is
+   * broken as stale), so deleting the lock is suggested only when it is on another host,
+   * where this process cannot tell whether it still runs.
+   */
+  private lockedError(owner: LockOwner | undefined): EngineError {
+    const details = { details: { dir: this.o.dir, owner } };
+    if (owner && owner.host !== os.hostname()) {
+      return new EngineError(
+        'store/locked',
+        `the Hyperion database is locked by process ${owner.pid} on ${owner.host}, which is writing to ${this.o.dir}; retry in a moment, or delete ${this.file} if no Hyperion is running on ${owner.host}`,
+        details,
+      );
+    }
+    const who = owner ? `process ${owner.pid}` : 'another process';
+    return new EngineError(
+      'store/locked',
+      `the Hyperion database is locked by ${who}, a Hyperion (CLI or VS Code) that is still running and writing to ${this.o.dir}; retry when it has finished`,
+      details,
+    );
+  }
+
+  /**
+   * Releases the lock if this process still owns it. A lock file that is gone, being
+   * created (unreadable), or someone else's is left alone: deleting it would free another
+   * writer's lock.
+   */
   release(): void {
     const token = this.heldToken;
     this.heldToken = undefined;
     if (!token) return;
     const owner = this.readOwner(this.file);
-    if (typeof owner === 'object' && owner.token !== token) {
-      this.o.log.warn('store: our lock was broken as stale while held', { dir: this.o.dir });
+    if (typeof owner !== 'object' || owner.token !== token) {
+      this.o.log.warn('store: our lock was broken or deleted while held', { dir: this.o.dir });
       return;
     }
     try {

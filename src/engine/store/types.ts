@@ -15,6 +15,12 @@ export type SqlParams = SqlValue[] | Record<string, SqlValue>;
  *   When the lock cannot be had within `lockTimeoutMs` it throws EngineError `store/locked`.
  * - SQL must be deterministic (no `random()`, `datetime('now')`): writes are journaled as
  *   statements and replayed. Pass times as parameters.
+ * - Files changed after they were written are never read silently: any call that loads them
+ *   may throw `store/damaged` once, after keeping the damaged file aside and recovering what
+ *   was intact (the next call goes on from there); damage SQLite cannot get past is
+ *   `store/corrupt`. A torn tail left by a crash is cut without a word.
+ * - A write whose lock file is no longer this process's throws `store/lock-lost`, and every
+ *   later write of this Db throws it too (reads still work): the process must stop.
  */
 export interface Db {
   run(sql: string, params?: SqlParams): { changes: number; lastInsertRowid: number };
@@ -33,3 +39,12 @@ export interface Migration {
   description: string;
   sql: string;
 }
+
+/**
+ * Named moments inside a durable write where a test can kill the process (see
+ * `OpenDbOptions.crashPoint`): half a record appended, a record fsynced but the transaction
+ * not yet reported, a transaction reported, a snapshot written but not renamed, a snapshot
+ * renamed but its journal not yet reset. `before-append` comes with the lock held and the
+ * record encoded, just before the ownership check.
+ */
+export type StoreCrashPoint = 'before-append' | 'mid-append' | 'after-append' | 'after-commit' | 'mid-snapshot' | 'after-snapshot';
