@@ -19,7 +19,9 @@ import type { ChatProvider, LanguageModelPort, ProviderKind } from './providers/
 import { createMergeQueue } from './queue/mergeQueue';
 import type { MergeQueue, RegenerateRequest } from './queue/types';
 import { recordingClient } from './runs/modelCalls';
+import { deleteRun } from './runs/deleteRun';
 import { recoverRuns } from './runs/recovery';
+import { listRequests } from './runs/requests';
 import { commitWithEvents, createRun, dependentsOf, emit, getTaskRows, transitionTask } from './runs/runs';
 import { getChangeView, getRunView, history, listChangeViews, listRunViews } from './runs/views';
 import { cancelRun as cancelActiveRun } from './schedule/registry';
@@ -339,10 +341,8 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     history: (limit = 100) => history(db, limit),
 
     // Contract stubs: each is implemented by its own use case (see issue 9).
-    listRequests: () => [],
-    async deleteRun(runId: string) {
-      throw new EngineError('usage/unsupported', `deleting run ${runId} is not implemented yet`);
-    },
+    listRequests: (limit) => listRequests(db, limit),
+    deleteRun: async (runId) => deleteRun(db, runId, { clock, onEvent }),
     getCheckOutput: () => undefined,
     async recheckBlocked() {
       if (opts.autoLand) void kickQueue();
