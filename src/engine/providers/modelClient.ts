@@ -181,7 +181,7 @@ export function createModelClient(deps: ModelClientDeps): ModelClient {
               : e;
             const code = isEngineError(failure) ? failure.code : 'provider/unknown';
             report({ role, ref, ok: false, cached: false, cacheKey: keys[i], attempts, durationMs, usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, error: { code, message: describeError(failure) }, tags: req.tags, at: clock.now() });
-            if (req.signal?.aborted || (isEngineError(failure, 'cancelled') && !pastDeadline(failure))) {
+            if (req.signal?.aborted || isEngineError(failure, 'cancelled')) {
               throw isEngineError(failure, 'cancelled') ? failure : new EngineError('cancelled', 'the model call was cancelled', { cause: failure });
             }
             // No fallback after the deadline: the caller was promised an answer or an error by then.
