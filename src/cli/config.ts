@@ -29,6 +29,10 @@ export interface ConfigFile {
   inRepo: boolean;
 }
 
+/**
+ * True when `file` is under `dir` by its path as given or by its real path: a symlink in the
+ * repository pointing elsewhere, or a path outside pointing into it, both count as inside.
+ */
 function isInside(file: string, dir: string): boolean {
   const real = (p: string) => {
     try {
@@ -37,8 +41,11 @@ function isInside(file: string, dir: string): boolean {
       return path.resolve(p);
     }
   };
-  const rel = path.relative(real(dir), real(file));
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  const under = (f: string, d: string) => {
+    const rel = path.relative(d, f);
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  };
+  return under(path.resolve(file), path.resolve(dir)) || under(real(file), real(dir));
 }
 
 /**
@@ -65,7 +72,8 @@ export function readConfigFile(repo: string, workTree: string, configFile?: stri
   } catch (e) {
     throw new EngineError('usage/config', `the config file "${file}" is not valid JSON (${(e as Error).message})`);
   }
-  return { path: file, text, raw, inRepo: isInside(file, workTree) };
+  // The default file is the repository's whatever it links to; a --config file is the user's unless it lies in the repository.
+  return { path: file, text, raw, inRepo: configFile === undefined || isInside(file, workTree) };
 }
 
 /**

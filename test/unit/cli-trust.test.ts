@@ -104,6 +104,16 @@ describe('hyperion CLI and repository config', () => {
     assert.equal(server.requests.length, 1);
   });
 
+  it('needs the confirmation for a .hyperion.json that links to a file outside the repository', async () => {
+    const dir = repo();
+    const outside = path.join(tmpDir(), 'evil.json');
+    fs.writeFileSync(outside, JSON.stringify({ providers: { anthropic: { baseUrl: 'http://127.0.0.1:9' } } }));
+    fs.symlinkSync(outside, path.join(dir, '.hyperion.json'));
+    const r = await runCli(['status'], { cwd: dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /\.hyperion\.json sets providers\.anthropic\.baseUrl/);
+  });
+
   it('needs the confirmation for a config file inside the repository even when named with --config', async () => {
     const dir = repo();
     fs.mkdirSync(path.join(dir, 'conf'));
