@@ -1,4 +1,4 @@
-import type { QueueEntryView, QueueSummary, RunView, RunnablePlan, TaskView } from '../engine/api';
+import type { QueueEntryView, QueueSummary, RequestView, RunView, RunnablePlan, TaskView } from '../engine/api';
 import { criticalPath, topologicalLevels } from '../engine/graph/dag';
 
 /** Human-readable output on stdout. Model-written text is printed as-is, never interpreted. */
@@ -26,21 +26,33 @@ export function printPlan(plan: RunnablePlan): void {
   line('\n* on the critical path');
 }
 
-export function runResultJson(run: RunView): { runId: string; status: string; costUsd: number; tasks: Array<{ id: string; status: string; commit: string | null; error: string | null }> } {
-  return {
-    runId: run.id,
-    status: run.status,
-    costUsd: run.costUsd,
-    tasks: run.tasks.map((t) => ({ id: t.id, status: t.status, commit: t.status === 'merged' ? (t.commit ?? null) : null, error: t.error ?? null })),
-  };
+/** A task as the CLI's JSON shows it: the change id is what `queue approve|reject|revert` takes. */
+export interface TaskJson {
+  id: string;
+  title: string;
+  status: string;
+  changeId: string | null;
+  commit: string | null;
+  error: string | null;
+}
+
+function taskJson(t: TaskView): TaskJson {
+  return { id: t.id, title: t.title, status: t.status, changeId: t.changeId ?? null, commit: t.status === 'merged' ? (t.commit ?? null) : null, error: t.error ?? null };
+}
+
+export function runResultJson(run: RunView): { runId: string; status: string; costUsd: number; tasks: TaskJson[] } {
+  return { runId: run.id, status: run.status, costUsd: run.costUsd, tasks: run.tasks.map(taskJson) };
+}
+
+function taskLine(t: TaskView): string {
+  const change = t.changeId ? ` ${t.changeId}` : '';
+  const commit = t.status === 'merged' && t.commit ? ` ${t.commit.slice(0, 10)}` : '';
+  return `  ${t.id.padEnd(12)} ${t.status.padEnd(10)} ${t.title}${change}${commit}${t.error ? `\n      ${t.error}` : ''}`;
 }
 
 export function printRun(run: RunView, queue: QueueEntryView[]): void {
   line(`Run ${run.id}: ${run.status} ($${run.costUsd.toFixed(4)})`);
-  for (const t of run.tasks) {
-    const commit = t.commit ? ` ${t.commit.slice(0, 10)}` : '';
-    line(`  ${t.id.padEnd(12)} ${t.status.padEnd(10)}${commit} ${t.title}${t.error ? `\n      ${t.error}` : ''}`);
-  }
+  for (const t of run.tasks) line(taskLine(t));
   const mine = queue.filter((e) => e.runId === run.id);
   if (mine.length) printQueue(mine);
 }
@@ -49,7 +61,7 @@ export function printQueue(entries: QueueEntryView[]): void {
   if (entries.length === 0) return line('Queue is empty.');
   line('Queue:');
   for (const e of entries) {
-    line(`  ${e.id.padEnd(14)} ${e.kind.padEnd(6)} ${e.state.padEnd(12)} task ${e.taskId}${e.landedCommit ? ` ${e.landedCommit.slice(0, 10)}` : ''}${e.lastError ? ` (${e.lastError})` : ''}`);
+    line(`  ${e.id.padEnd(14)} ${e.kind.padEnd(6)} ${e.state.padEnd(12)} task ${e.taskId} change ${e.changeId}${e.landedCommit ? ` ${e.landedCommit.slice(0, 10)}` : ''}${e.lastError ? ` (${e.lastError})` : ''}`);
   }
 }
 
@@ -59,7 +71,27 @@ export function printStatus(run: RunView | undefined, q: QueueSummary): void {
   line(`Queue: ${q.running} running, ${q.awaitingReview} awaiting review, ${q.queued} queued, ${q.merged} merged, ${q.failed} failed, ${q.blocked} blocked`);
 }
 
-export function printHistory(tasks: TaskView[]): void {
-  if (tasks.length === 0) return line('No tasks yet.');
-  for (const t of tasks) line(`${t.runId.slice(0, 12).padEnd(13)} ${t.id.padEnd(12)} ${t.status.padEnd(10)} ${t.title}`);
+export interface HistoryItem {
+  request: RequestView;
+  tasks: TaskView[];
+}
+
+/** `history --json`: the requests, newest first, each with its tasks and their change ids. */
+export function historyJson(items: HistoryItem[]): { requests: Array<RequestView & { tasks: TaskJson[] }> } {
+  return { requests: items.map(({ request, tasks }) => ({ ...request, tasks: tasks.map(taskJson) })) };
+}
+
+function counts(c: RequestView['taskCounts']): string {
+  const parts = Object.entries(c).map(([status, n]) => `${n} ${status}`);
+  return parts.length ? parts.join(', ') : 'no tasks';
+}
+
+export function printHistory(items: HistoryItem[]): void {
+  if (items.length === 0) return line('No requests yet.');
+  for (const { request: r, tasks } of items) {
+    const when = new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' ');
+    const goal = r.goal.replace(/\s+/g, ' ');
+    line(`${when}  ${r.runId}  ${r.status.padEnd(15)} ${counts(r.taskCounts)}  ${goal.length > 80 ? `${goal.slice(0, 79)}…` : goal}`);
+    for (const t of tasks) line(taskLine(t));
+  }
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { RunnablePlan } from '../engine/api';
 import { EngineError } from '../engine/errors';
+import { checkPlanSizes } from '../engine/plan/limits';
 import { TaskId, TaskType } from '../engine/plan/schema';
 import { isSafeRepoPath, validatePlan } from '../engine/plan/validate';
 
@@ -36,7 +37,7 @@ function filesOfPatch(patch: string): string[] {
 
 /**
  * Reads and validates a TaskRequest file. Throws `request/…` errors (CLI exit 2) for bad JSON,
- * schema errors and graph errors (cycles, unknown dependencies); nothing is stored before that.
+ * `usage/too-large` for a goal, title or prompt over INPUT_LIMITS, schema errors and graph errors (cycles, unknown dependencies); nothing is stored before that.
  */
 export function loadTaskRequest(file: string, maxTasks: number): { plan: RunnablePlan; approve: 'none' | 'all' } {
   let text: string;
@@ -51,6 +52,8 @@ export function loadTaskRequest(file: string, maxTasks: number): { plan: Runnabl
   } catch (e) {
     throw new EngineError('request/bad-json', `the request file "${file}" is not valid JSON (${(e as Error).message})`);
   }
+  // Sizes before the schema, so a huge goal or prompt is named as such (and never stored).
+  if (typeof raw === 'object' && raw !== null) checkPlanSizes(raw as { goal?: unknown; tasks?: unknown });
   const parsed = TaskRequest.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues[0];

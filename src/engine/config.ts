@@ -28,8 +28,14 @@ export const EngineConfig = z.object({
   /** Ordered list per role: the first is used, the rest are fallbacks. `default` covers unset roles. */
   routes: z.record(z.string(), z.array(ModelRef)).default({}),
   prices: z.record(z.string(), Price).default({}),
+  /** One request to a provider (one attempt). */
   timeoutMs: z.number().int().positive().default(120_000),
   maxRetries: z.number().int().nonnegative().default(4),
+  /**
+   * One model call from start to answer, every retry, backoff and fallback model included:
+   * a provider that never answers costs this long, not timeoutMs × (maxRetries + 1) + backoff.
+   */
+  callDeadlineMs: z.number().int().positive().default(120_000),
   planner: z
     .object({ maxTasks: z.number().int().min(1).max(20).default(20), repairAttempts: z.number().int().min(1).default(3) })
     .default({ maxTasks: 20, repairAttempts: 3 }),

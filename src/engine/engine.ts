@@ -11,7 +11,9 @@ import { createProviderRegistry } from './providers/router';
 import type { ChatProvider, LanguageModelPort, ProviderKind } from './providers/types';
 import { createMergeQueue } from './queue/mergeQueue';
 import type { MergeQueue } from './queue/types';
+import { deleteRun } from './runs/deleteRun';
 import { recoverRuns } from './runs/recovery';
+import { listRequests } from './runs/requests';
 import { createRun } from './runs/runs';
 import { getChangeView, getRunView, history, listChangeViews, listRunViews } from './runs/views';
 import { RunRegistry } from './schedule/registry';
@@ -201,10 +203,8 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     history: (limit = 100) => history(db, limit),
 
     // Contract stubs: each is implemented by its own use case (see issue 9).
-    listRequests: () => [],
-    async deleteRun(runId: string) {
-      throw new EngineError('usage/unsupported', `deleting run ${runId} is not implemented yet`);
-    },
+    listRequests: (limit) => listRequests(db, limit),
+    deleteRun: async (runId) => deleteRun(db, runId, { clock, onEvent: ctx.onEvent }),
     getCheckOutput: () => undefined,
     async recheckBlocked() {
       if (ctx.autoLand) ctx.kickQueue();

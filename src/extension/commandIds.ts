@@ -14,6 +14,7 @@ export const COMMANDS = {
   setApiKey: 'hyperion.setApiKey',
   selectModels: 'hyperion.selectModels',
   openLog: 'hyperion.openLog',
+  deleteRun: 'hyperion.deleteRun',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 

@@ -133,6 +133,20 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       await engine.cancelRun(runId);
     })),
 
+    vscode.commands.registerCommand(COMMANDS.deleteRun, guarded('Deleting the run', log, async (arg) => {
+      const engine = await host.get();
+      const { runId } = targetOf(arg);
+      const run = runId ? engine.getRun(runId) : undefined;
+      if (!run) return;
+      const ok = await vscode.window.showWarningMessage(
+        `Delete the run "${run.goal.slice(0, 80)}"?`,
+        { modal: true, detail: 'Its tasks, changes, queue entries and history are removed from Hyperion. Commits that landed stay in git.' },
+        'Delete',
+      );
+      if (ok !== 'Delete') return;
+      await engine.deleteRun(run.id);
+    })),
+
     vscode.commands.registerCommand(COMMANDS.revertChange, guarded('Reverting the change', log, async (arg) => {
       const engine = await host.get();
       const change = await resolveChange(engine, targetOf(arg), () => engine.listChanges({ status: 'merged' }), 'Revert which merged change?');

@@ -13,6 +13,8 @@ export interface EngineHostDeps {
   lm: LanguageModelPort;
   /** Swappable for tests; defaults to the real engine. */
   open?: typeof openEngine;
+  /** The `hyperion.*` reader, after the user confirmed or ignored risky workspace values (configTrust.ts). */
+  readSettings?: () => Promise<(key: string) => unknown>;
 }
 
 /**
@@ -65,7 +67,8 @@ export class EngineHost implements vscode.Disposable {
   }
 
   private async open(repo: string): Promise<Engine> {
-    const { config, autoApprove, problems } = settingsToEngineConfig((k) => vscode.workspace.getConfiguration('hyperion').get(k));
+    const read = this.deps.readSettings ? await this.deps.readSettings() : (k: string) => vscode.workspace.getConfiguration('hyperion').get(k);
+    const { config, autoApprove, problems } = settingsToEngineConfig(read);
     for (const p of problems) this.deps.log.warn(p);
     this.autoApprove = autoApprove;
     try {

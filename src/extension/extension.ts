@@ -3,6 +3,7 @@ import { approvalSections } from './viewmodel/approvals';
 import { ApprovalsTreeProvider } from './approvalsTree';
 import { CONTEXT_KEYS, VIEWS } from './commandIds';
 import { registerCommands } from './commands';
+import { trustedSettingsReader } from './configTrust';
 import { CHANGE_SCHEME } from './changeUris';
 import { ChangeContentProvider } from './diffView';
 import { EngineHost } from './engineHost';
@@ -28,7 +29,10 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
   const activationStarted = Date.now();
   const channel = vscode.window.createOutputChannel('Hyperion', { log: true });
   const log = channelLogger(channel);
-  const host = new EngineHost({ log, secrets: secretReader(context.secrets), ask: vscodeUserPrompt, lm: vscodeLanguageModels });
+  const host = new EngineHost({
+    log, secrets: secretReader(context.secrets), ask: vscodeUserPrompt, lm: vscodeLanguageModels,
+    readSettings: () => trustedSettingsReader(context.globalState, log),
+  });
   const runs = new RunsTreeProvider(host);
   const approvals = new ApprovalsTreeProvider(host);
   const graph = new GraphViewProvider(context.extensionUri, host, log);

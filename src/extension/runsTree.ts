@@ -5,7 +5,7 @@ import type { TreeNode } from './viewmodel/nodes';
 import { orderedTasks, runItem, taskItem } from './viewmodel/runs';
 
 /**
- * Runs → tasks. Tasks are listed in dependency order with "after …" in their description.
+ * Runs → tasks: the history of the last 100 requests, newest first. Tasks are listed in dependency order with "after …" in their description.
  * Reading the tree opens the engine (that is what resumes a store after Reload Window);
  * when it cannot be opened the tree is empty and the view's welcome text says why.
  */
@@ -13,7 +13,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly host: EngineHost, private readonly limit = 20) {}
+  /** `limit`: the history list's length, the same last-100 requests as `hyperion history`. */
+  constructor(private readonly host: EngineHost, private readonly limit = 100) {}
 
   refresh(): void {
     this.changed.fire(undefined);
@@ -35,7 +36,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
   async getChildren(node?: TreeNode): Promise<TreeNode[]> {
     const engine = this.host.current ?? (await this.host.get().catch(() => undefined));
     if (!engine) return [];
-    if (!node) return engine.listRuns(this.limit).map((r) => ({ kind: 'run', runId: r.id }));
+    if (!node) return engine.listRequests(this.limit).map((r) => ({ kind: 'run', runId: r.runId }));
     if (node.kind === 'run') {
       const run = engine.getRun(node.runId);
       return run ? orderedTasks(run).map((t) => ({ kind: 'task', runId: run.id, taskId: t.id, changeId: t.changeId })) : [];

@@ -86,6 +86,8 @@ export function settingsToEngineConfig(read: (key: string) => unknown): Settings
   }
   const timeout = num(read('requestTimeoutSeconds'));
   if (timeout !== undefined) input.timeoutMs = Math.round(timeout * 1000);
+  const deadline = num(read('callDeadlineSeconds'));
+  if (deadline !== undefined) input.callDeadlineMs = Math.round(deadline * 1000);
   const taskTimeout = num(read('taskTimeoutMinutes'));
   if (taskTimeout !== undefined) input.taskTimeoutMs = Math.round(taskTimeout * 60_000);
   const protectedPaths = read('protectedPaths');
@@ -103,4 +105,47 @@ export function settingsToEngineConfig(read: (key: string) => unknown): Settings
     config = EngineConfig.parse(input);
   }
   return { config, autoApprove: read('autoApprove') === true, problems };
+}
+
+/**
+ * `hyperion.*` settings that can run a command, receive an API key or loosen the change
+ * policy. A value for one of them from the workspace (`.vscode/settings.json`, a
+ * `.code-workspace` file) comes from files a patch can write, so it takes effect only after
+ * the user confirmed it (src/extension/configTrust.ts). User (global) values are the user's own.
+ */
+export const RISKY_SETTINGS = [
+  'checkCommand',
+  'providers.openai.baseUrl',
+  'providers.anthropic.baseUrl',
+  'providers.openaiCompatible.baseUrl',
+  'protectedPaths',
+  'targetBranch',
+  'autoApprove',
+] as const;
+
+/** What `WorkspaceConfiguration.inspect` tells about one setting (the fields used here). */
+export interface SettingInspection {
+  globalValue?: unknown;
+  workspaceValue?: unknown;
+  workspaceFolderValue?: unknown;
+}
+
+/**
+ * The workspace values of risky settings, keyed `hyperion.<key>` (a folder value wins over a
+ * workspace-file value, as in VS Code). Empty when every risky setting is the user's or default.
+ */
+export function workspaceRiskySettings(inspect: (key: string) => SettingInspection | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of RISKY_SETTINGS) {
+    const i = inspect(key);
+    const v = i?.workspaceFolderValue !== undefined ? i.workspaceFolderValue : i?.workspaceValue;
+    if (v !== undefined) out[`hyperion.${key}`] = v;
+  }
+  return out;
+}
+
+/** A settings reader in which risky settings keep only their user value (or the default). */
+export function withoutWorkspaceValues(read: (key: string) => unknown, inspect: (key: string) => SettingInspection | undefined): (key: string) => unknown {
+  const risky: ReadonlySet<string> = new Set(RISKY_SETTINGS);
+  return (key) => (risky.has(key) ? inspect(key)?.globalValue : read(key));
 }

@@ -147,7 +147,10 @@ describe('hyperion CLI', () => {
 
     const hist = await runCli(['history', '--json'], { cwd: dir });
     assert.equal(hist.code, 0);
-    assert.deepEqual(JSON.parse(hist.stdout).tasks.map((t: { id: string }) => t.id).sort(), ['after-evil', 'evil', 'p1', 'p2']);
+    const requests = JSON.parse(hist.stdout).requests;
+    assert.equal(requests.length, 1);
+    assert.equal(requests[0].runId, out.runId);
+    assert.deepEqual(requests[0].tasks.map((t: { id: string }) => t.id).sort(), ['after-evil', 'evil', 'p1', 'p2']);
 
     const q = await runCli(['queue', 'list', '--json'], { cwd: dir });
     assert.equal(JSON.parse(q.stdout).entries.filter((e: { state: string }) => e.state === 'merged').length, 2);

@@ -34,9 +34,9 @@ describe('manifest', () => {
     }
   });
 
-  it('has the eleven commands of the issue', () => {
+  it('has the eleven commands of the issue, and Delete Run', () => {
     const titles = contributes.commands.map((c: { title: string }) => c.title).sort();
-    assert.deepEqual(titles, ['Approve Change', 'Cancel Run', 'Open Diff', 'Open Log', 'Plan Task', 'Reject Change', 'Retry Task', 'Revert Change', 'Select Models', 'Set API Key', 'Show Queue'].sort());
+    assert.deepEqual(titles, ['Approve Change', 'Cancel Run', 'Delete Run', 'Open Diff', 'Open Log', 'Plan Task', 'Reject Change', 'Retry Task', 'Revert Change', 'Select Models', 'Set API Key', 'Show Queue'].sort());
   });
 
   it('refers only to declared commands in menus, and hides context-only commands from the palette', () => {
@@ -46,6 +46,7 @@ describe('manifest', () => {
     const palette = new Map(contributes.menus.commandPalette.map((e: { command: string; when: string }) => [e.command, e.when]));
     assert.equal(palette.get(COMMANDS.retryTask), 'false');
     assert.equal(palette.get(COMMANDS.revertChange), 'false');
+    assert.equal(palette.get(COMMANDS.deleteRun), 'false', 'Delete Run acts on a run in the tree');
     for (const id of [COMMANDS.approveChange, COMMANDS.rejectChange, COMMANDS.openDiff, COMMANDS.cancelRun]) assert.ok(palette.get(id), `${id} needs a when clause`);
     for (const id of [COMMANDS.planTask, COMMANDS.setApiKey, COMMANDS.selectModels, COMMANDS.openLog, COMMANDS.showQueue]) assert.ok(!palette.has(id), `${id} stays in the palette`);
   });

@@ -6,6 +6,7 @@ import type { ModelClient } from '../providers/modelClient';
 import { routeFor } from '../providers/router';
 import type { ChatMessage } from '../providers/types';
 import { answersPrompt, echoAnswer, plannerSystemPrompt, plannerUserPrompt, proceedPrompt, repairPrompt } from './prompts';
+import { checkGoalSize } from './limits';
 import { buildRepoMap } from './repoMap';
 import { Plan, type PlanTask } from './schema';
 import { validatePlan } from './validate';
@@ -62,6 +63,7 @@ export const PLAN_JSON_SCHEMA: Record<string, unknown> = (() => {
 export async function planGoal(input: PlanGoalInput, deps: PlanGoalDeps): Promise<PlanResult> {
   const { client, config, log, signal } = deps;
   if (!input.goal.trim()) throw new EngineError('usage/empty-goal', 'the goal is empty');
+  checkGoalSize(input.goal);
   throwIfAborted(signal);
   const repoMap = deps.repoMap ?? (await buildRepoMap(input.repo, { signal }));
   const messages: ChatMessage[] = [

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INPUT_LIMITS } from './limits';
 
 /** Task types, also the keys of the model router. Field names here are a public contract. */
 export const TASK_TYPES = ['design', 'code_gen', 'test', 'audit', 'optimize', 'docs', 'deploy'] as const;
@@ -14,9 +15,9 @@ export const TaskId = z
 /** A subtask as the planner model writes it. */
 export const PlanTask = z.object({
   id: TaskId,
-  title: z.string().min(1).max(200),
+  title: z.string().min(1).max(INPUT_LIMITS.titleChars),
   type: TaskType,
-  prompt: z.string().min(1),
+  prompt: z.string().min(1).max(INPUT_LIMITS.promptChars),
   acceptanceCriteria: z.array(z.string()).default([]),
   dependsOn: z.array(z.string()).default([]),
   files: z.array(z.string()).default([]),
@@ -25,7 +26,7 @@ export type PlanTask = z.infer<typeof PlanTask>;
 
 /** A plan as the planner model writes it (before the engine adds routes and status). */
 export const Plan = z.object({
-  goal: z.string().min(1),
+  goal: z.string().min(1).max(INPUT_LIMITS.goalChars),
   rationale: z.string().default(''),
   confidence: z.number().min(0).max(1),
   questions: z.array(z.string()).default([]),

@@ -3,6 +3,7 @@ import type { EngineConfig, ModelRef, Role } from '../config';
 import { EngineError, describeError, isEngineError } from '../errors';
 import type { Clock, Logger } from '../ports';
 import { systemClock } from '../ports';
+import { keyHint, providerError } from './errors';
 import { withRetry, type Sleep } from './retry';
 import { routeFor, type ProviderRegistry } from './router';
 import type { ChatRequest, ChatResponse, TokenUsage } from './types';
@@ -37,12 +38,21 @@ export interface ModelCallCache {
   put(key: string, result: ModelCallResult): void;
 }
 
+/** The log message of each retry (info level, with role, model, attempt, delayMs, leftMs, error); hosts may show it as progress. */
+export const RETRY_LOG_MESSAGE = 'retrying model call';
+
+/** setTimeout fires at once for delays above 2^31-1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface ModelClient {
   /**
    * Sends the request to the role's route, in order. Transient failures are retried with
    * backoff (config.maxRetries); a permanent failure or exhausted retries moves on to the next
-   * ModelRef. Throws `cancelled` as soon as the signal fires (no fallback after a cancel), or
-   * the last route entry's error when every entry failed (its message lists each failure).
+   * ModelRef. The whole call, retries and fallbacks included, ends by `config.callDeadlineMs`:
+   * then it throws `provider/timeout` (transient) naming the deadline. Throws `cancelled` as
+   * soon as the signal fires (no fallback after a cancel), or the last route entry's error when
+   * every entry failed (its message lists each failure). A missing key is `provider/auth`
+   * naming the role's route (which provider the call would use).
    */
   chat(role: Role, req: Omit<ChatRequest, 'model'>): Promise<ModelCallResult>;
 }
@@ -95,6 +105,16 @@ export function createModelClient(deps: ModelClientDeps): ModelClient {
     }
   };
 
+  /** The provider of a route entry; a missing key names the route that needed it. */
+  const getProvider = async (role: Role, ref: ModelRef) => {
+    try {
+      return await deps.registry.get(ref.provider);
+    } catch (e) {
+      if (!isEngineError(e, 'provider/auth')) throw e;
+      throw providerError('provider/auth', `no key for ${ref.provider} (route ${role} → ${ref.provider}:${ref.model}): ${keyHint(ref.provider)}`, { cause: e, provider: ref.provider });
+    }
+  };
+
   return {
     async chat(role, req) {
       const route = routeFor(config, role);
@@ -111,50 +131,68 @@ export function createModelClient(deps: ModelClientDeps): ModelClient {
       }
       const failures: string[] = [];
       let lastError: unknown;
-      for (let i = 0; i < route.length; i++) {
-        const ref = route[i];
-        const started = clock.now();
-        let attempts = 0;
-        try {
-          const provider = await deps.registry.get(ref.provider);
-          const res = await withRetry(
-            (attempt) => {
-              attempts = attempt + 1;
-              return provider.chat({ ...req, model: ref.model, timeoutMs: req.timeoutMs ?? config.timeoutMs, tags: { ...req.tags, attempt: req.tags?.attempt ?? attempt } });
-            },
-            {
-              maxRetries: config.maxRetries,
-              signal: req.signal,
-              sleep: deps.retry?.sleep,
-              random: deps.retry?.random,
-              baseDelayMs: deps.retry?.baseDelayMs,
-              maxDelayMs: deps.retry?.maxDelayMs,
-              onRetry: ({ attempt, delayMs, error }) =>
-                log.info('retrying model call', { role, provider: ref.provider, model: ref.model, attempt, delayMs, error: describeError(error) }),
-            },
-          );
-          const durationMs = clock.now() - started;
-          const costUsd = computeCost(config, ref, res.usage, res.model);
-          const result: ModelCallResult = { ...res, costUsd, durationMs, ref, cached: false };
-          report({ role, ref, ok: true, cached: false, cacheKey: keys[i], attempts, durationMs, usage: res.usage, costUsd, tags: req.tags, at: clock.now() });
+      // One deadline for the whole call: it aborts a hung attempt and a pending backoff alike.
+      const deadlineMs = config.callDeadlineMs;
+      const endsAt = Date.now() + deadlineMs;
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(new EngineError('provider/timeout', 'the call deadline passed')), Math.min(deadlineMs, MAX_TIMER_MS));
+      const signal = req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal;
+      const pastDeadline = (e: unknown) => !req.signal?.aborted && (deadline.signal.aborted || (isEngineError(e) && e.details?.deadline === true));
+      try {
+        for (let i = 0; i < route.length; i++) {
+          const ref = route[i];
+          const started = clock.now();
+          let attempts = 0;
           try {
-            deps.cache?.put(keys[i], result);
+            const provider = await getProvider(role, ref);
+            const res = await withRetry(
+              (attempt) => {
+                attempts = attempt + 1;
+                const timeoutMs = Math.max(1, Math.min(req.timeoutMs ?? config.timeoutMs, endsAt - Date.now()));
+                return provider.chat({ ...req, signal, model: ref.model, timeoutMs, tags: { ...req.tags, attempt: req.tags?.attempt ?? attempt } });
+              },
+              {
+                maxRetries: config.maxRetries,
+                signal,
+                sleep: deps.retry?.sleep,
+                random: deps.retry?.random,
+                baseDelayMs: deps.retry?.baseDelayMs,
+                maxDelayMs: deps.retry?.maxDelayMs,
+                deadlineAt: endsAt,
+                onRetry: ({ attempt, delayMs, error }) =>
+                  log.info(RETRY_LOG_MESSAGE, { role, provider: ref.provider, model: ref.model, attempt: attempt + 1, maxAttempts: config.maxRetries + 1, delayMs, leftMs: Math.max(0, endsAt - Date.now()), error: describeError(error) }),
+              },
+            );
+            const durationMs = clock.now() - started;
+            const costUsd = computeCost(config, ref, res.usage, res.model);
+            const result: ModelCallResult = { ...res, costUsd, durationMs, ref, cached: false };
+            report({ role, ref, ok: true, cached: false, cacheKey: keys[i], attempts, durationMs, usage: res.usage, costUsd, tags: req.tags, at: clock.now() });
+            try {
+              deps.cache?.put(keys[i], result);
+            } catch (e) {
+              // The answer is paid for and in hand; a cache write failure must not throw it away.
+              log.warn('could not cache a model call', { role, error: describeError(e) });
+            }
+            return result;
           } catch (e) {
-            // The answer is paid for and in hand; a cache write failure must not throw it away.
-            log.warn('could not cache a model call', { role, error: describeError(e) });
+            const durationMs = clock.now() - started;
+            const failure = pastDeadline(e)
+              ? providerError('provider/timeout', `no answer from ${ref.provider}:${ref.model} for ${role} within the call deadline of ${formatSeconds(deadlineMs)} (callDeadlineMs; ${attempts} attempt(s), retries included; last: ${describeError(e)})`, { cause: e, provider: ref.provider })
+              : e;
+            const code = isEngineError(failure) ? failure.code : 'provider/unknown';
+            report({ role, ref, ok: false, cached: false, cacheKey: keys[i], attempts, durationMs, usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, error: { code, message: describeError(failure) }, tags: req.tags, at: clock.now() });
+            if (req.signal?.aborted || isEngineError(failure, 'cancelled')) {
+              throw isEngineError(failure, 'cancelled') ? failure : new EngineError('cancelled', 'the model call was cancelled', { cause: failure });
+            }
+            // No fallback after the deadline: the caller was promised an answer or an error by then.
+            if (failure !== e) throw failure;
+            failures.push(`${ref.provider}:${ref.model}: ${describeError(e)}`);
+            lastError = e;
+            if (i < route.length - 1) log.warn('model failed; trying the next one in the route', { role, provider: ref.provider, model: ref.model, code });
           }
-          return result;
-        } catch (e) {
-          const durationMs = clock.now() - started;
-          const code = isEngineError(e) ? e.code : 'provider/unknown';
-          report({ role, ref, ok: false, cached: false, cacheKey: keys[i], attempts, durationMs, usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, error: { code, message: describeError(e) }, tags: req.tags, at: clock.now() });
-          if (isEngineError(e, 'cancelled') || req.signal?.aborted) {
-            throw isEngineError(e, 'cancelled') ? e : new EngineError('cancelled', 'the model call was cancelled', { cause: e });
-          }
-          failures.push(`${ref.provider}:${ref.model}: ${describeError(e)}`);
-          lastError = e;
-          if (i < route.length - 1) log.warn('model failed; trying the next one in the route', { role, provider: ref.provider, model: ref.model, code });
         }
+      } finally {
+        clearTimeout(timer);
       }
       if (route.length <= 1 && isEngineError(lastError)) throw lastError;
       const code = isEngineError(lastError) ? lastError.code : 'provider/network';
@@ -164,4 +202,9 @@ export function createModelClient(deps: ModelClientDeps): ModelClient {
       });
     },
   };
+}
+
+/** "2 s", "1.5 s", "120 s": deadlines are configured in ms but read in seconds. */
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
 }

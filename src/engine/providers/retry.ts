@@ -31,6 +31,13 @@ export interface RetryOptions {
   random?: () => number;
   /** Called before each backoff sleep (for logs). */
   onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+  /**
+   * When the whole call must end (ms on `now`'s scale). A retry whose backoff would end at or
+   * after it is not made: the last error is rethrown with `details.deadline = true`.
+   */
+  deadlineAt?: number;
+  /** Default Date.now; the scale of `deadlineAt`. */
+  now?: () => number;
 }
 
 /**
@@ -47,8 +54,8 @@ export function backoffDelay(attempt: number, opts: { baseDelayMs: number; maxDe
 
 /**
  * Runs `fn` and retries it while it throws transient errors (see providers/errors.ts),
- * up to `maxRetries` times. Permanent errors and `cancelled` are rethrown at once; after the
- * last retry the last error is rethrown with `details.attempts` added. A fired signal stops a
+ * up to `maxRetries` times, and never past `deadlineAt`. Permanent errors and `cancelled` are
+ * rethrown at once; after the last retry the last error is rethrown with `details.attempts` added. A fired signal stops a
  * pending backoff sleep immediately (the attempt itself must honour the signal it is given).
  */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
@@ -66,6 +73,13 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
         throw e;
       }
       const delayMs = backoffDelay(attempt + 1, { baseDelayMs, maxDelayMs, retryAfterMs: retryAfterOf(e), random });
+      if (opts.deadlineAt !== undefined && (opts.now ?? Date.now)() + delayMs >= opts.deadlineAt) {
+        if (e instanceof EngineError) {
+          if (e.details) e.details.attempts = attempt + 1;
+          if (e.details) e.details.deadline = true;
+        }
+        throw e;
+      }
       opts.onRetry?.({ attempt: attempt + 1, delayMs, error: e });
       await sleep(delayMs, opts.signal);
     }

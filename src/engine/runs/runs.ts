@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ModelRef } from '../config';
 import { EngineError } from '../errors';
 import { findCycle } from '../graph/dag';
+import { checkPlanSizes } from '../plan/limits';
 import { PlanTask } from '../plan/schema';
 import type { Db } from '../store/types';
 import type { OnEvent, RunPlanInput, RunRow, TaskRow } from './types';
@@ -98,10 +99,12 @@ function checkRunPlan(plan: RunPlanInput): RunPlanInput {
  * Stores a run, its plan and its tasks (in plan order as `seq`) in one transaction.
  * Tasks without dependencies start `ready`, the others `pending`. The run starts `running`.
  * Ready-made patches stay in the stored plan JSON (schema v1 has no task column for them).
- * Throws `usage/bad-plan` for malformed tasks, duplicate ids, unknown dependencies or a cycle;
- * nothing is stored then.
+ * Throws `usage/bad-plan` for malformed tasks, duplicate ids, unknown dependencies or a cycle,
+ * and `usage/too-large` for a goal, title or prompt over INPUT_LIMITS; nothing is stored then.
  */
 export function createRun(db: Db, input: CreateRunInput): string {
+  // Sizes first: `usage/too-large` names the field instead of a schema message.
+  checkPlanSizes({ goal: input.goal, tasks: input.plan?.tasks });
   input = { ...input, plan: checkRunPlan(input.plan) };
   const runId = newId('run');
   const at = input.clock.now();

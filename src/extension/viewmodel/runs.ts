@@ -36,6 +36,8 @@ export function runIcon(status: RunStatus): IconView {
 }
 
 const ACTIVE_RUN: ReadonlySet<RunStatus> = new Set(['planning', 'running', 'paused']);
+/** Runs the engine may still be working on or landing; deleteRun refuses them. */
+const UNDELETABLE_RUN: ReadonlySet<RunStatus> = new Set(['planning', 'running', 'landing']);
 const RETRYABLE: ReadonlySet<TaskStatus> = new Set(['failed', 'rejected', 'cancelled', 'skipped']);
 
 export function isRunActive(run: RunView): boolean {
@@ -53,6 +55,7 @@ export function runItem(run: RunView, latest = false): ItemView {
   const { done, total } = runProgress(run);
   const tokens = ['run', run.status];
   if (isRunActive(run)) tokens.push('cancellable');
+  if (!UNDELETABLE_RUN.has(run.status)) tokens.push('deletable');
   const lines = [run.goal, `Status: ${run.status}`, `Tasks: ${done}/${total}`, `Cost so far: ${formatCost(run.costUsd)}`];
   if (run.error) lines.push(`Error: ${run.error}`);
   return {
