@@ -54,8 +54,12 @@ async function executePlan(engine: Engine, plan: RunnablePlan, approve: 'none' |
   return engine.getRun(runId)!;
 }
 
-function runFailed(run: RunView): boolean {
-  return run.tasks.some((t) => t.status === 'failed' || t.status === 'rejected' || t.status === 'skipped');
+/**
+ * Exit 1 when a task failed, or, when everything was to be approved, when a task's change did
+ * not land (blocked, needs an explicit approval, still queued): its `error` says why.
+ */
+function runFailed(run: RunView, approve: 'none' | 'all'): boolean {
+  return run.tasks.some((t) => t.status === 'failed' || t.status === 'rejected' || t.status === 'skipped' || (approve === 'all' && (t.status === 'approved' || t.status === 'proposed')));
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -94,20 +98,21 @@ export async function main(argv: string[]): Promise<number> {
         const run = await executePlan(engine, plan, approve, controller.signal);
         if (flags.json) out(runResultJson(run));
         else printRun(run, engine.listQueue());
-        return runFailed(run) ? EXIT.failure : EXIT.ok;
+        return runFailed(run, approve) ? EXIT.failure : EXIT.ok;
       }
       case 'request': {
         const approveOverride = approveFlag(flags.approve);
         // Ready-made patches need no model: a missing key is reported only if a task calls one.
         engine = await openCliEngine(flags, { requireProvider: false });
         const req = loadTaskRequest(path.resolve(args[0]), engine.config.planner.maxTasks);
-        const run = await executePlan(engine, req.plan, approveOverride ?? req.approve, controller.signal);
+        const approve = approveOverride ?? req.approve;
+        const run = await executePlan(engine, req.plan, approve, controller.signal);
         if (flags.json) out(runResultJson(run));
         else printRun(run, engine.listQueue());
-        return runFailed(run) ? EXIT.failure : EXIT.ok;
+        return runFailed(run, approve) ? EXIT.failure : EXIT.ok;
       }
       case 'status': {
-        engine = await openCliEngine(flags, { requireProvider: false });
+        engine = await openCliEngine(flags, { requireProvider: false, readOnly: true });
         const run = engine.listRuns(1)[0];
         if (flags.json) out({ run: run ? runResultJson(run) : null, queue: engine.queueSummary() });
         else printStatus(run, engine.queueSummary());
@@ -115,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'history': {
         const limit = limitFlag(flags.limit, DEFAULT_REQUEST_LIMIT);
-        engine = await openCliEngine(flags, { requireProvider: false });
+        engine = await openCliEngine(flags, { requireProvider: false, readOnly: true });
         const e = engine;
         const requests = e.listRequests(limit).map((r) => ({ request: r, tasks: e.getRun(r.runId)?.tasks ?? [] }));
         if (flags.json) out(historyJson(requests));
@@ -130,7 +135,8 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT.ok;
       }
       default:
-        engine = await openCliEngine(flags, { requireProvider: false });
+        // Listing the queue only reads: it never recovers, approves or queues anything.
+        engine = await openCliEngine(flags, { requireProvider: false, readOnly: name === 'queue list' || name === 'queue' });
         return await queueCommand(engine, name.slice('queue '.length), args[0], flags.json === true, out, controller.signal);
     }
   } catch (e) {

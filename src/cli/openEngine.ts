@@ -52,7 +52,7 @@ async function workTreeOf(repo: string): Promise<string> {
  * folder inside `.git`), else `usage/untrusted-config` (exit 2) and nothing else happens.
  * `requireProvider`: the command always calls a model (plan, run).
  */
-export async function openCliEngine(flags: EngineFlags, opts: { requireProvider: boolean; log?: Logger }): Promise<Engine> {
+export async function openCliEngine(flags: EngineFlags, opts: { requireProvider: boolean; log?: Logger; readOnly?: boolean }): Promise<Engine> {
   const repo = path.resolve(flags.repo ?? process.cwd());
   const log = opts.log ?? cliLogger(flags.verbose === true);
   const workTree = await workTreeOf(repo);
@@ -70,6 +70,7 @@ export async function openCliEngine(flags: EngineFlags, opts: { requireProvider:
   return createEngine({
     repo,
     config,
+    readOnly: opts.readOnly,
     ports: {
       log,
       ask: flags.json ? undefined : terminalPrompt(),
