@@ -2,10 +2,10 @@ import { runDeveloper } from '../agents/developer';
 import { reviewChange, type ReviewResult } from '../agents/reviewer';
 import type { AgentTask } from '../agents/types';
 import type { Role } from '../config';
-import { EngineError, describeError, isEngineError } from '../errors';
+import { EngineError, describeError } from '../errors';
 import type { PatchPolicyOptions } from '../changes/policy';
 import { hooksPathRisksOf, repoPolicyInputs } from '../changes/repoPolicy';
-import { repairPatch } from '../changes/repair';
+import { parsesAsGiven, resolvePatch } from '../changes/resolve';
 import type { EngineEvent } from '../events';
 import { applyAndDiff } from '../git/batch';
 import { recordingClient, type RecordingClient } from '../runs/modelCalls';
@@ -64,27 +64,32 @@ function basePolicy(config: TaskRunDeps['config']): PatchPolicyOptions {
 }
 
 /**
- * A ready-made patch (headless TaskRequest): no model call, same policy checks as agent output.
- * Repair and policy come before the apply check, so a hostile patch is `rejected` with its
- * rule named instead of failing on whatever git happens to say about it.
+ * A ready-made patch (headless TaskRequest): no model call, the same policy as agent output.
+ * What lands is exactly what `git apply` makes of the patch as given; it is repaired only when
+ * it does not apply, and the repair is used only when it applies (`resolvePatch`). The size
+ * limit comes before any parsing, and a patch we can read is checked before git sees it, so a
+ * hostile patch is `rejected` with its rule named instead of failing on whatever git says.
  */
 async function produceReadyMade(deps: TaskRunDeps, row: TaskRow, base: Awaited<ReturnType<typeof buildTaskBase>>, readyPatch: string, signal: AbortSignal): Promise<TaskOutput> {
   const { repo, config } = deps;
   const highRiskPaths = await hooksPathRisksOf(repo, signal);
   const policyOptions: PatchPolicyOptions = { ...basePolicy(config), highRiskPaths };
-  let text = readyPatch;
-  try {
-    text = repairPatch(readyPatch).patch;
-  } catch (e) {
-    if (!isEngineError(e, 'patch/')) throw e;
+  const baseCommit = await base.baseCommit;
+  const rejected = (patch: string): TaskOutput => ({ baseCommit, patch, tree: undefined, summary: row.title, model: null, review: null, policyOptions });
+  if (Buffer.byteLength(readyPatch, 'utf8') > config.maxPatchBytes) return rejected(readyPatch);
+  if (parsesAsGiven(readyPatch) && checkPolicy(readyPatch, policyOptions).blocked) return rejected(readyPatch);
+  const r = await resolvePatch(readyPatch, async (text) => {
+    const a = await applyAndDiff(repo, base.baseTree, text, { signal });
+    return a.ok ? { ok: true, value: a } : a;
+  });
+  if (r.kind === 'does-not-apply') {
+    if (r.repaired && checkPolicy(r.repaired.patch, policyOptions).blocked) return rejected(r.repaired.patch);
+    throw new EngineError('patch/does-not-apply', `the ready-made patch does not apply: ${r.error}`);
   }
-  if (checkPolicy(text, policyOptions).blocked) {
-    return { baseCommit: await base.baseCommit, patch: text, tree: undefined, summary: row.title, model: null, review: null, policyOptions };
-  }
-  const applied = await applyAndDiff(repo, base.baseTree, text, { signal });
-  if (!applied.ok) throw new EngineError('patch/does-not-apply', `the ready-made patch does not apply: ${applied.error}`);
-  const inputs = await repoPolicyInputs(repo, { baseTree: base.baseTree, tree: applied.tree, patch: applied.patch, signal, highRiskPaths });
-  return { baseCommit: await base.baseCommit, patch: applied.patch, tree: applied.tree, summary: row.title, model: null, review: null, policyOptions: { ...policyOptions, ...inputs } };
+  // git's own diff of what applied: the text the queue later lands, readable without repair.
+  const { patch, tree } = r.value;
+  const inputs = await repoPolicyInputs(repo, { baseTree: base.baseTree, tree, patch, signal, highRiskPaths });
+  return { baseCommit, patch, tree, summary: row.title, model: null, review: null, policyOptions: { ...policyOptions, ...inputs } };
 }
 
 /** Stores the change and settles the task in one transaction. Returns the change id, or undefined when the task was settled meanwhile. */
