@@ -203,11 +203,15 @@ describe('under approve-all, through the engine', () => {
     assert.deepEqual(landed, ['test', 'initial']);
   });
 
-  it('refuses a 300-byte file name with path-too-long instead of leaving it blocked', { timeout: 60_000 }, async () => {
-    const { changes, landed, engine } = await runReadyMade({ 'README.md': 'x\n' }, { long: filePatch(`${'n'.repeat(300)}.txt`, null, 'x\n') });
-    const long = changes.get('long')!;
-    assert.equal(long.status, 'rejected');
-    assert.match(long.error ?? '', /path-too-long: .*over the file system's limit of 255 bytes/);
+  it('refuses a 300-byte file name and an 18,000-character path with path-too-long instead of leaving them blocked', { timeout: 60_000 }, async () => {
+    const { changes, landed, engine } = await runReadyMade(
+      { 'README.md': 'x\n' },
+      { long: filePatch(`${'n'.repeat(300)}.txt`, null, 'x\n'), deep: filePatch(`${'d/'.repeat(9000)}f.txt`, null, 'x\n') },
+    );
+    assert.equal(changes.get('long')!.status, 'rejected');
+    assert.match(changes.get('long')!.error ?? '', /path-too-long: .*over the file system's limit of 255 bytes/);
+    assert.equal(changes.get('deep')!.status, 'rejected');
+    assert.match(changes.get('deep')!.error ?? '', /path-too-long: .*is 18005 bytes long, over the file system's limit of 4095/);
     assert.deepEqual(engine.listQueue(), []);
     assert.deepEqual(landed, ['initial']);
   });
