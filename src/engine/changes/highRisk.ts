@@ -26,7 +26,8 @@ const ON_COMMIT = 'runs on your next commit';
 /** Hyperion's own configuration: the CLI reads `.hyperion.json`, the extension reads VS Code settings. */
 export const HYPERION_CONFIG_PATHS: readonly HighRiskPath[] = [
   { glob: '.hyperion.json', rule: 'hyperion-config', reason: "is Hyperion's own configuration, which the next run obeys" },
-  { glob: '**/.hyperion.json', rule: 'hyperion-config', reason: "is a Hyperion configuration file, which a run from that folder obeys" },
+  // Any `.hyperion*` file at any depth: a run started from a subfolder, or a variant a later version reads.
+  { glob: '**/.hyperion*', rule: 'hyperion-config', reason: 'is a Hyperion configuration file, which a run from that folder obeys' },
   { glob: '**/.vscode/settings.json', rule: 'hyperion-config', reason: "holds Hyperion's VS Code settings (and settings that name programs other extensions run)" },
   { glob: '**/*.code-workspace', rule: 'hyperion-config', reason: "holds workspace settings, Hyperion's included" },
 ];
