@@ -169,6 +169,24 @@ describe('valid patches land exactly as git applies them', () => {
     }
   });
 
+  it('reads empty blank-context lines at the very end of a patch as git does', () => {
+    const repo = makeRepo({ 'a.md': 'title\n\n\n', 'b.md': 'x\n\ny\n\n' });
+    cleanup.push(() => repo.cleanup());
+    const baseTree = sh(repo.dir, ['rev-parse', 'HEAD^{tree}']).trim();
+    // The hunks end in blank context written as empty lines, the last ones at the end of the text.
+    const texts = [
+      'diff --git a/a.md b/a.md\n--- a/a.md\n+++ b/a.md\n@@ -1,3 +1,3 @@\n-title\n+Title\n\n\n',
+      'diff --git a/b.md b/b.md\n--- a/b.md\n+++ b/b.md\n@@ -1,4 +1,4 @@\n x\n\n-y\n+z\n\n\n\n',
+    ];
+    for (const text of texts) {
+      const expected = gitApplyTree(repo.dir, baseTree, [text]);
+      assert.ok(typeof expected === 'string', String(expected));
+      const landed = landablePatch({ patch: text, excluded_files_json: '[]' });
+      assert.ok(landed.kind === 'patch' && landed.repairs.length === 0, JSON.stringify(landed));
+      assert.equal(gitApplyTree(repo.dir, baseTree, [landed.kind === 'patch' ? landed.patch : '']), expected);
+    }
+  });
+
   it('lands them all through the merge queue with the tree git apply makes', { timeout: 120_000 }, async () => {
     const fx = await makeQueueFixture({ 'README.md': 'x\n' });
     cleanup.push(() => fx.cleanup());
