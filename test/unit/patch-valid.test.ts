@@ -55,6 +55,8 @@ interface Case {
   before: string | null;
   after: string | null;
   blankContext: boolean;
+  /** Lines of context git prints around each change (git apply needs at least one). */
+  context: number;
 }
 
 function randomCase(r: Rand, i: number): Case {
@@ -79,6 +81,7 @@ function randomCase(r: Rand, i: number): Case {
     before: kind === 'create' ? null : beforeText,
     after: kind === 'delete' ? null : afterText,
     blankContext: r() < 0.4,
+    context: 1 + Math.floor(r() * 4),
   };
 }
 
@@ -110,7 +113,7 @@ function buildPatches(repo: string, cases: Case[]): string[] {
     if (c.after === null) fs.rmSync(abs);
     else writeFile(repo, c.file, c.after);
     sh(repo, ['add', '-A', '--', c.file]);
-    let p = sh(repo, ['diff', '--cached', '--no-color', '--no-ext-diff', 'HEAD', '--', c.file]);
+    let p = sh(repo, ['diff', '--cached', '--no-color', '--no-ext-diff', `-U${c.context}`, 'HEAD', '--', c.file]);
     // git also reads an empty line inside a hunk as blank context; models write them that way.
     if (c.blankContext) p = p.split('\n').map((l) => (l === ' ' ? '' : l)).join('\n');
     return p;
@@ -167,6 +170,11 @@ describe('valid patches land exactly as git applies them', () => {
       assert.deepEqual(landed.repairs, [], `seed ${SEED} case ${i} (${cs[i]!.file}): a valid patch is not repaired`);
       assert.equal(gitApplyTree(repo.dir, baseTree, [landed.patch]), expected, `seed ${SEED} case ${i} (${cs[i]!.file}): the landed tree differs from git apply`);
     }
+    // All of them as one multi-file patch.
+    const all = patches.join('');
+    const landed = landablePatch({ patch: all, excluded_files_json: '[]' });
+    assert.ok(landed.kind === 'patch' && landed.repairs.length === 0, `seed ${SEED}: the multi-file patch was repaired`);
+    assert.equal(gitApplyTree(repo.dir, baseTree, [landed.kind === 'patch' ? landed.patch : '']), gitApplyTree(repo.dir, baseTree, [all]));
   });
 
   it('reads empty blank-context lines at the very end of a patch as git does', () => {
@@ -217,7 +225,7 @@ describe('valid patches land exactly as git applies them', () => {
     repo.write('src/same.txt', 'same\n');
     repo.commitAll('files the hand-made patches edit');
     patches.push(fenced, plain);
-    cs.push({ file: 'fence.md', before: null, after: null, blankContext: false }, { file: 'same.txt', before: null, after: null, blankContext: false });
+    cs.push({ file: 'fence.md', before: null, after: null, blankContext: false, context: 3 }, { file: 'same.txt', before: null, after: null, blankContext: false, context: 3 });
     const baseTree = sh(repo.dir, ['rev-parse', 'HEAD^{tree}']).trim();
     const expected = gitApplyTree(repo.dir, baseTree, patches);
     assert.ok(typeof expected === 'string', String(expected));
