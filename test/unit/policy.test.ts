@@ -83,12 +83,18 @@ describe('checkPatchPolicy', () => {
   });
 
   it('asks for explicit approval, without blocking, for protected paths', () => {
-    for (const p of ['.env', '.env.local', 'apps/web/.env.production', '.github/workflows/ci.yml', 'package-lock.json', 'pkg/a/package-lock.json', '.vscode/settings.json', 'Cargo.lock', '.husky/pre-commit', 'go.sum']) {
+    const cases: Array<[string, PolicyRule]> = [
+      ['.env', 'protected-path'], ['.env.local', 'protected-path'], ['apps/web/.env.production', 'protected-path'], ['.github/workflows/ci.yml', 'protected-path'],
+      ['package-lock.json', 'protected-path'], ['pkg/a/package-lock.json', 'protected-path'], ['Cargo.lock', 'protected-path'], ['go.sum', 'protected-path'],
+      // Files with a reason of their own are reported under it (see policy-high-risk.test.ts).
+      ['.vscode/settings.json', 'hyperion-config'], ['.husky/pre-commit', 'auto-run'],
+    ];
+    for (const [p, rule] of cases) {
       const r = checkPatchPolicy(modify(p));
       assert.equal(r.blocked, false, p);
       assert.equal(r.needsExplicitApproval, true, p);
-      assert.deepEqual(r.violations.map((v) => [v.rule, v.path, v.severity]), [['protected-path', p, 'needs-approval']]);
-      assert.equal(policyError(r).code, 'policy/protected-path');
+      assert.deepEqual(r.violations.map((v) => [v.rule, v.path, v.severity]), [[rule, p, 'needs-approval']]);
+      assert.equal(policyError(r).code, `policy/${rule}`);
     }
   });
 
@@ -152,7 +158,10 @@ describe('glob matching', () => {
   it('protects every default glob at least at the root', () => {
     for (const g of DEFAULT_PROTECTED_PATHS) {
       const sample = g.replace(/^\*\*\//, '').replace(/\*\*$/, 'x').replace(/\*/g, 'x');
-      assert.deepEqual(rulesOf(modify(sample)), ['protected-path'], g);
+      const r = checkPatchPolicy(modify(sample));
+      assert.equal(r.violations.length, 1, g);
+      assert.ok(r.needsExplicitApproval && !r.blocked, g);
+      assert.ok(['protected-path', 'auto-run', 'hyperion-config'].includes(r.violations[0]!.rule), g);
     }
   });
 });

@@ -82,11 +82,14 @@ export function parsePatchSections(text: string): PatchSection[] {
   const lines = text.split('\n');
   if (lines[lines.length - 1] !== '') fail(lines.length - 1, 'the last line does not end with a newline');
   lines.pop();
-  let end = lines.length;
-  while (end > 0 && lines[end - 1] === '') end--; // trailing blank lines carry nothing
+  // Blank lines after the last section carry nothing. They are not cut before parsing: git
+  // reads an empty line inside a hunk as blank context, so the last hunk may need some of them.
+  let blankTail = lines.length;
+  while (blankTail > 0 && lines[blankTail - 1] === '') blankTail--;
+  const end = lines.length;
   const sections: PatchSection[] = [];
   let i = 0;
-  while (i < end) {
+  while (i < blankTail) {
     const line = lines[i]!;
     let next: { file: FilePatch; end: number };
     if (line.startsWith('diff --git ')) next = parseGitSection(lines, i, end);
@@ -285,7 +288,7 @@ function skipBinaryPatch(lines: string[], i: number, end: number): number {
       if (!isBase85Line(lines[i]!)) fail(i, 'the line is not base85 data of a GIT binary patch');
       i++;
     }
-    // The blank line that closes a block; at the very end it was trimmed with the other trailing blanks.
+    // The blank line that closes a block (a patch cut right after the data may lack it).
     if (i < end) i++;
   }
   return i;

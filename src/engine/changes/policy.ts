@@ -1,5 +1,6 @@
 import { assertNever, EngineError } from '../errors';
 import { compileGlobs } from './glob';
+import { compileHighRisk, lifecycleKeysInHunk, lifecycleScriptChanges, LIFECYCLE_SCRIPTS, type HighRiskPath } from './highRisk';
 import { parsePatch, patchFiles, type FilePatch } from './patch';
 
 /**
@@ -9,7 +10,11 @@ import { parsePatch, patchFiles, type FilePatch } from './patch';
  * parser still cannot slip a forbidden entry in.
  */
 
-/** Files that steer builds, CI, hooks, editors, secrets or dependency resolution. */
+/**
+ * Files that steer builds, CI, hooks, editors, secrets or dependency resolution. The user's
+ * `protectedPaths` replaces this list; the always-on high-risk lists of highRisk.ts do not
+ * depend on it.
+ */
 export const DEFAULT_PROTECTED_PATHS: string[] = [
   '.env',
   '.env.*',
@@ -76,7 +81,42 @@ export type PolicyRule =
   | 'size-limit'
   | 'protected-path'
   | 'control-char'
-  | 'backslash';
+  | 'backslash'
+  | 'path-too-long'
+  | 'auto-run'
+  | 'hyperion-config';
+
+/** The file system's limits (Linux NAME_MAX and PATH_MAX; macOS and Windows allow less). */
+export const MAX_COMPONENT_BYTES = 255;
+export const MAX_PATH_BYTES = 4095;
+
+/** What the policy reads besides the patch. Everything is optional; the defaults are the safe ones. */
+export interface PatchPolicyOptions {
+  /** Globs that need an explicit approval; replaces `DEFAULT_PROTECTED_PATHS` when given. */
+  protectedPaths?: string[];
+  maxPatchBytes?: number;
+  /**
+   * High-risk paths found in the repository (the folder `core.hooksPath` names, see
+   * `hooksPathRisks`), checked on top of the always-on lists.
+   */
+  highRiskPaths?: readonly HighRiskPath[];
+  /**
+   * Contents of touched package.json files before and after the change, by path, where the
+   * caller has the trees; lifecycle scripts are then compared exactly instead of read from
+   * the patch lines.
+   */
+  packageJson?: ReadonlyMap<string, { before: string | undefined; after: string | undefined }>;
+}
+
+/** How a path is matched against the protected and high-risk lists; compile once per check. */
+export interface Protection {
+  protectedGlob: (path: string) => string | undefined;
+  highRisk: (path: string) => HighRiskPath | undefined;
+}
+
+export function compileProtection(opts: Pick<PatchPolicyOptions, 'protectedPaths' | 'highRiskPaths'> = {}): Protection {
+  return { protectedGlob: compileGlobs(opts.protectedPaths ?? DEFAULT_PROTECTED_PATHS), highRisk: compileHighRisk(opts.highRiskPaths) };
+}
 
 export interface PolicyViolation {
   rule: PolicyRule;
@@ -140,13 +180,31 @@ function violation(rule: PolicyRule, path: string | undefined, message: string, 
   return path === undefined ? { rule, message, severity } : { rule, path, message, severity };
 }
 
+function byteLength(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
 /**
  * The rules that depend only on a path's spelling. Shared by the patch and tree checks.
- * A path that breaks a structural rule (absolute, escape, control, backslash) is not
- * also reported as protected: one clear reason is enough.
+ * A path that breaks a structural rule (absolute, escape, control, backslash, too long) is
+ * not also reported as protected: one clear reason is enough. Of the approval rules, the
+ * first that applies is reported: Hyperion's config, then auto-run files, then the
+ * protected list.
  */
-export function pathViolations(path: string, protectedGlob: (path: string) => string | undefined): PolicyViolation[] {
+export function pathViolations(path: string, protection: Protection): PolicyViolation[] {
   const out: PolicyViolation[] = [];
+  const bytes = byteLength(path);
+  const long = path.split('/').find((c) => byteLength(c) > MAX_COMPONENT_BYTES);
+  if (bytes > MAX_PATH_BYTES || long !== undefined) {
+    // Shown shortened: an 18,000-character name in a sentence helps nobody.
+    const shown = JSON.stringify(path.length > 80 ? `${path.slice(0, 60)}…${path.slice(-15)}` : path);
+    const why =
+      bytes > MAX_PATH_BYTES
+        ? `is ${bytes} bytes long, over the file system's limit of ${MAX_PATH_BYTES}`
+        : `has a ${byteLength(long!)}-byte name component, over the file system's limit of ${MAX_COMPONENT_BYTES} bytes`;
+    out.push(violation('path-too-long', path, `path-too-long: the path ${shown} ${why}; it could not be written to disk.`));
+    return out;
+  }
   const shown = JSON.stringify(path);
   if (CONTROL_RE.test(path)) out.push(violation('control-char', path, `control-char: the path ${shown} contains a control or bidirectional-override character.`));
   if (path.includes('\\')) out.push(violation('backslash', path, `backslash: the path ${shown} contains a backslash, which Windows reads as a directory separator.`));
@@ -158,11 +216,16 @@ export function pathViolations(path: string, protectedGlob: (path: string) => st
     out.push(violation('path-escape', path, `path-escape: the path ${shown} has an empty, "." or ".." component that can leave the repository.`));
   }
   if (parts.some(isGitLikeComponent)) out.push(violation('git-dir', path, `git-dir: the path ${shown} reaches into a .git directory.`));
-  if (out.length === 0) {
-    const glob = protectedGlob(path) ?? protectedGlob(filesystemSpelling(path));
-    if (glob !== undefined) {
-      out.push(violation('protected-path', path, `protected-path: the path ${shown} matches the protected pattern ${JSON.stringify(glob)} and needs an explicit approval.`, 'needs-approval'));
-    }
+  if (out.length > 0) return out;
+  const spelled = filesystemSpelling(path);
+  const risk = protection.highRisk(path) ?? protection.highRisk(spelled);
+  if (risk !== undefined) {
+    out.push(violation(risk.rule, path, `${risk.rule}: the path ${shown} ${risk.reason}; it needs an explicit approval.`, 'needs-approval'));
+    return out;
+  }
+  const glob = protection.protectedGlob(path) ?? protection.protectedGlob(spelled);
+  if (glob !== undefined) {
+    out.push(violation('protected-path', path, `protected-path: the path ${shown} matches the protected pattern ${JSON.stringify(glob)} and needs an explicit approval.`, 'needs-approval'));
   }
   return out;
 }
@@ -184,21 +247,57 @@ function fileViolations(f: FilePatch): PolicyViolation[] {
   return out;
 }
 
+function isPackageJson(path: string): boolean {
+  const last = filesystemSpelling(path).split('/').pop() ?? '';
+  return last.toLowerCase() === 'package.json';
+}
+
+/** Lifecycle scripts of a package.json that the patch changes, compared exactly when the contents are given. */
+function lifecycleViolations(f: FilePatch, opts: PatchPolicyOptions): PolicyViolation[] {
+  const path = f.newPath ?? f.oldPath;
+  if (path === null || !isPackageJson(path)) return [];
+  const given = opts.packageJson?.get(path);
+  let keys = given ? lifecycleScriptChanges(given.before, given.after) : null;
+  if (keys === null) {
+    const found = new Set<string>();
+    for (const h of f.hunks) for (const k of lifecycleKeysInHunk(h.lines)) found.add(k);
+    keys = [...found];
+  }
+  if (keys.length === 0) return [];
+  const shown = JSON.stringify(path);
+  const named = keys.filter((k) => k !== 'scripts');
+  const what =
+    named.length > 0
+      ? `the ${named.map((k) => JSON.stringify(k)).join(', ')} script${named.length > 1 ? 's' : ''} of ${shown}`
+      : `the scripts of ${shown} next to a lifecycle script (${LIFECYCLE_SCRIPTS.join(', ')})`;
+  return [violation('auto-run', path, `auto-run: the patch changes ${what}, which runs on your next npm install; it needs an explicit approval.`, 'needs-approval')];
+}
+
 /**
- * Checks a patch against the policy. Throws what `parsePatch` throws (`patch/empty`,
- * `patch/malformed`) when the text is not a readable patch; otherwise returns a report
- * listing every violation (a path breaking several rules is reported under each).
+ * Checks a patch against the policy. The size limit comes first, before any parsing: a
+ * patch over it is reported with `size-limit` alone (its files are not read). Throws what
+ * `parsePatch` throws (`patch/empty`, `patch/malformed`) when the text is not a readable
+ * patch; otherwise returns a report listing every violation (a path breaking several rules
+ * is reported under each).
  */
-export function checkPatchPolicy(patchText: string, opts: { protectedPaths?: string[]; maxPatchBytes?: number } = {}): PolicyReport {
-  const protectedGlob = compileGlobs(opts.protectedPaths ?? DEFAULT_PROTECTED_PATHS);
+export function checkPatchPolicy(patchText: string, opts: PatchPolicyOptions = {}): PolicyReport {
   const maxBytes = opts.maxPatchBytes ?? DEFAULT_MAX_PATCH_BYTES;
-  const violations: PolicyViolation[] = [];
   const bytes = Buffer.byteLength(patchText, 'utf8');
-  if (bytes > maxBytes) violations.push(violation('size-limit', undefined, `size-limit: the patch is ${bytes} bytes, over the limit of ${maxBytes} bytes.`));
+  if (bytes > maxBytes) {
+    return summarize([], [violation('size-limit', undefined, `size-limit: the patch is ${bytes} bytes, over the limit of ${maxBytes} bytes (maxPatchBytes).`)]);
+  }
+  const protection = compileProtection(opts);
+  const violations: PolicyViolation[] = [];
   const parsed = parsePatch(patchText);
   const files = patchFiles(parsed);
-  for (const p of files) violations.push(...pathViolations(p, protectedGlob));
-  for (const f of parsed.files) violations.push(...fileViolations(f));
+  for (const p of files) for (const v of pathViolations(p, protection)) violations.push(v);
+  for (const f of parsed.files) {
+    for (const v of fileViolations(f)) violations.push(v);
+    // A package.json already held for approval by its path needs no second reason.
+    if (!violations.some((v) => v.path === (f.newPath ?? f.oldPath) && v.severity === 'needs-approval')) {
+      for (const v of lifecycleViolations(f, opts)) violations.push(v);
+    }
+  }
   return summarize(files, violations);
 }
 
@@ -247,6 +346,12 @@ export function ruleLabel(rule: PolicyRule): string {
       return 'control character in path';
     case 'backslash':
       return 'backslash in path';
+    case 'path-too-long':
+      return 'path too long';
+    case 'auto-run':
+      return 'runs on your next action';
+    case 'hyperion-config':
+      return "Hyperion's configuration";
     default:
       return assertNever(rule, 'policy rule');
   }

@@ -59,7 +59,9 @@ function unrepairable(sentence: string, cause?: unknown): never {
 
 /**
  * Repairs what can be repaired safely and returns the patch with the rules applied. The
- * result always parses with `parsePatch`. Throws `patch/empty` when no diff is left and
+ * result always parses with `parsePatch`. A repair is a guess about what the author meant,
+ * and it rewrites valid patches too (a context line " ```" looks like a fence): call it only
+ * for a patch that git does not apply as given, through `resolvePatch` (resolve.ts). Throws `patch/empty` when no diff is left and
  * `patch/unrepairable` when a fix would need a guess or the result still does not parse.
  */
 export function repairPatch(text: string): RepairResult {
@@ -238,7 +240,9 @@ function fixHunk(lines: string[], start: number, out: string[], repairs: Repairs
     repairs.add('recount-hunk-lengths');
     newHeader = `@@ -${m[1]},${oldN} +${m[3]},${newN} @@${m[5]}`;
   }
-  out.push(newHeader, ...fixed);
+  // A loop, not push(...fixed): a spread passes every line as an argument and overflows the stack on a long hunk.
+  out.push(newHeader);
+  for (const l of fixed) out.push(l);
   return start + 1 + body.length;
 }
 

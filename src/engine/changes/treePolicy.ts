@@ -1,6 +1,5 @@
 import { EngineError } from '../errors';
-import { compileGlobs } from './glob';
-import { DEFAULT_PROTECTED_PATHS, pathViolations, type PolicyViolation } from './policy';
+import { compileProtection, pathViolations, type PatchPolicyOptions, type PolicyViolation } from './policy';
 
 /**
  * The policy applied to what actually lands: tree entries of the commit the queue is
@@ -38,12 +37,12 @@ export interface DiffTreeRow {
  */
 export function checkTreeEntries(
   entries: ReadonlyArray<TreeEntry>,
-  opts: { protectedPaths?: string[]; baseModes?: ReadonlyMap<string, string> } = {},
+  opts: Pick<PatchPolicyOptions, 'protectedPaths' | 'highRiskPaths'> & { baseModes?: ReadonlyMap<string, string> } = {},
 ): PolicyViolation[] {
-  const protectedGlob = compileGlobs(opts.protectedPaths ?? DEFAULT_PROTECTED_PATHS);
+  const protection = compileProtection(opts);
   const out: PolicyViolation[] = [];
   for (const e of entries) {
-    out.push(...pathViolations(e.path, protectedGlob));
+    for (const v of pathViolations(e.path, protection)) out.push(v);
     const shown = JSON.stringify(e.path);
     if (e.mode === '000000' || e.type === 'tree') continue;
     if (e.type === 'commit' || e.mode === '160000') {

@@ -1,6 +1,7 @@
 import { excludeFiles, parsePatch, patchFiles } from '../changes/patch';
-import { checkPatchPolicy, type PolicyReport } from '../changes/policy';
+import { checkPatchPolicy, type PatchPolicyOptions, type PolicyReport } from '../changes/policy';
 import { repairPatch } from '../changes/repair';
+import { parsesAsGiven } from '../changes/resolve';
 import { checkTreeEntries, entriesFromDiffTree, parseDiffTreeRaw } from '../changes/treePolicy';
 import type { EngineConfig } from '../config';
 import { EngineError, isEngineError } from '../errors';
@@ -17,29 +18,49 @@ import type { ChangeRow, EntryRow } from './types';
  * lander for a whole batch in one process.
  */
 
-/** What a change lands: the patch after repair and file exclusion, or nothing at all. */
-export type LandablePatch = { kind: 'patch'; patch: string; repairs: string[] } | { kind: 'empty'; repairs: string[] };
+/**
+ * What a change lands: the patch as stored (files excluded at approval dropped), or nothing.
+ * `original` is set only for a stored patch our parser cannot read as it stands: `patch` is
+ * then its repair, which the policy reads, and `buildProposals` lands it only when the
+ * original does not apply or git makes the same changes of both.
+ */
+export type LandablePatch =
+  | { kind: 'patch'; patch: string; repairs: string[]; original?: string }
+  | { kind: 'empty'; repairs: string[] };
 
 /**
- * Repairs the agent's patch FIRST (a raw model patch may have fences or miscounted hunks,
- * which `excludeFiles`' parser rejects), then drops the excluded files. A patch that is
- * blank, or that has nothing left once excluded files are dropped, is `empty`: the agent
- * changed nothing, which settles as merged without a commit. Throws `patch/unrepairable`
- * (or `patch/empty` for text with no diff in it) for a patch that cannot be read.
+ * The text of a change to check and land. A patch that our strict parser reads (every patch
+ * the scheduler stores: it keeps git's own diff of what applied) is used as is, never
+ * repaired: repair rewrites valid patches (a context line " ```" looks like a Markdown fence).
+ * A patch over `maxPatchBytes` is returned unread, so the policy's size limit meets it before
+ * any parsing. A patch that is blank, or has nothing left once excluded files are dropped, is
+ * `empty`: the agent changed nothing, which settles as merged without a commit. Throws
+ * `patch/unrepairable` (or `patch/empty` for text with no diff in it) for an unreadable patch.
  */
-export function landablePatch(change: Pick<ChangeRow, 'patch' | 'excluded_files_json'>): LandablePatch {
+export function landablePatch(change: Pick<ChangeRow, 'patch' | 'excluded_files_json'>, limits: { maxPatchBytes?: number } = {}): LandablePatch {
   if (change.patch.trim() === '') return { kind: 'empty', repairs: [] };
-  const { patch, repairs } = repairPatch(change.patch);
+  if (limits.maxPatchBytes !== undefined && Buffer.byteLength(change.patch, 'utf8') > limits.maxPatchBytes) {
+    return { kind: 'patch', patch: change.patch, repairs: [] };
+  }
   const excluded = JSON.parse(change.excluded_files_json || '[]') as string[];
-  const text = excluded.length > 0 ? excludeFiles(patch, excluded) : patch;
+  const cut = (text: string): string => (excluded.length > 0 ? excludeFiles(text, excluded) : text);
+  if (parsesAsGiven(change.patch)) {
+    const text = cut(change.patch);
+    return text.trim() === '' ? { kind: 'empty', repairs: [] } : { kind: 'patch', patch: text, repairs: [] };
+  }
+  const { patch, repairs } = repairPatch(change.patch);
+  const text = cut(patch);
   if (text.trim() === '') return { kind: 'empty', repairs };
-  return { kind: 'patch', patch: text, repairs };
+  return { kind: 'patch', patch: text, repairs, original: change.patch };
 }
 
-/** The patch policy, run on exactly the text that will be applied (undefined: nothing to check). */
-export function landablePolicy(p: LandablePatch, config: EngineConfig): PolicyReport | undefined {
+/**
+ * The patch policy, run on exactly the text that will be applied (undefined: nothing to check).
+ * `extra` carries what only the repository knows (the `core.hooksPath` folder).
+ */
+export function landablePolicy(p: LandablePatch, config: EngineConfig, extra: Pick<PatchPolicyOptions, 'highRiskPaths'> = {}): PolicyReport | undefined {
   if (p.kind === 'empty') return undefined;
-  return checkPatchPolicy(p.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes });
+  return checkPatchPolicy(p.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes, ...extra });
 }
 
 export type Proposal =
@@ -64,6 +85,8 @@ interface Pending {
   patch: string;
   paths: string[];
   repairs: string[];
+  /** The stored text when `patch` is its repair (see LandablePatch). */
+  original?: string;
 }
 
 /**
@@ -98,7 +121,8 @@ export async function buildProposals(
         out[i] = { kind: 'empty' };
         continue;
       }
-      pending.push({ i, change, base: await resolveBase(repo, change.base_commit), patch: p.patch, paths: patchFiles(parsePatch(p.patch)), repairs: p.repairs });
+      const base = await resolveBase(repo, change.base_commit);
+      pending.push({ i, change, base, patch: p.patch, paths: patchFiles(parsePatch(p.patch)), repairs: p.repairs, ...(p.original !== undefined ? { original: p.original } : {}) });
     } catch (e) {
       const why = proposalFailure(e, change);
       if (why === undefined) throw e;
@@ -108,6 +132,10 @@ export async function buildProposals(
   // Greedy groups: same base, no path (or directory of one) shared.
   const groups: Array<{ base: string; members: Pending[]; taken: Set<string>; dirs: Set<string> }> = [];
   for (const p of pending) {
+    if (p.original !== undefined) {
+      out[p.i] = await repairedProposal(repo, p, templates);
+      continue;
+    }
     let g = groups.find((x) => x.base === p.base && !p.paths.some((q) => overlaps(q, x.taken, x.dirs)));
     if (!g) groups.push((g = { base: p.base, members: [], taken: new Set(), dirs: new Set() }));
     g.members.push(p);
@@ -140,6 +168,38 @@ export async function buildProposals(
     }
   }
   return out;
+}
+
+/**
+ * The proposal of a change whose stored text our parser cannot read, so `m.patch` is its
+ * repair. Repair must never change what lands: when git applies the original as given, the
+ * repair is used only if git makes exactly the same changes of it (the policy read the
+ * repair); when the original does not apply, the repair lands if it applies.
+ */
+async function repairedProposal(repo: string, m: Pending, templates?: IndexTemplates): Promise<Proposal> {
+  const attempt = async (text: string): Promise<{ ok: true; changes: TreeChange[] } | { ok: false; error: unknown }> => {
+    try {
+      return { ok: true, changes: await patchChanges(repo, m.base, text, { templates }) };
+    } catch (e) {
+      if (proposalFailure(e, m.change) === undefined) throw e;
+      return { ok: false, error: e };
+    }
+  };
+  const asGiven = await attempt(m.original!);
+  const repaired = await attempt(m.patch);
+  if (!asGiven.ok) {
+    // git's reason for the text as stored matters more than the repair's.
+    return repaired.ok ? { kind: 'ready', base: m.base, changes: repaired.changes, repairs: m.repairs } : { kind: 'failed', reason: proposalFailure(asGiven.error, m.change)! };
+  }
+  const excluded = new Set(JSON.parse(m.change.excluded_files_json || '[]') as string[]);
+  const key = (cs: TreeChange[]): string => JSON.stringify(cs.map((c) => [c.path, c.mode, c.mode === null ? null : c.sha]).sort());
+  if (!repaired.ok || key(asGiven.changes.filter((c) => !excluded.has(c.path))) !== key(repaired.changes)) {
+    return {
+      kind: 'failed',
+      reason: `patch cannot be checked: git applies it to ${short(m.change.base_commit)} as given, but reads it differently from the repaired text (${m.repairs.join(', ')}) that the policy checked`,
+    };
+  }
+  return { kind: 'ready', base: m.base, changes: repaired.changes, repairs: m.repairs };
 }
 
 /** Tree-policy 'block' violations of a landing's changed entries, as one reason; undefined when clean. */

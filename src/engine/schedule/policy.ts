@@ -1,4 +1,4 @@
-import { checkPatchPolicy, type PolicyReport } from '../changes/policy';
+import { checkPatchPolicy, type PatchPolicyOptions, type PolicyReport } from '../changes/policy';
 import { describeError, isEngineError } from '../errors';
 
 export type { PolicyReport, PolicyViolation } from '../changes/policy';
@@ -9,7 +9,7 @@ export type { PolicyReport, PolicyViolation } from '../changes/policy';
  * parser cannot read is blocked (rule `malformed`) instead of failing the task, so the user
  * sees why in the rejected change.
  */
-export function checkPolicy(patch: string, opts: { protectedPaths?: string[]; maxPatchBytes?: number }): PolicyReport {
+export function checkPolicy(patch: string, opts: PatchPolicyOptions): PolicyReport {
   if (patch.trim() === '') return { files: [], violations: [], blocked: false, needsExplicitApproval: false };
   try {
     return checkPatchPolicy(patch, opts);

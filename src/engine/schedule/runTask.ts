@@ -2,9 +2,11 @@ import { runDeveloper } from '../agents/developer';
 import { reviewChange, type ReviewResult } from '../agents/reviewer';
 import type { AgentTask } from '../agents/types';
 import type { Role } from '../config';
-import { EngineError, describeError, isEngineError } from '../errors';
+import { EngineError, describeError } from '../errors';
+import type { PatchPolicyOptions } from '../changes/policy';
+import { hooksPathRisksOf, repoPolicyInputs } from '../changes/repoPolicy';
+import { parsesAsGiven, resolvePatch } from '../changes/resolve';
 import { insertChange } from '../changes/lifecycle';
-import { repairPatch } from '../changes/repair';
 import type { EngineEvent } from '../events';
 import { applyAndDiff } from '../git/batch';
 import { recordingClient, type RecordingClient } from '../runs/modelCalls';
@@ -29,6 +31,8 @@ interface TaskOutput {
   summary: string;
   model: string | null;
   review: ReviewResult | null;
+  /** The policy's inputs for this change, repository-bound ones included (hooks folder, package.json contents). */
+  policyOptions: PatchPolicyOptions;
 }
 
 function toAgentTask(row: TaskRow): AgentTask {
@@ -48,34 +52,52 @@ async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: Task
   const { db, repo, config } = deps;
   const base = await buildTaskBase(db, repo, { id: run.id, base_commit: run.base_commit!, created_at: run.created_at }, row, graph, signal);
   const task = toAgentTask(row);
-  if (readyPatch !== undefined) {
-    // A ready-made patch (headless TaskRequest): no model call, same policy checks as agent output.
-    // Repair and policy come before the apply check, so a hostile patch is `rejected` with its
-    // rule named instead of failing on whatever git happens to say about it.
-    let text = readyPatch;
-    try {
-      text = repairPatch(readyPatch).patch;
-    } catch (e) {
-      if (!isEngineError(e, 'patch/')) throw e;
-    }
-    if (checkPolicy(text, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes }).blocked) {
-      return { baseCommit: await base.baseCommit, patch: text, tree: undefined, summary: row.title, model: null, review: null };
-    }
-    const applied = await applyAndDiff(repo, base.baseTree, text, { signal });
-    if (!applied.ok) throw new EngineError('patch/does-not-apply', `the ready-made patch does not apply: ${applied.error}`);
-    return { baseCommit: await base.baseCommit, patch: applied.patch, tree: applied.tree, summary: row.title, model: null, review: null };
-  }
+  if (readyPatch !== undefined) return produceReadyMade(deps, row, base, readyPatch, signal);
   const out = await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
-  const policy = checkPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes });
+  const policyOptions = { ...basePolicy(config), ...(await repoPolicyInputs(repo, { baseTree: base.baseTree, tree: out.tree, patch: out.patch, signal })) };
+  const policy = checkPolicy(out.patch, policyOptions);
   const review = policy.blocked ? null : await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal, log: deps.log });
-  return { baseCommit: await base.baseCommit, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model ?? null, review };
+  return { baseCommit: await base.baseCommit, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model ?? null, review, policyOptions };
+}
+
+function basePolicy(config: TaskRunDeps['config']): PatchPolicyOptions {
+  return { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes };
+}
+
+/**
+ * A ready-made patch (headless TaskRequest): no model call, the same policy as agent output.
+ * What lands is exactly what `git apply` makes of the patch as given; it is repaired only when
+ * it does not apply, and the repair is used only when it applies (`resolvePatch`). The size
+ * limit comes before any parsing, and a patch we can read is checked before git sees it, so a
+ * hostile patch is `rejected` with its rule named instead of failing on whatever git says.
+ */
+async function produceReadyMade(deps: TaskRunDeps, row: TaskRow, base: Awaited<ReturnType<typeof buildTaskBase>>, readyPatch: string, signal: AbortSignal): Promise<TaskOutput> {
+  const { repo, config } = deps;
+  const highRiskPaths = await hooksPathRisksOf(repo, signal);
+  const policyOptions: PatchPolicyOptions = { ...basePolicy(config), highRiskPaths };
+  const baseCommit = await base.baseCommit;
+  const rejected = (patch: string): TaskOutput => ({ baseCommit, patch, tree: undefined, summary: row.title, model: null, review: null, policyOptions });
+  if (Buffer.byteLength(readyPatch, 'utf8') > config.maxPatchBytes) return rejected(readyPatch);
+  if (parsesAsGiven(readyPatch) && checkPolicy(readyPatch, policyOptions).blocked) return rejected(readyPatch);
+  const r = await resolvePatch(readyPatch, async (text) => {
+    const a = await applyAndDiff(repo, base.baseTree, text, { signal });
+    return a.ok ? { ok: true, value: a } : a;
+  });
+  if (r.kind === 'does-not-apply') {
+    if (r.repaired && checkPolicy(r.repaired.patch, policyOptions).blocked) return rejected(r.repaired.patch);
+    throw new EngineError('patch/does-not-apply', `the ready-made patch does not apply: ${r.error}`);
+  }
+  // git's own diff of what applied: the text the queue later lands, readable without repair.
+  const { patch, tree } = r.value;
+  const inputs = await repoPolicyInputs(repo, { baseTree: base.baseTree, tree, patch, signal, highRiskPaths });
+  return { baseCommit, patch, tree, summary: row.title, model: null, review: null, policyOptions: { ...policyOptions, ...inputs } };
 }
 
 /** Stores the change and settles the task in one transaction. Returns the change id, or undefined when the task was settled meanwhile. */
 function storeChange(deps: TaskRunDeps, row: TaskRow, attemptId: number, out: TaskOutput, client: RecordingClient): { changeId: string; proposed: boolean } | undefined {
-  const { db, config } = deps;
+  const { db } = deps;
   const at = deps.clock.now();
-  const policy = checkPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes });
+  const policy = checkPolicy(out.patch, out.policyOptions);
   const error = blockingReason(policy);
   const changeId = newId('ch');
   return commitWithEvents(db, deps.onEvent, (events) => {
