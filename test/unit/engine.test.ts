@@ -271,6 +271,41 @@ describe('engine: conflicts go back to the agent', () => {
     assert.deepEqual(reasons, ['approved automatically (approve all)', 're-approved automatically after regeneration (v2)']);
   });
 
+  it('retries a dependent from what its regenerated dependency actually landed', async () => {
+    let t1Turn = 0;
+    let t2Turn = 0;
+    const model = new TableModel(answersByTask({
+      t1: () => (t1Turn++ === 0 ? finish({ 'README.md': 'agent version\n' }) : finish({ 'README.md': 'user version\nagent addition\n' })),
+      t2: () => finish({ 'b.txt': `dependent ${++t2Turn}\n` }),
+    }));
+    const { repo, engine } = await setup(model);
+    const runId = await runToEnd(engine, plan([{ id: 't1' }, { id: 't2', dependsOn: ['t1'] }]));
+    fs.writeFileSync(path.join(repo, 'README.md'), 'user version\n');
+    gitOut(repo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qam', 'user edit');
+    const c1 = engine.listChanges({ runId }).find((c) => c.taskId === 't1')!;
+    const c2 = engine.listChanges({ runId }).find((c) => c.taskId === 't2')!;
+    await engine.approveChange(c1.id);
+    await engine.runQueue();
+    assert.equal(engine.getChange(c1.id)!.version, 2, 'the conflict regenerated t1');
+    await engine.approveChange(c1.id, { version: 2 });
+    await engine.runQueue();
+    assert.equal(engine.getChange(c1.id)!.status, 'merged');
+    await engine.rejectChange(c2.id, 'try again');
+    await engine.retryTask(runId, 't2');
+    const deadline = Date.now() + 30_000;
+    while (engine.getRun(runId)!.tasks.find((t) => t.id === 't2')!.status !== 'proposed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const t2 = engine.getRun(runId)!.tasks.find((t) => t.id === 't2')!;
+    assert.equal(t2.status, 'proposed', t2.error);
+    assert.equal(t2Turn, 2, 'the retry asked the agent again');
+    const retried = engine.getChange(t2.changeId!)!;
+    assert.equal(await engine.readBaseFile(retried.id, 'README.md'), 'user version\nagent addition\n', 'the dependent starts from what t1 landed');
+    await engine.approveChange(retried.id);
+    await engine.runQueue();
+    assert.equal(engine.getChange(retried.id)!.status, 'merged');
+    assert.equal(gitOut(repo, 'show', 'HEAD:b.txt'), 'dependent 2\n');
+    assert.equal(engine.getRun(runId)!.status, 'done');
+  });
+
   it('never lands a patch that differs from the approved one', async () => {
     const { repo, engine } = await setup(new TableModel(answersByTask({ t1: finish({ 'a.txt': 'A\n' }) })));
     const runId = await runToEnd(engine, plan([{ id: 't1' }]));

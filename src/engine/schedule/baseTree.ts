@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { DependencyResult } from '../agents/types';
 import { EngineError, isEngineError } from '../errors';
 import { applyPatches, treeOfCommit, writeKeptCommit } from '../git/batch';
+import { mergeTrees } from '../git/mergeTree';
+import { commitTree } from '../git/plumbing';
 import { topologicalOrder } from '../graph/dag';
 import type { Db } from '../store/types';
 import type { TaskRow } from '../runs/types';
@@ -10,9 +12,12 @@ import type { TaskGraph } from './runIndex';
 /**
  * Where a task starts.
  *
- * A task without dependencies starts at the run's base commit. A dependent starts from its
- * dependencies' PROPOSED patches applied on the base commit, in topological order (every
+ * A task without dependencies starts at the run's base commit. A dependent starts from what
+ * its dependencies actually landed (the target commit that holds the last of them), plus the
+ * latest changes of those that have not landed, applied in topological order (every
  * transitive dependency, because a dependency's own patch is relative to ITS dependencies).
+ * A change regenerated on a newer tip is applied as a cherry-pick from the commit it was made
+ * on, so a dependent can always be retried after the queue regenerated its dependency.
  *
  * The change's `base_commit` must be a commit the merge queue can three-way merge from, so
  * for a dependent we create one (as `commitTree` would): the dependency-applied tree with parent =
@@ -99,6 +104,42 @@ function ancestorsOf(graph: TaskGraph, id: string): Set<string> {
   return seen;
 }
 
+/**
+ * The ancestors of a task whose latest change has landed, and the target commit that holds
+ * them all (the one landed last: the queue lands one change at a time on one line of history).
+ */
+function landedAncestors(db: Db, runId: string, ancestors: Iterable<string>): { commit: string; landed: Set<string> } | undefined {
+  let best: { seq: number; commit: string } | undefined;
+  const landed = new Set<string>();
+  for (const id of ancestors) {
+    const r = db.get<{ status: string; landed_commit: string | null; seq: number | null }>(
+      `SELECT c.status, q.landed_commit, q.seq FROM change_requests c
+       LEFT JOIN queue_entries q ON q.change_id = c.id AND q.kind = 'land' AND q.state = 'merged'
+       WHERE c.run_id = ? AND c.task_id = ? AND c.status IN ('proposed', 'approved', 'queued', 'merged')
+       ORDER BY c.created_at DESC, c.rowid DESC, q.seq DESC LIMIT 1`,
+      [runId, id],
+    );
+    if (r?.status !== 'merged') continue;
+    landed.add(id);
+    if (r.landed_commit && r.seq !== null && (!best || r.seq > best.seq)) best = { seq: r.seq, commit: r.landed_commit };
+  }
+  return best ? { commit: best.commit, landed } : undefined;
+}
+
+/**
+ * Applies a dependency's change onto `tree` as a cherry-pick: a three-way merge whose base is
+ * the commit the change was made on. For a change regenerated on a newer tip (its patch is
+ * relative to that tip, not to the run's base). Throws `schedule/dependencies-conflict`.
+ */
+async function cherryPick(repo: string, tree: string, dep: DepChange, depId: string, signal: AbortSignal): Promise<string> {
+  const depTree = await applyPatches(repo, await treeOfCommit(repo, dep.base_commit, { signal }), [dep.patch], { signal });
+  const ours = await commitTree(repo, tree, [dep.base_commit], 'hyperion: dependency base', { date: 0, signal });
+  const theirs = await commitTree(repo, depTree, [dep.base_commit], `hyperion: change of ${depId}`, { date: 0, signal });
+  const m = await mergeTrees(repo, ours, theirs, { signal });
+  if (!m.clean) throw new EngineError('schedule/dependencies-conflict', `the change of dependency ${depId} conflicts with the other dependencies in ${m.conflictPaths.join(', ')}`);
+  return m.tree;
+}
+
 export async function buildTaskBase(
   db: Db,
   repo: string,
@@ -107,9 +148,8 @@ export async function buildTaskBase(
   graph: TaskGraph,
   signal: AbortSignal,
 ): Promise<TaskBase> {
-  const baseTreeOfRun = await treeOfCommit(repo, run.base_commit, { signal });
   const direct = graph.dependsOn(task.id);
-  if (direct.length === 0) return { baseCommit: Promise.resolve(run.base_commit), baseTree: baseTreeOfRun, deps: [] };
+  if (direct.length === 0) return { baseCommit: Promise.resolve(run.base_commit), baseTree: await treeOfCommit(repo, run.base_commit, { signal }), deps: [] };
   const all = ancestorsOf(graph, task.id);
   const changes = new Map<string, DepChange>();
   const changeOf = (id: string): DepChange => {
@@ -121,37 +161,55 @@ export async function buildTaskBase(
     }
     return c;
   };
-  // Start from the remembered result of the direct dependency that covers the most ancestors.
-  let start = baseTreeOfRun;
-  let covered = new Set<string>();
-  for (const id of direct) {
-    const tree = resultTreeOf(repo, changeOf(id));
-    if (tree === undefined) continue;
-    const closure = ancestorsOf(graph, id).add(id);
-    if (closure.size > covered.size) {
-      start = tree;
-      covered = closure;
+  // Start from what the dependencies actually landed, when some have: their patches may have
+  // been regenerated on a newer tip, so re-applying them on the run's base would not work.
+  const landed = landedAncestors(db, run.id, all);
+  const startCommit = landed?.commit ?? run.base_commit;
+  let start = await treeOfCommit(repo, startCommit, { signal });
+  let covered = new Set<string>(landed?.landed ?? []);
+  if (!landed) {
+    // Start from the remembered result of the direct dependency that covers the most ancestors.
+    for (const id of direct) {
+      const tree = resultTreeOf(repo, changeOf(id));
+      if (tree === undefined) continue;
+      const closure = ancestorsOf(graph, id).add(id);
+      if (closure.size > covered.size) {
+        start = tree;
+        covered = closure;
+      }
     }
   }
   // `covered` is closed under dependencies, so the rest in topological order keeps every patch after its own dependencies.
   const nodes = [...all].map((id) => ({ id, dependsOn: [...graph.dependsOn(id)], seq: graph.row(id)!.seq })).sort((a, b) => a.seq - b.seq);
   const order = topologicalOrder(nodes);
   const rest = order.filter((id) => !covered.has(id));
+  for (const id of direct) changeOf(id);
   const patches = rest.map((id) => changeOf(id).patch);
   let tree = start;
-  try {
-    if (patches.some((p) => p.trim() !== '')) tree = await applyPatches(repo, start, patches, { signal });
-  } catch (e) {
-    if (isEngineError(e, 'patch/')) {
-      const at = rest[typeof e.details?.index === 'number' ? e.details.index : 0];
-      throw new EngineError('schedule/dependencies-conflict', `the patches of the dependencies do not apply together (at ${at}): ${e.message}`, { cause: e });
+  if (patches.some((p) => p.trim() !== '')) {
+    try {
+      tree = await applyPatches(repo, start, patches, { signal });
+    } catch (e) {
+      if (!isEngineError(e, 'patch/')) throw e;
+      // A dependency's change was made on another commit (regenerated after a conflict):
+      // apply each one as a cherry-pick from the commit it was made on.
+      tree = start;
+      for (const id of rest) {
+        const c = changeOf(id);
+        if (c.patch.trim() === '') continue;
+        try {
+          tree = await applyPatches(repo, tree, [c.patch], { signal });
+        } catch (e2) {
+          if (!isEngineError(e2, 'patch/')) throw e2;
+          tree = await cherryPick(repo, tree, c, id, signal);
+        }
+      }
     }
-    throw e;
   }
-  const message = `hyperion: base of task ${task.id} in run ${run.id}\n\nDependencies applied: ${order.join(', ')}`;
+  const message = `hyperion: base of task ${task.id} in run ${run.id}\n\nDependencies applied: ${order.join(', ')}${landed ? ` (landed up to ${landed.commit.slice(0, 10)})` : ''}`;
   // Written in a batch with other tasks' base commits (one fast-import + one update-ref for
   // the batch); the ref only protects the commit from `git gc` and is best effort.
-  const baseCommit = writeKeptCommit(repo, { tree, parent: run.base_commit, message, date: run.created_at, ref: `refs/hyperion/bases/${refSafe(run.id)}/${refSafe(task.id)}` });
+  const baseCommit = writeKeptCommit(repo, { tree, parent: startCommit, message, date: run.created_at, ref: `refs/hyperion/bases/${refSafe(run.id)}/${refSafe(task.id)}` });
   baseCommit.catch(() => undefined);
   const deps = direct.map((id) => {
     const c = changes.get(id)!;

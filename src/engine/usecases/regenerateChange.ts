@@ -3,6 +3,7 @@ import { runDeveloper } from '../agents/developer';
 import { reviewChange } from '../agents/reviewer';
 import type { AgentTask } from '../agents/types';
 import { checkPatchPolicy } from '../changes/policy';
+import { repoPolicyInputs } from '../changes/repoPolicy';
 import type { Role } from '../config';
 import { EngineError } from '../errors';
 import type { RegeneratedChange, RegenerateRequest } from '../queue/types';
@@ -41,8 +42,13 @@ export async function regenerateChange(ctx: Omit<EngineContext, 'queue'>, req: R
     const client = recordingClient(db, ctx.client, clock, { runId: c.run_id, taskId: c.task_id, generation: 1000 + conflicts });
     const out = await runDeveloper({ repo: ctx.repo, task, baseTree: req.newTip, deps: [], maxSteps: config.agentMaxSteps, signal: controller.signal, log, client });
     if (out.patch.trim() === '') return undefined;
-    const before = new Set(checkPatchPolicy(c.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes }).files);
-    const report = checkPatchPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes });
+    // The same repository-bound rules as the first proposal: hooks folder, lifecycle scripts.
+    const options = {
+      protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes,
+      ...(await repoPolicyInputs(ctx.repo, { baseTree: req.newTip, tree: out.tree, patch: out.patch, signal: controller.signal })),
+    };
+    const before = new Set(checkPatchPolicy(c.patch, options).files);
+    const report = checkPatchPolicy(out.patch, options);
     const fresh = report.violations.filter((v) => v.severity === 'block' || (v.path !== undefined && !before.has(v.path)));
     if (fresh.length > 0) {
       log.warn('regenerated change refused by policy', { changeId: req.changeId, rule: fresh[0].rule, path: fresh[0].path });
