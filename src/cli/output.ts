@@ -1,4 +1,5 @@
-import { EngineError, isEngineError, describeError } from '../engine/errors';
+import { errorFamily } from '../engine/errorCodes';
+import { EngineError, assertNever, isEngineError, describeError } from '../engine/errors';
 import type { Logger } from '../engine/ports';
 import { RETRY_LOG_MESSAGE } from '../engine/providers/modelClient';
 
@@ -8,10 +9,26 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, provider: 3 } as const;
 /** Maps an error to the exit code: usage and invalid plans 2, provider and network 3. */
 export function exitCodeFor(e: unknown): number {
   if (!isEngineError(e)) return EXIT.failure;
-  const family = e.code.split('/')[0];
-  if (family === 'usage' || family === 'plan' || family === 'request') return EXIT.usage;
-  if (family === 'provider') return EXIT.provider;
-  return EXIT.failure;
+  const family = errorFamily(e.code);
+  switch (family) {
+    case 'usage':
+    case 'plan':
+    case 'request':
+      return EXIT.usage;
+    case 'provider':
+      return EXIT.provider;
+    case 'cancelled':
+    case 'agent':
+    case 'git':
+    case 'patch':
+    case 'policy':
+    case 'queue':
+    case 'schedule':
+    case 'store':
+      return EXIT.failure;
+    default:
+      return assertNever(family, 'error family');
+  }
 }
 
 /** One clear sentence for the terminal; never a stack trace. */

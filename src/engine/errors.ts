@@ -8,11 +8,14 @@
  * - `provider/…`  model provider or network fault (CLI exit 3)
  * - `patch/…`, `policy/…` a change request broke a rule
  * - `git/…`, `queue/…`, `store/…`, `cancelled`
+ * Every code is in `ERROR_TITLES` (errorCodes.ts); the compiler refuses any other.
  */
+import type { ErrorCode } from './errorCodes';
+
 export class EngineError extends Error {
   override readonly name = 'EngineError';
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     options?: { cause?: unknown; details?: Record<string, unknown> },
   ) {
@@ -20,6 +23,11 @@ export class EngineError extends Error {
     this.details = options?.details;
   }
   readonly details: Record<string, unknown> | undefined;
+
+  /** Narrows `e` to an EngineError with exactly `code`. */
+  static is<C extends ErrorCode>(e: unknown, code: C): e is EngineError & { readonly code: C } {
+    return e instanceof EngineError && e.code === code;
+  }
 }
 
 export function isEngineError(e: unknown, codePrefix?: string): e is EngineError {

@@ -1,3 +1,4 @@
+import { ERROR_TITLES } from '../engine/errorCodes';
 import { isEngineError } from '../engine/errors';
 
 /** Buttons an error message can offer; the extension maps each to a command. */
@@ -61,5 +62,5 @@ export function toUserError(e: unknown, what: string, canRetry = false): UserFac
     const message = `${what} failed: Hyperion could not read or write its state (${detail}).`;
     return copy ? { message, actions: ['Open Folder', 'Open Log'], severity: 'error', reveal: copy } : { message, actions: ['Open Log'], severity: 'error' };
   }
-  return { message: `${what} failed: ${detail}.`, actions: [...retry, 'Open Log'], severity: 'error' };
+  return { message: `${what} failed: ${ERROR_TITLES[code]} (${detail}).`, actions: [...retry, 'Open Log'], severity: 'error' };
 }

@@ -77,7 +77,7 @@ describe('errors shown to the user', () => {
   it('treats cancellation as information, and gives one sentence per family', () => {
     assert.equal(toUserError(new EngineError('cancelled', 'x'), 'Planning').severity, 'info');
     assert.equal(toUserError(new EngineError('plan/invalid', 'task t3 depends on itself.'), 'Planning').message, 'Planning failed: the planner did not produce a valid plan (task t3 depends on itself).');
-    assert.ok(toUserError(new EngineError('queue/conflict', 'x'), 'Landing').actions.includes('Show Queue'));
+    assert.ok(toUserError(new EngineError('queue/bad-state', 'x'), 'Landing').actions.includes('Show Queue'));
   });
 });
 

@@ -1,4 +1,4 @@
-import { assertNever, EngineError } from '../errors';
+import { EngineError } from '../errors';
 import { compileGlobs } from './glob';
 import { compileHighRisk, lifecycleKeysInHunk, lifecycleScriptChanges, LIFECYCLE_SCRIPTS, type HighRiskPath } from './highRisk';
 import { parsePatch, patchFiles, type FilePatch } from './patch';
@@ -319,40 +319,4 @@ export function policyError(report: PolicyReport): EngineError {
   const v = report.violations.find((x) => x.severity === 'block') ?? report.violations[0];
   if (!v) return new EngineError('policy/none', 'The patch breaks no policy rule.');
   return new EngineError(`policy/${v.rule}`, v.message, { details: { rule: v.rule, path: v.path, severity: v.severity } });
-}
-
-/** A short human label per rule, for UIs that group violations. */
-export function ruleLabel(rule: PolicyRule): string {
-  switch (rule) {
-    case 'absolute-path':
-      return 'absolute path';
-    case 'path-escape':
-      return 'path outside the repository';
-    case 'git-dir':
-      return '.git directory';
-    case 'symlink':
-      return 'symbolic link';
-    case 'gitlink':
-      return 'submodule';
-    case 'binary':
-      return 'binary content';
-    case 'exec-mode':
-      return 'file mode';
-    case 'size-limit':
-      return 'patch too large';
-    case 'protected-path':
-      return 'protected file';
-    case 'control-char':
-      return 'control character in path';
-    case 'backslash':
-      return 'backslash in path';
-    case 'path-too-long':
-      return 'path too long';
-    case 'auto-run':
-      return 'runs on your next action';
-    case 'hyperion-config':
-      return "Hyperion's configuration";
-    default:
-      return assertNever(rule, 'policy rule');
-  }
 }

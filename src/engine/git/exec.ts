@@ -19,9 +19,10 @@ export interface GitOptions {
 }
 
 /**
- * Runs git directly with spawn. This is the hot path for the queue and the agents:
- * simple-git sleeps ~50 ms after silent commands and filters GIT_* variables, both of which
- * we need to avoid here. simple-git stays for porcelain work (status, log, revert).
+ * Runs git directly with spawn: every git call of the engine goes through here (plumbing:
+ * merge-tree, update-ref, apply --cached on private indexes). simple-git was dropped: it
+ * sleeps ~50 ms after silent commands and filters GIT_* variables (GIT_INDEX_FILE,
+ * GIT_LITERAL_PATHSPECS) that the queue relies on, and no porcelain is left to wrap.
  *
  * Every call disables hooks-free surprises: no pager, no terminal prompts, and the
  * NTFS/HFS path protections on, so a hostile path can never be checked out or applied.
