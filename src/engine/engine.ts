@@ -27,6 +27,7 @@ import { changeFileReader } from './usecases/changeFiles';
 import type { EngineContext } from './usecases/context';
 import { landingLoop } from './usecases/landingLoop';
 import { queueSummary } from './usecases/queueSummary';
+import { recoverChanges } from './usecases/recoverChanges';
 import { regenerateChange } from './usecases/regenerateChange';
 import { rejectChange } from './usecases/rejectChange';
 import { retryTask } from './usecases/retryTask';
@@ -131,15 +132,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     return done;
   };
 
-  if (!opts.readOnly) {
-    // A crash between storing a change and approving it automatically leaves it `proposed`.
-    for (const c of db.all<{ id: string }>(
-      `SELECT c.id FROM change_requests c JOIN runs r ON r.id = c.run_id
-       WHERE c.status = 'proposed' AND r.approve = 'all' AND c.needs_explicit_approval = 0 ORDER BY c.created_at`,
-    )) {
-      autoApprove(ctx, c.id);
-    }
-  }
+  if (!opts.readOnly) recoverChanges(ctx);
   if (opts.resumeRuns && !opts.readOnly) {
     for (const r of db.all<{ id: string }>("SELECT id FROM runs WHERE status IN ('running', 'planning')")) {
       log.info('resuming an interrupted run', { runId: r.id });
