@@ -15,7 +15,8 @@ import { instantModel, prng } from '../support/fault-load';
  * every task ends settled with a sentence saying why when it did not succeed, and the store
  * reopens afterwards with `PRAGMA integrity_check` = ok.
  */
-const seed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 1_000_000));
+// Fixed by default so every CI run tests the same input; FAULT_SEED explores others.
+const seed = Number(process.env.FAULT_SEED ?? 838662);
 const PLANS = 400;
 const ENGINE_RUNS = 14;
 const SETTLED: ReadonlySet<TaskStatus> = new Set(['proposed', 'approved', 'merged', 'rejected', 'failed', 'skipped', 'cancelled']);

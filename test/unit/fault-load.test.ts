@@ -20,7 +20,8 @@ const N = Number(process.env.FAULT_LOAD_N ?? 150);
 const QUERY_BOUND_MS = 1500;
 /** Generous per-entry allowance so a slow shared box does not fail the bound, only a hang does. */
 const BATCH_LIMIT_MS = 60_000 + N * 600;
-const seed = Number(process.env.FAULT_SEED ?? Date.now() % 1_000_000);
+// Fixed by default so every CI run tests the same input; FAULT_SEED explores others.
+const seed = Number(process.env.FAULT_SEED ?? 424242);
 const say = (s: string) => process.env.FAULT_VERBOSE && process.stderr.write(`  ${s}\n`);
 
 function trailerCount(repo: string): Map<string, number> {
