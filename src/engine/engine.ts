@@ -343,7 +343,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     async deleteRun(runId: string) {
       throw new EngineError('usage/unsupported', `deleting run ${runId} is not implemented yet`);
     },
-    getCheckOutput: () => undefined,
+    getCheckOutput: (entryId, attempt) => queue.checkOutput(entryId, attempt),
     async recheckBlocked() {
       if (opts.autoLand) void kickQueue();
     },

@@ -244,7 +244,7 @@ export function renewLease(db: Db, entryId: string, owner: string, now: number, 
   return db.run('UPDATE queue_entries SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?', [now + leaseMs, entryId, owner]).changes === 1;
 }
 
-export type DependencyState = { kind: 'ready' } | { kind: 'waiting' } | { kind: 'failed'; taskId: string };
+export type DependencyState = { kind: 'ready' } | { kind: 'waiting'; taskId: string } | { kind: 'failed'; taskId: string };
 
 /** Whether every change `entry` depends on has merged. */
 export function dependencyState(db: Db, entry: EntryRow): DependencyState {
@@ -259,11 +259,11 @@ export function dependencyState(db: Db, entry: EntryRow): DependencyState {
     if (latest) {
       if (latest.state === 'merged') continue;
       if (DID_NOT_MERGE.has(latest.state)) return { kind: 'failed', taskId };
-      return { kind: 'waiting' };
+      return { kind: 'waiting', taskId };
     }
     if (change?.status === 'merged') continue;
     if (change?.status === 'rejected' || change?.status === 'failed' || change?.status === 'superseded') return { kind: 'failed', taskId };
-    return { kind: 'waiting' };
+    return { kind: 'waiting', taskId };
   }
   return { kind: 'ready' };
 }

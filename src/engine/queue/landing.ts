@@ -1,8 +1,9 @@
-import { isEngineError } from '../errors';
+import { describeError, isEngineError } from '../errors';
 import { git } from '../git/exec';
 import { changedEntriesBatch, mergeTreesBatch } from '../git/mergeTree';
 import { treeChangesFromRaw, writeCommits, type CommitSpec, type TreeChange } from '../git/plumbing';
-import { runCheck } from './check';
+import { runCheck, type CheckResult } from './check';
+import { recordCheckOutput } from './checkOutput';
 import type { QueueContext } from './context';
 import { getEntry } from './entries';
 import { addTaken, overlaps } from './paths';
@@ -264,14 +265,35 @@ async function firstFailingCheck(
       if (i >= chain.length) return;
       // A failure before i makes i's result irrelevant: skip it.
       if (results.slice(0, i).some((r) => r && !r.ok)) return;
-      results[i] = await runCheck(ctx.repo, chain[i]!.candidate!, config.checkCommand!, config.checkTimeoutMs, signal);
+      const r = await runCheck(ctx.repo, chain[i]!.candidate!, config.checkCommand!, config.checkTimeoutMs, signal);
+      results[i] = r;
+      keepOutput(ctx, chain[i]!.item.entry, config.checkCommand!, r);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(config.queueWorkers, chain.length)) }, worker));
   for (let i = 0; i < chain.length; i++) {
     const r = results[i];
-    if (r && !r.ok) return { index: i, reason: r.reason, timedOut: r.timedOut };
+    if (r && !r.ok) return { index: i, reason: r.reason ?? 'check failed', timedOut: r.timedOut };
     if (!r) return { index: i, reason: 'check skipped', timedOut: false }; // unreachable: earlier failure returns first
   }
   return undefined;
+}
+
+/** Stores what the check printed for this attempt; a store too busy to take it costs only the output. */
+function keepOutput(ctx: QueueContext, entry: EntryRow, command: string, r: CheckResult): void {
+  // Numbered by lease, not by `attempts` (a user's retry resets that), so no retry overwrites
+  // the output of an earlier one; checks re-run within one lease replace its output.
+  let attempt = entry.attempts;
+  try {
+    attempt = ctx.db.get<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM events WHERE subject_id = ? AND kind = 'queue/state' AND to_state = 'checking' AND reason LIKE 'leased by %'",
+      [entry.id],
+    )?.n || entry.attempts;
+    recordCheckOutput(ctx.db, {
+      entryId: entry.id, attempt, command, exitCode: r.exitCode, timedOut: r.timedOut, output: r.output,
+      truncated: r.truncated, failingLines: r.failingLines, durationMs: r.durationMs, at: ctx.deps.clock.now(),
+    });
+  } catch (e) {
+    ctx.deps.log.warn('could not store the check output', { entry: entry.id, attempt, error: describeError(e) });
+  }
 }

@@ -11,6 +11,8 @@ import { Limit } from './limit';
 import { computeMetrics } from './metrics';
 import { buildProposals, landablePatch, landablePolicy, type Proposal } from './prepare';
 import { findLanded, recoverQueue, settleStale } from './recovery';
+import { readCheckOutput } from './checkOutput';
+import { entryViews } from './reason';
 import { toView, type ChangeRow, type EntryRow, type MergeQueue, type MergeQueueDeps } from './types';
 
 /** Unexpected (non-policy, non-conflict) errors an entry may hit before it is failed. */
@@ -442,7 +444,11 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
     },
 
     list(): QueueEntryView[] {
-      return listEntries(db).map(toView);
+      return entryViews(db, listEntries(db), clock.now());
+    },
+
+    checkOutput(entryId, attempt) {
+      return readCheckOutput(db, entryId, attempt);
     },
 
     metrics() {

@@ -1,4 +1,4 @@
-import type { QueueEntryView, QueueState } from '../api';
+import type { CheckOutputView, QueueEntryView, QueueState } from '../api';
 import type { EngineConfig } from '../config';
 import type { Actor, EngineEvent } from '../events';
 import type { Clock, Logger } from '../ports';
@@ -87,7 +87,10 @@ export interface MergeQueue {
   runUntilIdle(signal?: AbortSignal): Promise<void>;
   /** Settles entries left in flight by a crash. Call once at start, before runUntilIdle. */
   recover(): Promise<RecoveryReport>;
+  /** Every entry, with why it waits or stopped (`reason`). */
   list(): QueueEntryView[];
+  /** The check output of an entry's latest (or given) attempt. */
+  checkOutput(entryId: string, attempt?: number): CheckOutputView | undefined;
   metrics(): QueueMetrics;
   /** The full target ref name (e.g. `refs/heads/main`), resolved when the queue was created. */
   targetRef(): string;
