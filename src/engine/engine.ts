@@ -345,7 +345,8 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     },
     getCheckOutput: (entryId, attempt) => queue.checkOutput(entryId, attempt),
     async recheckBlocked() {
-      if (opts.autoLand) void kickQueue();
+      // Requeues what is clean now, then lands it: the host calls this when a blocking file changed.
+      if ((await queue.recheckBlocked(disposeController.signal)) > 0) await kickQueue();
     },
 
     async dispose() {

@@ -170,6 +170,6 @@ describe('merge queue: check output, reasons and the log', () => {
     q.enqueue(third, { actor: 'user' });
     await q.runUntilIdle();
     assert.ok(log.lines.some((l) => /^warn landing rejected .*"task":"t2".*dependency t1 did not merge/.test(l)), log.lines.join('\n'));
-    assert.ok(log.lines.some((l) => /^warn landing blocked .*"task":"t3".*README\.md/.test(l)), log.lines.join('\n'));
+    assert.ok(log.lines.some((l) => /^warn landing blocked .*"task":"t3".*README\.md has uncommitted changes/.test(l)), log.lines.join('\n'));
   });
 });

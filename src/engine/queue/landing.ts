@@ -9,7 +9,11 @@ import { getEntry } from './entries';
 import { addTaken, overlaps } from './paths';
 import { commitMessage, treePolicyFailure } from './prepare';
 import type { ChangeRow, EntryRow } from './types';
-import { dirtyPaths, removeMarker, updateWorktree, worktreeWithRef, writeMarker } from './worktree';
+import { withLandingLock } from './landingLock';
+import {
+  dirtyPaths, finishInterruptedUpdate, readMarker, removeMarker, updateWorktree, worktreeWithRef, writeMarker,
+  type CheckedOutWorktree, type DirtyPath,
+} from './worktree';
 
 /** An entry whose proposal is built, waiting to land; `proposal` is filled in by the lander. */
 export interface ReadyEntry {
@@ -26,13 +30,15 @@ export interface ReadyEntry {
 
 export type LandOutcome =
   | { kind: 'merged'; commit: string }
-  | { kind: 'blocked'; paths: string[] }
+  | { kind: 'blocked'; paths: DirtyPath[] }
   | { kind: 'conflicted'; tip: string; paths: string[] }
   | { kind: 'failed'; reason: string; timedOut?: boolean }
   /** Not landed in this batch (overlaps an earlier entry of it, or follows a failed check): land it next. */
   | { kind: 'deferred' }
   /** Someone else holds the entry now. */
-  | { kind: 'lost' };
+  | { kind: 'lost' }
+  /** A transient error (e.g. index.lock held by another git): retried like any unexpected error. */
+  | { kind: 'error'; reason: string };
 
 /** How often a batch is rebuilt because the tip moved under us (CAS lost) before giving up. */
 const MAX_CAS_ROUNDS = 5;
@@ -162,92 +168,125 @@ export async function landBatch(ctx: QueueContext, items: ReadyEntry[], owner: s
       }
     }
 
-    // 5. the user's checkout: never overwrite an edit.
-    t = ctx.timer();
+    // 5.-6. under the checkout's landing lock (see landingLock.ts): dirty check, intent, CAS,
+    // worktree update, so no other process's landing is ever half-way in the checkout we read.
     const wt = await worktreeWithRef(repo, ref, ctx.gitDirs);
-    if (wt) {
-      const dirty = new Set(await dirtyPaths(wt, chain.flatMap((l) => l.paths), deps.isPathDirtyInEditor));
-      if (dirty.size > 0) {
-        for (const l of chain) {
-          const mine = l.paths.filter((p) => dirty.has(p));
-          if (mine.length > 0) settle(l.item, { kind: 'blocked', paths: mine });
-        }
-        ctx.time('worktree status', t);
-        live = chain.map((l) => l.item).filter((it) => !out.has(it.entry.id)).concat(live.filter((it) => out.get(it.entry.id)?.kind === 'deferred'));
-        for (const it of live) out.delete(it.entry.id);
-        live.sort((a, b) => a.entry.seq - b.entry.seq);
-        round--; // not a CAS round: nothing was attempted yet
-        continue;
-      }
-    }
-    ctx.time('worktree status', t);
-
-    // 6. intent, CAS, worktree, merged.
-    const last = chain[chain.length - 1]!.candidate!;
-    t = ctx.timer();
-    try {
-      ctx.moveMany(chain.map((l) => ({
-        entry: l.item.entry, to: 'landing' as const,
-        o: {
-          actor: 'queue' as const, owner, reason: `landing ${short(l.candidate!)} on ${short(tip)}`,
-          set: { candidate_commit: l.candidate!, old_tip: tip, proposal_commit: l.item.proposal!, repairs_json: JSON.stringify(l.item.repairs) },
-          data: { candidate: l.candidate, oldTip: tip },
-        },
-      })));
-    } catch (e) {
-      if (!isEngineError(e, 'queue/lease-lost')) throw e;
-      // Someone took some of them: drop those and build the batch again.
-      for (const l of chain) {
-        const now2 = getEntry(db, l.item.entry.id);
-        if (!now2 || now2.lease_owner !== owner || now2.state !== 'checking') settle(l.item, { kind: 'lost' });
-      }
-      live = live.filter((it) => !out.has(it.entry.id) || out.get(it.entry.id)?.kind === 'deferred');
-      for (const it of live) out.delete(it.entry.id);
-      continue;
-    }
-    ctx.time('intent transaction', t);
-    ctx.crash('before-update-ref');
-    t = ctx.timer();
-    if (wt) await writeMarker(wt, { pid: process.pid, oldTip: tip, newTip: last, at: deps.clock.now() });
-    const cas = await git(['update-ref', '-m', `hyperion: land ${chain.length} change(s)`, ref, last, tip], { cwd: repo, check: false });
-    ctx.time('update-ref', t);
-    if (cas.code !== 0) {
-      if (wt) await removeMarker(wt);
-      ctx.moveMany(chain.map((l) => ({ entry: l.item.entry, to: 'checking' as const, o: { actor: 'queue' as const, owner, reason: 'the target moved during landing; merging again' } })));
-      live = live.filter((it) => !out.has(it.entry.id) || out.get(it.entry.id)?.kind === 'deferred');
-      for (const it of live) out.delete(it.entry.id);
-      continue;
-    }
-    ctx.crash('after-update-ref');
-    if (wt) {
-      ctx.crash('mid-worktree-update');
-      t = ctx.timer();
-      try {
-        await updateWorktree(wt, tip, last);
-      } catch (e) {
-        // Put the ref back so it never points past what the user's checkout shows.
-        await git(['update-ref', '-m', 'hyperion: undo landing', ref, tip, last], { cwd: repo, check: false });
-        await removeMarker(wt);
-        deps.log.warn('worktree update refused; landing undone', { entries: chain.map((l) => l.item.entry.id), error: String(e) });
-        ctx.moveMany(chain.map((l) => ({ entry: l.item.entry, to: 'checking' as const, o: { actor: 'queue' as const, owner, reason: 'the worktree could not be updated; landing undone' } })));
-        const dirty = new Set(await dirtyPaths(wt, chain.flatMap((l) => l.paths), deps.isPathDirtyInEditor));
-        for (const l of chain) {
-          const mine = l.paths.filter((p) => dirty.has(p));
-          // When git refused without a visible reason, block the whole batch on its paths.
-          if (dirty.size === 0) settle(l.item, { kind: 'blocked', paths: l.paths });
-          else settle(l.item, mine.length > 0 ? { kind: 'blocked', paths: mine } : { kind: 'deferred' });
-        }
-        return out;
-      }
-      await removeMarker(wt);
-      ctx.time('worktree update', t);
-    }
-    ctx.crash('before-merged');
-    for (const l of chain) settle(l.item, { kind: 'merged', commit: l.candidate! });
-    return out;
+    const step = wt
+      ? await withLandingLock(wt.gitDir, () => landChain(ctx, chain, tip, owner, wt, settle), { log: deps.log, signal })
+      : await landChain(ctx, chain, tip, owner, undefined, settle);
+    if (step === 'done') return out;
+    if (step === 'rebuild-free') round--; // not a CAS round: nothing was attempted yet
+    // Build the batch again from what is neither settled nor lost (deferred ones come back).
+    live = live.filter((it) => !out.has(it.entry.id) || out.get(it.entry.id)?.kind === 'deferred');
+    for (const it of live) out.delete(it.entry.id);
+    live.sort((a, b) => a.entry.seq - b.entry.seq);
   }
   for (const it of live) if (!out.has(it.entry.id)) settle(it, { kind: 'failed', reason: `the target ref kept moving; gave up after ${MAX_CAS_ROUNDS} attempts` });
   return out;
+}
+
+/**
+ * Steps 5 and 6 of landBatch for a chain whose candidates are built (and checked): blocks the
+ * entries whose paths are dirty in the checkout, else records the intent, moves the ref (CAS)
+ * and the checkout. Returns 'done' when every entry of the chain is settled, 'rebuild' when
+ * the target moved (a CAS round), 'rebuild-free' when entries were blocked before any attempt.
+ */
+async function landChain(
+  ctx: QueueContext,
+  chain: Link[],
+  tip: string,
+  owner: string,
+  wt: CheckedOutWorktree | undefined,
+  settle: (it: ReadyEntry, o: LandOutcome) => void,
+): Promise<'done' | 'rebuild' | 'rebuild-free'> {
+  const { deps, repo, ref, db } = ctx;
+  let t = ctx.timer();
+  if (wt) {
+    // A process of ours that died mid-update left the checkout behind its ref: finish that
+    // first, or its files would look like the user's edits.
+    if (await readMarker(wt)) await finishInterruptedUpdate(wt, await ctx.tip());
+    const dirty = await dirtyPaths(wt, chain.flatMap((l) => l.paths), deps.isPathDirtyInEditor);
+    if (dirty.length > 0) {
+      const byPath = new Map(dirty.map((d) => [d.path, d]));
+      for (const l of chain) {
+        const mine = l.paths.flatMap((p) => byPath.get(p) ?? []);
+        if (mine.length > 0) settle(l.item, { kind: 'blocked', paths: mine });
+      }
+      ctx.time('worktree status', t);
+      return 'rebuild-free';
+    }
+  }
+  ctx.time('worktree status', t);
+
+  const last = chain[chain.length - 1]!.candidate!;
+  t = ctx.timer();
+  try {
+    ctx.moveMany(chain.map((l) => ({
+      entry: l.item.entry, to: 'landing' as const,
+      o: {
+        actor: 'queue' as const, owner, reason: `landing ${short(l.candidate!)} on ${short(tip)}`,
+        set: { candidate_commit: l.candidate!, old_tip: tip, proposal_commit: l.item.proposal!, repairs_json: JSON.stringify(l.item.repairs) },
+        data: { candidate: l.candidate, oldTip: tip },
+      },
+    })));
+  } catch (e) {
+    if (!isEngineError(e, 'queue/lease-lost')) throw e;
+    // Someone took some of them: drop those and build the batch again.
+    for (const l of chain) {
+      const now2 = getEntry(db, l.item.entry.id);
+      if (!now2 || now2.lease_owner !== owner || now2.state !== 'checking') settle(l.item, { kind: 'lost' });
+    }
+    return 'rebuild';
+  }
+  ctx.time('intent transaction', t);
+  ctx.crash('before-update-ref');
+  t = ctx.timer();
+  if (wt) await writeMarker(wt, { pid: process.pid, oldTip: tip, newTip: last, at: deps.clock.now() });
+  const cas = await git(['update-ref', '-m', `hyperion: land ${chain.length} change(s)`, ref, last, tip], { cwd: repo, check: false });
+  ctx.time('update-ref', t);
+  if (cas.code !== 0) {
+    if (wt) await removeMarker(wt);
+    ctx.moveMany(chain.map((l) => ({ entry: l.item.entry, to: 'checking' as const, o: { actor: 'queue' as const, owner, reason: 'the target moved during landing; merging again' } })));
+    return 'rebuild';
+  }
+  ctx.crash('after-update-ref');
+  if (wt) {
+    ctx.crash('mid-worktree-update');
+    t = ctx.timer();
+    try {
+      await updateWorktree(wt, tip, last);
+    } catch (e) {
+      // Put the ref back so it never points past what the user's checkout shows.
+      await git(['update-ref', '-m', 'hyperion: undo landing', ref, tip, last], { cwd: repo, check: false });
+      await removeMarker(wt);
+      deps.log.warn('worktree update refused; landing undone', { entries: chain.map((l) => l.item.entry.id), error: String(e) });
+      ctx.moveMany(chain.map((l) => ({ entry: l.item.entry, to: 'checking' as const, o: { actor: 'queue' as const, owner, reason: 'the worktree could not be updated; landing undone' } })));
+      const dirty = await dirtyPaths(wt, chain.flatMap((l) => l.paths), deps.isPathDirtyInEditor);
+      const byPath = new Map(dirty.map((d) => [d.path, d]));
+      for (const l of chain) {
+        const mine = l.paths.flatMap((p) => byPath.get(p) ?? []);
+        if (mine.length > 0) settle(l.item, { kind: 'blocked', paths: mine });
+        // Blocked only on a path that really is dirty; anything else is git's own refusal
+        // (a path too long for the file system, a held index.lock) and says so.
+        else if (dirty.length === 0) settle(l.item, worktreeFailure(e));
+        else settle(l.item, { kind: 'deferred' });
+      }
+      return 'done';
+    }
+    await removeMarker(wt);
+    ctx.time('worktree update', t);
+  }
+  ctx.crash('before-merged');
+  for (const l of chain) settle(l.item, { kind: 'merged', commit: l.candidate! });
+  return 'done';
+}
+
+/** A worktree update git refused with no dirty path to blame: a retryable error or a failure. */
+function worktreeFailure(e: unknown): LandOutcome {
+  const reason = describeError(e);
+  const stderr = isEngineError(e) ? String(e.details?.stderr ?? '') : '';
+  if (/index\.lock/.test(stderr)) return { kind: 'error', reason };
+  return { kind: 'failed', reason };
 }
 
 /** Runs the check on each candidate (up to queueWorkers at once); the earliest failure, if any. */

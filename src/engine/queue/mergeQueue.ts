@@ -11,8 +11,10 @@ import { Limit } from './limit';
 import { computeMetrics } from './metrics';
 import { buildProposals, landablePatch, landablePolicy, type Proposal } from './prepare';
 import { findLanded, recoverQueue, settleStale } from './recovery';
+import { requeueCleanBlocked } from './blocked';
 import { readCheckOutput } from './checkOutput';
 import { entryViews } from './reason';
+import { describeDirty } from './worktree';
 import { toView, type ChangeRow, type EntryRow, type MergeQueue, type MergeQueueDeps } from './types';
 
 /** Unexpected (non-policy, non-conflict) errors an entry may hit before it is failed. */
@@ -266,10 +268,15 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
         case 'lost':
           break;
         case 'blocked': {
-          const why = `waiting for uncommitted changes in ${o.paths.join(', ')}`;
-          ctx.move(s.entry, 'blocked', { actor: 'queue', owner, reason: why, set: { last_error: why }, data: { paths: o.paths } });
+          const why = describeDirty(o.paths);
+          ctx.move(s.entry, 'blocked', {
+            actor: 'queue', owner, reason: `blocked: ${why}`, set: { last_error: why, blocked_paths_json: JSON.stringify(o.paths.map((d) => d.path)) }, data: { paths: o.paths },
+          });
           break;
         }
+        case 'error':
+          settleUnexpected(ctx, s.entry, owner, new EngineError('queue/worktree-update', o.reason));
+          break;
         case 'conflicted':
           onConflict(s, o.tip, o.paths);
           break;
@@ -325,7 +332,7 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
         throw new EngineError('queue/bad-state', `entry ${entryId} is ${e.state}; only stopped entries can be retried`);
       }
       makeContext(deps, e.target_ref).move(e, 'queued', {
-        actor: 'user', reason: 'retry requested', set: { attempts: 0, last_error: null, proposal_commit: null, candidate_commit: null, old_tip: null, conflict_paths_json: '[]' },
+        actor: 'user', reason: 'retry requested', set: { attempts: 0, last_error: null, proposal_commit: null, candidate_commit: null, old_tip: null, conflict_paths_json: '[]', blocked_paths_json: '[]' },
       });
       return toView(e);
     },
@@ -349,9 +356,8 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
 
     async runUntilIdle(signal) {
       const sig = signal ?? new AbortController().signal;
-      for (const b of db.all<EntryRow>("SELECT * FROM queue_entries WHERE target_ref = ? AND state = 'blocked' ORDER BY seq", [ctx.ref])) {
-        ctx.move(b, 'queued', { actor: 'queue', reason: 'retrying after the files that blocked it may be clean' });
-      }
+      // Every pass first re-checks what waits on the user's files (the CLI's only chance to).
+      await requeueCleanBlocked(ctx, sig);
       // One lease owner per pass: every entry this pass holds is renewed in one write.
       const owner = `${workerPrefix}/${++workerSeq}`;
       const templates = new IndexTemplates(ctx.repo);
@@ -437,6 +443,10 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
       }
       throwIfAborted(sig);
       if (failures.length > 0) throw failures[0];
+    },
+
+    async recheckBlocked(signal) {
+      return requeueCleanBlocked(ctx, signal);
     },
 
     async recover() {

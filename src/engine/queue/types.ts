@@ -83,8 +83,10 @@ export interface MergeQueue {
   retry(entryId: string): QueueEntryView;
   /** Queues a revert of a merged change (by change id or entry id) through the same queue. */
   revert(changeOrEntryId: string): QueueEntryView;
-  /** Runs workers until nothing is runnable; blocked entries are retried once per call. */
+  /** Runs workers until nothing is runnable; first requeues the blocked entries whose files are clean. */
   runUntilIdle(signal?: AbortSignal): Promise<void>;
+  /** Requeues the blocked entries whose blocking files are clean now; returns how many. */
+  recheckBlocked(signal?: AbortSignal): Promise<number>;
   /** Settles entries left in flight by a crash. Call once at start, before runUntilIdle. */
   recover(): Promise<RecoveryReport>;
   /** Every entry, with why it waits or stopped (`reason`). */
@@ -117,6 +119,8 @@ export interface EntryRow {
   old_tip: string | null;
   repairs_json: string;
   conflict_paths_json: string;
+  /** The paths a `blocked` entry waits on (migration 3). */
+  blocked_paths_json: string;
   created_at: number;
   updated_at: number;
 }
