@@ -10,7 +10,7 @@ import { landBatch, type LandOutcome, type ReadyEntry } from './landing';
 import { Limit } from './limit';
 import { computeMetrics } from './metrics';
 import { buildProposals, landablePatch, landablePolicy, type Proposal } from './prepare';
-import { findLanded, recoverQueue, settleStale } from './recovery';
+import { leaseHolderDead, recoverQueue, releaseInFlight, settleStale } from './recovery';
 import { requeueCleanBlocked } from './blocked';
 import { readCheckOutput } from './checkOutput';
 import { entryViews } from './reason';
@@ -92,16 +92,18 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
    */
   async function pickRunnable(ctx: QueueContext, owner: string, max: number): Promise<EntryRow[]> {
     const now = clock.now();
+    // In flight under an expired lease, or under one whose process died (it can never renew it).
     const rows = db.all<EntryRow>(
       `SELECT * FROM queue_entries WHERE target_ref = ? AND (state = 'queued'
-       OR (state IN ('checking', 'landing', 'conflicted') AND lease_expires_at IS NOT NULL AND lease_expires_at < ?)) ORDER BY seq`,
-      [ctx.ref, now],
-    );
+       OR (state IN ('checking', 'landing', 'conflicted') AND lease_owner IS NOT NULL)) ORDER BY seq`,
+      [ctx.ref],
+    ).filter((r) => r.state === 'queued' || (r.lease_expires_at !== null && r.lease_expires_at < now) || leaseHolderDead(r.lease_owner));
     const take: EntryRow[] = [];
     for (const row of rows) {
       if (take.length >= max) break;
       if (row.state !== 'queued') {
-        const r = await settleStale(ctx, row, (e, c, why) => markMerged(ctx, e, c, why), `lease of ${row.lease_owner} expired`);
+        const why = row.lease_expires_at !== null && row.lease_expires_at < now ? `lease of ${row.lease_owner} expired` : `lease holder ${row.lease_owner} is no longer running`;
+        const r = await settleStale(ctx, row, (e, c, why2) => markMerged(ctx, e, c, why2), why);
         if (r !== 'queued') continue;
       }
       const dep = dependencyState(db, row);
@@ -132,24 +134,6 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
     ctx.move(current, current.attempts >= MAX_ERROR_ATTEMPTS ? 'failed' : 'queued', {
       actor: 'queue', owner, reason: why, set: { last_error: why, candidate_commit: null, old_tip: null },
     });
-  }
-
-  /**
-   * Leaves no entry leased when a pass ends (normally, by error or cancellation), so a process
-   * that exits right after never strands one for a lease's length: `landing` ones settle from
-   * the ref (merged when their commit is on it), the rest go back to the queue.
-   */
-  async function releaseInFlight(ctx: QueueContext, owner: string): Promise<void> {
-    const left = db.all<EntryRow>("SELECT * FROM queue_entries WHERE lease_owner = ? AND state IN ('checking', 'landing') ORDER BY seq", [owner]);
-    for (const row of left) {
-      try {
-        const landed = row.state === 'landing' ? await findLanded(ctx, row, await ctx.tip()) : undefined;
-        if (landed) markMerged(ctx, row, landed, `landed as ${landed.slice(0, 10)}`, owner);
-        else ctx.move(row, 'queued', { actor: 'queue', owner, reason: 'the pass ended with the entry in flight', set: { candidate_commit: null, old_tip: null } });
-      } catch (e) {
-        log.warn('could not release a queue entry at the end of the pass; its lease will expire', { entry: row.id, error: describeError(e) });
-      }
-    }
   }
 
   /** Builds the proposals of a group of entries; empty changes settle here as merged without a commit. */
@@ -438,7 +422,7 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
       } finally {
         clearInterval(renew);
         await Promise.allSettled(background);
-        await releaseInFlight(ctx, owner);
+        await releaseInFlight(ctx, owner, (e, c, why) => markMerged(ctx, e, c, why, owner));
         await templates.dispose();
       }
       throwIfAborted(sig);
