@@ -17,9 +17,11 @@ import { prng } from '../support/random';
  * landing in flight is not the user's edit.
  */
 const SEED = Number(process.env.HYPERION_SEED ?? 9);
-const TRIALS = Number(process.env.HYPERION_TRIALS ?? 5);
+const TRIALS = Number(process.env.HYPERION_TRIALS ?? 4);
 const PROCS = 3;
-const LINES = 40;
+/** Tasks per process: more landings per trial, more chances for the race. */
+const TASKS = 3;
+const LINES = 100;
 
 function lineEdit(before: string[], line: number, text: string): string {
   // A one-line hunk with three lines of context, as `git diff` writes it.
@@ -44,13 +46,16 @@ test('three CLI processes editing different lines of one file land every change 
     const repo = makeRepo({ 'shared.txt': original.join('\n') + '\n', 'README.md': 'hi\n' });
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-procs-'));
     try {
-      // Lines far enough apart that the three hunks never share context.
-      const slot = Math.floor(LINES / PROCS);
-      const lines = Array.from({ length: PROCS }, (_, p) => p * slot + 3 + Math.floor(rand() * (slot - 6)));
-      const files = lines.map((line, p) => {
+      // Lines far enough apart that no two hunks ever share context.
+      const slot = Math.floor(LINES / (PROCS * TASKS));
+      const lines = Array.from({ length: PROCS * TASKS }, (_, k) => k * slot + 3 + Math.floor(rand() * (slot - 6)));
+      const files = Array.from({ length: PROCS }, (_, p) => {
         const file = path.join(work, `req-${p}.json`);
-        const patch = lineEdit(original, line, `edited by process ${p}`);
-        fs.writeFileSync(file, JSON.stringify({ goal: `trial ${trial} process ${p}`, approve: 'all', tasks: [{ id: `p${p}`, title: `edit line ${line}`, type: 'code_gen', patch }] }));
+        const tasks = Array.from({ length: TASKS }, (_, k) => {
+          const line = lines[k * PROCS + p]!; // interleaved: each process edits lines all over the file
+          return { id: `p${p}t${k}`, title: `edit line ${line}`, type: 'code_gen', patch: lineEdit(original, line, `edited by ${p}.${k}`) };
+        });
+        fs.writeFileSync(file, JSON.stringify({ goal: `trial ${trial} process ${p}`, approve: 'all', tasks }));
         return file;
       });
       const results = await Promise.all(files.map((f) => runBuiltCli(['request', f, '--json', '--approve', 'all'], { cwd: repo.dir, timeoutMs: 90_000 })));
@@ -62,7 +67,7 @@ test('three CLI processes editing different lines of one file land every change 
       try {
         const entries = db.all<{ id: string; change_id: string; state: string; last_error: string | null }>("SELECT id, change_id, state, last_error FROM queue_entries WHERE kind = 'land'");
         const changes = db.all<{ id: string }>('SELECT id FROM change_requests');
-        assert.equal(changes.length, PROCS, `${label}: one change per process`);
+        assert.equal(changes.length, PROCS * TASKS, `${label}: one change per task`);
         for (const c of changes) assert.equal(entries.filter((e) => e.change_id === c.id).length, 1, `${label}: one queue entry for ${c.id}: ${JSON.stringify(entries)}`);
         const blocked = entries.filter((e) => e.state === 'blocked');
         assert.ok(!(blocked.length > 0 && status === ''), `${label}: blocked with a clean status: ${JSON.stringify(blocked)}`);
@@ -72,10 +77,10 @@ test('three CLI processes editing different lines of one file land every change 
       }
       assert.equal(status, '', `${label}: the checkout matches HEAD`);
       const landed = sh(repo.dir, ['log', '--format=%(trailers:key=Hyperion-Change,valueonly)', 'main']).split('\n').map((l) => l.trim()).filter(Boolean);
-      assert.equal(landed.length, PROCS, `${label}: landed ${landed.join(',')}`);
-      assert.equal(new Set(landed).size, PROCS, `${label}: no change landed twice`);
+      assert.equal(landed.length, PROCS * TASKS, `${label}: landed ${landed.join(',')}`);
+      assert.equal(new Set(landed).size, PROCS * TASKS, `${label}: no change landed twice`);
       const final = repo.read('shared.txt').split('\n');
-      lines.forEach((line, p) => assert.equal(final[line], `edited by process ${p}`, `${label}: line ${line}`));
+      lines.forEach((line, k) => assert.equal(final[line], `edited by ${k % PROCS}.${Math.floor(k / PROCS)}`, `${label}: line ${line}`));
     } finally {
       repo.cleanup();
       fs.rmSync(work, { recursive: true, force: true });

@@ -42,6 +42,12 @@ export type LandOutcome =
 
 /** How often a batch is rebuilt because the tip moved under us (CAS lost) before giving up. */
 const MAX_CAS_ROUNDS = 5;
+/**
+ * How often a batch is rebuilt because another process landed while we waited for the
+ * checkout's landing lock. Each one means someone else made progress, so the bound is only a
+ * backstop against a stream that never ends.
+ */
+const MAX_WAIT_ROUNDS = 100;
 
 interface Link {
   item: ReadyEntry;
@@ -85,6 +91,7 @@ export async function landBatch(ctx: QueueContext, items: ReadyEntry[], owner: s
   const out = new Map<string, LandOutcome>();
   const settle = (it: ReadyEntry, o: LandOutcome) => void out.set(it.entry.id, o);
   let live = items.slice();
+  let waited = 0;
   for (let round = 0; round < MAX_CAS_ROUNDS && live.length > 0; round++) {
     const t0 = ctx.timer();
     const [tip, tipTree] = await ctx.tipAndTree();
@@ -176,6 +183,7 @@ export async function landBatch(ctx: QueueContext, items: ReadyEntry[], owner: s
       : await landChain(ctx, chain, tip, owner, undefined, settle);
     if (step === 'done') return out;
     if (step === 'rebuild-free') round--; // not a CAS round: nothing was attempted yet
+    if (step === 'moved' && ++waited < MAX_WAIT_ROUNDS) round--;
     // Build the batch again from what is neither settled nor lost (deferred ones come back).
     live = live.filter((it) => !out.has(it.entry.id) || out.get(it.entry.id)?.kind === 'deferred');
     for (const it of live) out.delete(it.entry.id);
@@ -189,7 +197,8 @@ export async function landBatch(ctx: QueueContext, items: ReadyEntry[], owner: s
  * Steps 5 and 6 of landBatch for a chain whose candidates are built (and checked): blocks the
  * entries whose paths are dirty in the checkout, else records the intent, moves the ref (CAS)
  * and the checkout. Returns 'done' when every entry of the chain is settled, 'rebuild' when
- * the target moved (a CAS round), 'rebuild-free' when entries were blocked before any attempt.
+ * the target moved (a CAS round), 'rebuild-free' when entries were blocked before any attempt,
+ * 'moved' when another landing moved the target while we waited for the lock (nothing attempted).
  */
 async function landChain(
   ctx: QueueContext,
@@ -198,9 +207,12 @@ async function landChain(
   owner: string,
   wt: CheckedOutWorktree | undefined,
   settle: (it: ReadyEntry, o: LandOutcome) => void,
-): Promise<'done' | 'rebuild' | 'rebuild-free'> {
+): Promise<'done' | 'rebuild' | 'rebuild-free' | 'moved'> {
   const { deps, repo, ref, db } = ctx;
   let t = ctx.timer();
+  // Under the lock the target only moves by someone who does not take it (the user, a push):
+  // a landing that finished while we waited makes our candidates stale, so build them again.
+  if (wt && (await ctx.tip()) !== tip) return 'moved';
   if (wt) {
     // A process of ours that died mid-update left the checkout behind its ref: finish that
     // first, or its files would look like the user's edits.
