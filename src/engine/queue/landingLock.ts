@@ -77,7 +77,3 @@ async function acquire(dir: string, o: LandingLockOptions): Promise<FileLock> {
   }
 }
 
-/** The lock folder, for recovery: a lock of a dead process is broken by the next taker anyway. */
-export function landingLockDir(gitDir: string): string {
-  return path.join(gitDir, 'hyperion-landing');
-}
