@@ -10,6 +10,7 @@ import { faultConfig } from '../support/fault-engine';
 import { filePatch, makeRepo, sh } from '../support/queue-repo';
 import { makeQueueFixture, type QueueFixture } from '../support/queue-fixture';
 import { testSecrets } from '../support/loopback/client';
+import { ensureBuiltCli, runBuiltCli } from '../support/queue-cli';
 
 /** A check command that counts its runs in `file` (outside the repository) and passes. */
 function countingCheck(file: string): string {
@@ -45,6 +46,7 @@ describe('merge queue: entries blocked on the user\'s files', () => {
     assert.equal(row(readme).reason, 'blocked: README.md has unsaved edits');
     assert.equal(row(a).state, 'blocked');
     assert.equal(row(a).reason, 'blocked: a.txt has uncommitted changes');
+    assert.deepEqual(row(a).blockedPaths, ['a.txt']);
     const checked = runs(count);
 
     // Still dirty: a pass neither re-runs their checks nor moves them.
@@ -140,6 +142,37 @@ describe('engine: recheckBlocked', () => {
       await engine.dispose();
       repo.cleanup();
       fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('CLI: a blocked entry lands on the next queue pass', () => {
+  it('`request` blocks on the user\'s uncommitted file, and the next `request` lands it once the file is committed', async () => {
+    ensureBuiltCli();
+    const repo = makeRepo({ 'README.md': 'hello\n', 'other.txt': 'o\n' });
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-req-'));
+    try {
+      const request = (name: string, rel: string, before: string, after: string) => {
+        const file = path.join(work, `${name}.json`);
+        fs.writeFileSync(file, JSON.stringify({ goal: name, approve: 'all', tasks: [{ id: name, title: name, type: 'code_gen', patch: filePatch(rel, before, after) }] }));
+        return runBuiltCli(['request', file, '--json'], { cwd: repo.dir });
+      };
+      repo.write('README.md', 'hello\n\nmy notes\n');
+      await request('readme', 'README.md', 'hello\n', 'hello world\n');
+      const queue = async () => JSON.parse((await runBuiltCli(['queue', 'list', '--json'], { cwd: repo.dir })).stdout) as { entries: Array<{ taskId: string; state: string; reason?: string }> };
+      const blocked = (await queue()).entries.find((e) => e.taskId === 'readme')!;
+      assert.equal(blocked.state, 'blocked');
+      assert.equal(blocked.reason, 'blocked: README.md has uncommitted changes');
+      // The user puts their notes away; any later queue pass picks the change up.
+      repo.write('README.md', 'hello\n');
+      const next = await request('other', 'other.txt', 'o\n', 'O\n');
+      assert.equal(next.code, 0, next.stderr);
+      const after = (await queue()).entries;
+      assert.deepEqual(after.map((e) => [e.taskId, e.state]).sort(), [['other', 'merged'], ['readme', 'merged']], JSON.stringify(after));
+      assert.equal(repo.read('README.md'), 'hello world\n');
+    } finally {
+      repo.cleanup();
+      fs.rmSync(work, { recursive: true, force: true });
     }
   });
 });

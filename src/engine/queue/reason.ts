@@ -52,5 +52,10 @@ function lastReason(db: Db, entryId: string): string | undefined {
 /** The rows as hosts see them: state, reason, and whether a check output can be shown. */
 export function entryViews(db: Db, rows: EntryRow[], now: number): QueueEntryView[] {
   const withOutput = entriesWithCheckOutput(db);
-  return rows.map((r) => ({ ...toView(r), reason: entryReason(db, r, now), hasCheckOutput: withOutput.has(r.id) }));
+  return rows.map((r) => ({
+    ...toView(r),
+    reason: entryReason(db, r, now),
+    hasCheckOutput: withOutput.has(r.id),
+    blockedPaths: r.state === 'blocked' ? (JSON.parse(r.blocked_paths_json || '[]') as string[]) : undefined,
+  }));
 }
