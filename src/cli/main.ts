@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Engine, RunView, RunnablePlan } from '../engine/api';
+import { isStoppedEntry, type Engine, type QueueEntryView, type RunView, type RunnablePlan } from '../engine/api';
 import { EngineError } from '../engine/errors';
 import { DEFAULT_REQUEST_LIMIT } from '../engine/runs/requests';
 import { OPTIONS, limitFlag, resolveCommand } from './flags';
@@ -58,8 +58,15 @@ async function executePlan(engine: Engine, plan: RunnablePlan, approve: 'none' |
  * Exit 1 when a task failed, or, when everything was to be approved, when a task's change did
  * not land (blocked, needs an explicit approval, still queued): its `error` says why.
  */
-function runFailed(run: RunView, approve: 'none' | 'all'): boolean {
-  return run.tasks.some((t) => t.status === 'failed' || t.status === 'rejected' || t.status === 'skipped' || (approve === 'all' && (t.status === 'approved' || t.status === 'proposed')));
+function runFailed(run: RunView, approve: 'none' | 'all', queue: QueueEntryView[]): boolean {
+  const stopped = (taskId: string) => {
+    const entry = queue.filter((e) => e.runId === run.id && e.taskId === taskId && e.kind === 'land').at(-1);
+    // Queued, checking or landing (e.g. by another Hyperion process on this repository) still lands.
+    return entry === undefined || isStoppedEntry(entry.state);
+  };
+  return run.tasks.some((t) =>
+    t.status === 'failed' || t.status === 'rejected' || t.status === 'skipped'
+    || (approve === 'all' && (t.status === 'proposed' || (t.status === 'approved' && stopped(t.id)))));
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -98,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
         const run = await executePlan(engine, plan, approve, controller.signal);
         if (flags.json) out(runResultJson(run));
         else printRun(run, engine.listQueue());
-        return runFailed(run, approve) ? EXIT.failure : EXIT.ok;
+        return runFailed(run, approve, engine.listQueue()) ? EXIT.failure : EXIT.ok;
       }
       case 'request': {
         const approveOverride = approveFlag(flags.approve);
@@ -109,7 +116,7 @@ export async function main(argv: string[]): Promise<number> {
         const run = await executePlan(engine, req.plan, approve, controller.signal);
         if (flags.json) out(runResultJson(run));
         else printRun(run, engine.listQueue());
-        return runFailed(run, approve) ? EXIT.failure : EXIT.ok;
+        return runFailed(run, approve, engine.listQueue()) ? EXIT.failure : EXIT.ok;
       }
       case 'status': {
         engine = await openCliEngine(flags, { requireProvider: false, readOnly: true });

@@ -116,6 +116,8 @@ export interface QueueEntryView {
   reason?: string;
   /** True when a check command ran for this entry and its output can be read (getCheckOutput). */
   hasCheckOutput?: boolean;
+  /** For a `blocked` entry: the repo-relative paths it waits on (what a host's file watcher watches). */
+  blockedPaths?: string[];
 }
 
 /** The bounded output of the check command of one landing attempt. */

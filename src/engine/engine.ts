@@ -198,9 +198,10 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     // Contract stubs: each is implemented by its own use case (see issue 9).
     listRequests: (limit) => listRequests(db, limit),
     deleteRun: async (runId) => deleteRun(db, runId, { clock, onEvent: ctx.onEvent }),
-    getCheckOutput: () => undefined,
+    getCheckOutput: (entryId, attempt) => queue.checkOutput(entryId, attempt),
     async recheckBlocked() {
-      if (ctx.autoLand) ctx.kickQueue();
+      // Requeues what is clean now, then lands it: the host calls this when a blocking file changed.
+      if ((await queue.recheckBlocked(disposeController.signal)) > 0) await lander.kick();
     },
 
     async dispose() {

@@ -61,6 +61,7 @@ export const ERROR_TITLES = {
   'queue/bad-state': 'the queue entry cannot do that in its state',
   'queue/detached-head': 'HEAD is detached',
   'queue/lease-lost': 'another worker took the queue entry',
+  'queue/landing-lock': 'another process is landing into this checkout',
   'queue/not-found': 'no such queue entry',
   'queue/not-merged': 'the change has not merged',
   'queue/worktree-update': 'the work tree could not be updated',

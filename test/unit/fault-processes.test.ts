@@ -43,6 +43,19 @@ function cliOutcome(res: CliResult): { runId: string; tasks: Array<{ id: string;
   return 'locked';
 }
 
+/** Entries in flight under a lease that is not this process's (the CLI's, once it has exited). */
+async function heldByOthers(repo: string): Promise<string[]> {
+  const db = await openDb({ dir: await stateDirFor(repo) });
+  try {
+    return db.all<{ id: string; state: string; lease_owner: string }>(
+      "SELECT id, state, lease_owner FROM queue_entries WHERE state IN ('checking', 'landing') AND lease_owner NOT LIKE ?",
+      [`%:${process.pid}/%`],
+    ).map((r) => `${r.id} ${r.state} under ${r.lease_owner}`);
+  } finally {
+    db.close();
+  }
+}
+
 test('an open engine and the CLI on one repository at once lose no run and land every change once', { timeout: 150_000 }, async (t) => {
   const repo = makeRepo({ 'README.md': 'hello\n' });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-'));
@@ -54,6 +67,7 @@ test('an open engine and the CLI on one repository at once lose no run and land 
   let overlapped = 0;
   let handedOver = 0;
   const extRels: string[] = [];
+  const leftByCli: string[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
       const cliTasks = patches('cli', round);
@@ -78,6 +92,7 @@ test('an open engine and the CLI on one repository at once lose no run and land 
         extRels.push(...extTasks.map((x) => x.rel));
       }
       const cli = await cliRun;
+      leftByCli.push(...(await heldByOthers(repo.dir)));
       ours.push(...roundRuns.map((r) => r.id));
       const outcome = cliOutcome(cli);
       if (outcome === 'locked') locked++;
@@ -88,7 +103,9 @@ test('an open engine and the CLI on one repository at once lose no run and land 
         // A CLI entry leased by the open engine's queue is landed by the engine: the CLI's
         // runQueue returns when ITS queue is idle, so such a task can still read `approved` here.
         for (const task of outcome.tasks) {
-          assert.ok(['merged', 'approved'].includes(task.status) && task.error === null, `round ${round} CLI: ${JSON.stringify(outcome.tasks)}\n${cli.stderr}`);
+          // An approved task always says why it has not landed yet (never approved with no reason).
+          const ok = task.status === 'merged' ? task.error === null : task.status === 'approved' && /^(waiting to land|checking|landing|queued)/.test(task.error ?? '');
+          assert.ok(ok, `round ${round} CLI: ${JSON.stringify(outcome.tasks)}\n${cli.stderr}`);
           if (task.status === 'approved') handedOver++;
         }
       }
@@ -99,23 +116,12 @@ test('an open engine and the CLI on one repository at once lose no run and land 
     const runs = engine.listRuns(100);
     const listed = new Set(runs.map((r) => r.id));
     for (const id of [...ours, ...theirs]) assert.ok(listed.has(id), `run ${id} is missing from listRuns`);
-    // Rarely (about 1 run in 10 under load) an entry is still `landing` under a lease after both
-    // sides finished: the CLI exited while holding it. It must land once the lease expires.
+    // The CLI used to exit, about 1 run in 10 under load, with an entry still `landing` under
+    // its lease (its store writes met our lock and it gave up releasing them): nothing may be
+    // left in flight once both sides are done, and no pass may have to wait out a lease.
+    assert.deepEqual(leftByCli, [], 'entries the CLI still held when it exited');
     const stuck = engine.listQueue().filter((e) => e.state !== 'merged');
-    let leftInFlight = '';
-    if (stuck.length > 0) {
-      const db = await openDb({ dir: await stateDirFor(repo.dir) });
-      const rows = stuck.map((e) => db.get<{ state: string; lease_owner: string | null; lease_expires_at: number | null }>('SELECT state, lease_owner, lease_expires_at FROM queue_entries WHERE id = ?', [e.id])!);
-      db.close();
-      leftInFlight = JSON.stringify(rows);
-      t.diagnostic(`left in flight after both sides finished (now ${Date.now()}, our pid ${process.pid}): ${leftInFlight}`);
-      const until = Math.max(...rows.map((r) => r.lease_expires_at ?? 0)) + 1000;
-      await new Promise((r) => setTimeout(r, Math.min(40_000, Math.max(0, until - Date.now()))));
-      await within(60_000, engine.runQueue(), 'the pass after the lease expired');
-    }
-    await t.test('the CLI leaves no queue entry in flight when it exits', { todo: leftInFlight ? 'queue: an entry leased by the CLI stayed `landing` after it exited; see the fault-tests report' : undefined }, () => {
-      assert.equal(leftInFlight, '', 'entries still leased after both processes finished');
-    });
+    assert.deepEqual(stuck, [], 'entries not merged after both processes finished');
     for (const id of [...ours, ...theirs]) {
       const run = engine.getRun(id)!;
       for (const task of run.tasks) {

@@ -3,8 +3,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { git } from '../git/exec';
+import { BoundedOutput, checkFailureReason, failingLines } from './checkOutput';
 
-export type CheckResult = { ok: true; durationMs: number } | { ok: false; reason: string; timedOut: boolean; durationMs: number };
+/** A check's verdict and what it printed (bounded, see checkOutput.ts). */
+export interface CheckResult {
+  ok: boolean;
+  /** One line for the entry's last_error when not ok: the first failing lines of the output. */
+  reason?: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+  output: string;
+  truncated: boolean;
+  failingLines: string[];
+}
 
 /**
  * Runs `command` (through the shell) in a throwaway detached worktree of `commit`, so the
@@ -58,12 +70,9 @@ function isSymlink(p: string): boolean {
 function runShell(command: string, cwd: string, timeoutMs: number, started: number, signal?: AbortSignal): Promise<CheckResult> {
   return new Promise((resolve) => {
     const child = spawn(command, { cwd, shell: true, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
-    const keep = (b: Buffer) => {
-      tail = (tail + b.toString('utf8')).slice(-4000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
+    const out = new BoundedOutput();
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => out.push(b));
     let timedOut = false;
     const killGroup = () => {
       try {
@@ -78,15 +87,19 @@ function runShell(command: string, cwd: string, timeoutMs: number, started: numb
     }, timeoutMs);
     const onAbort = () => killGroup();
     signal?.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
     const finish = (code: number | null, err?: Error) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       const durationMs = Date.now() - started;
-      if (timedOut) return resolve({ ok: false, timedOut: true, durationMs, reason: `check command timed out after ${timeoutMs} ms` });
-      if (err) return resolve({ ok: false, timedOut: false, durationMs, reason: `check command could not start: ${err.message}` });
-      if (code === 0) return resolve({ ok: true, durationMs });
-      const last = tail.trim().split('\n').slice(-3).join(' | ');
-      resolve({ ok: false, timedOut: false, durationMs, reason: `check command failed (exit ${code ?? 'signal'})${last ? `: ${last}` : ''}` });
+      const { output, truncated } = out.text();
+      const exitCode = timedOut || err ? null : code;
+      const ok = !timedOut && !err && code === 0;
+      const failing = ok ? [] : failingLines(output, exitCode, timedOut);
+      const reason = ok ? undefined : checkFailureReason({ exitCode, timedOut, timeoutMs, startError: err?.message, failing });
+      resolve({ ok, reason, exitCode, timedOut, durationMs, output, truncated, failingLines: failing });
     };
     child.on('error', (e) => finish(null, e));
     child.on('close', (code) => finish(code));

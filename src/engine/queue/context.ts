@@ -39,13 +39,17 @@ export function makeContext(deps: MergeQueueDeps, ref: string): QueueContext {
     crash: (name) => deps.crashPoint?.(name),
     move(entry, to, o) {
       const ev = transition(deps.db, entry, to, { ...o, at: o.at ?? deps.clock.now() });
+      logFailure(deps, ev);
       publish(deps, ev);
       return ev;
     },
     moveMany(moves) {
       const now = deps.clock.now();
       const evs = transitionMany(deps.db, moves.map((m) => ({ entry: m.entry, to: m.to, o: { ...m.o, at: m.o.at ?? now } })));
-      for (const ev of evs) publish(deps, ev);
+      for (const ev of evs) {
+        logFailure(deps, ev);
+        publish(deps, ev);
+      }
       return evs;
     },
     async tip() {
@@ -63,6 +67,31 @@ export function makeContext(deps: MergeQueueDeps, ref: string): QueueContext {
     },
   };
   return ctx;
+}
+
+/**
+ * Every landing that stops short of merging is logged (the extension's output channel is this
+ * logger), with the entry, task and reason: the queue row alone is easy to miss.
+ */
+function logFailure(deps: MergeQueueDeps, ev: EngineEvent): void {
+  if (ev.kind !== 'queue/state') return;
+  const fields = { entry: ev.subjectId, task: ev.taskId, run: ev.runId, change: ev.data?.changeId, reason: ev.reason };
+  switch (ev.to) {
+    case 'failed':
+    case 'quarantined':
+      deps.log.error(`landing ${ev.to}`, fields);
+      return;
+    case 'conflicted':
+    case 'blocked':
+      deps.log.warn(`landing ${ev.to}`, fields);
+      return;
+    case 'rejected':
+      // A user's rejection is their own act; the queue rejecting a dependent is news.
+      if (ev.actor === 'queue') deps.log.warn('landing rejected', fields);
+      return;
+    default:
+      return;
+  }
 }
 
 export function publish(deps: MergeQueueDeps, ev: EngineEvent): void {

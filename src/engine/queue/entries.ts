@@ -16,12 +16,14 @@ import type { ChangeRow, EntryRow } from './types';
  */
 
 export const END_STATES: ReadonlySet<QueueState> = new Set(SETTLED_ENTRY_STATES);
+/** End states after which a change may be queued again (retried by a new approval, or regenerated and re-approved). */
+const SUPERSEDABLE: readonly QueueState[] = ['failed', 'quarantined', 'rejected', 'reverted', 'superseded'];
 /** States a dependency can end in without having merged. */
 const DID_NOT_MERGE: ReadonlySet<QueueState> = new Set(['failed', 'quarantined', 'rejected', 'reverted']);
 
 type Columns = Partial<Pick<EntryRow,
   'lease_owner' | 'lease_expires_at' | 'attempts' | 'last_error' | 'proposal_commit' | 'candidate_commit' |
-  'landed_commit' | 'old_tip' | 'repairs_json' | 'conflict_paths_json'>>;
+  'landed_commit' | 'old_tip' | 'repairs_json' | 'conflict_paths_json' | 'blocked_paths_json'>>;
 
 export function getEntry(db: Db, id: string): EntryRow | undefined {
   return db.get<EntryRow>('SELECT * FROM queue_entries WHERE id = ?', [id]);
@@ -151,17 +153,6 @@ function taskOutcome(to: QueueState, reason: string | undefined): { status: Task
   }
 }
 
-/** Updates columns of an entry we hold the lease on, without a state change. */
-export function updateHeld(db: Db, entry: EntryRow, owner: string, set: Columns, at: number): void {
-  const cols = Object.keys(set) as Array<keyof Columns>;
-  const r = db.run(
-    `UPDATE queue_entries SET ${['updated_at = ?', ...cols.map((c) => `${c} = ?`)].join(', ')} WHERE id = ? AND state = ? AND lease_owner = ?`,
-    [at, ...cols.map((c) => (set[c] ?? null) as SqlValue), entry.id, entry.state, owner],
-  );
-  if (r.changes !== 1) throw new EngineError('queue/lease-lost', `lost the lease on queue entry ${entry.id}`);
-  Object.assign(entry, set, { updated_at: at });
-}
-
 export function newEntryId(): string {
   return `q-${randomBytes(6).toString('hex')}`;
 }
@@ -177,6 +168,15 @@ export function insertEntry(
   let event!: EngineEvent;
   const changeEvents: EngineEvent[] = [];
   db.transaction(() => {
+    // Checked inside the write transaction (which first catches up with other processes), so
+    // two processes approving one change at once cannot both queue it.
+    if (e.kind === 'land') {
+      const active = db.get<{ id: string; state: string }>(
+        `SELECT id, state FROM queue_entries WHERE change_id = ? AND kind = 'land' AND state NOT IN (${[...SUPERSEDABLE].map(() => '?').join(', ')}) LIMIT 1`,
+        [e.changeId, ...SUPERSEDABLE],
+      );
+      if (active) throw new EngineError('queue/already-queued', `change ${e.changeId} is already in the queue (${active.id}, ${active.state})`);
+    }
     const seq = (db.get<{ m: number | null }>('SELECT MAX(seq) AS m FROM queue_entries')?.m ?? 0) + 1;
     db.run(
       `INSERT INTO queue_entries (id, change_id, run_id, task_id, kind, target_ref, state, seq, depends_json, created_at, updated_at)
@@ -254,7 +254,7 @@ export function renewLease(db: Db, entryId: string, owner: string, now: number, 
   return db.run('UPDATE queue_entries SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?', [now + leaseMs, entryId, owner]).changes === 1;
 }
 
-export type DependencyState = { kind: 'ready' } | { kind: 'waiting' } | { kind: 'failed'; taskId: string };
+export type DependencyState = { kind: 'ready' } | { kind: 'waiting'; taskId: string } | { kind: 'failed'; taskId: string };
 
 /** Whether every change `entry` depends on has merged. */
 export function dependencyState(db: Db, entry: EntryRow): DependencyState {
@@ -269,11 +269,11 @@ export function dependencyState(db: Db, entry: EntryRow): DependencyState {
     if (latest && latest.state !== 'superseded') {
       if (latest.state === 'merged') continue;
       if (DID_NOT_MERGE.has(latest.state)) return { kind: 'failed', taskId };
-      return { kind: 'waiting' };
+      return { kind: 'waiting', taskId };
     }
     if (change?.status === 'merged') continue;
     if (change?.status === 'rejected' || change?.status === 'failed' || change?.status === 'superseded') return { kind: 'failed', taskId };
-    return { kind: 'waiting' };
+    return { kind: 'waiting', taskId };
   }
   return { kind: 'ready' };
 }

@@ -1,14 +1,19 @@
-import { isEngineError } from '../errors';
+import { describeError, isEngineError } from '../errors';
 import { git } from '../git/exec';
 import { changedEntriesBatch, mergeTreesBatch } from '../git/mergeTree';
 import { treeChangesFromRaw, writeCommits, type CommitSpec, type TreeChange } from '../git/plumbing';
-import { runCheck } from './check';
+import { runCheck, type CheckResult } from './check';
+import { recordCheckOutput } from './checkOutput';
 import type { QueueContext } from './context';
 import { getEntry } from './entries';
 import { addTaken, overlaps } from './paths';
 import { commitMessage, treePolicyFailure } from './prepare';
 import type { ChangeRow, EntryRow } from './types';
-import { dirtyPaths, removeMarker, updateWorktree, worktreeWithRef, writeMarker } from './worktree';
+import { withLandingLock } from './landingLock';
+import {
+  dirtyPaths, finishInterruptedUpdate, readMarker, removeMarker, updateWorktree, worktreeWithRef, writeMarker,
+  type CheckedOutWorktree, type DirtyPath,
+} from './worktree';
 
 /** An entry whose proposal is built, waiting to land; `proposal` is filled in by the lander. */
 export interface ReadyEntry {
@@ -25,16 +30,24 @@ export interface ReadyEntry {
 
 export type LandOutcome =
   | { kind: 'merged'; commit: string }
-  | { kind: 'blocked'; paths: string[] }
+  | { kind: 'blocked'; paths: DirtyPath[] }
   | { kind: 'conflicted'; tip: string; paths: string[] }
   | { kind: 'failed'; reason: string; timedOut?: boolean }
   /** Not landed in this batch (overlaps an earlier entry of it, or follows a failed check): land it next. */
   | { kind: 'deferred' }
   /** Someone else holds the entry now. */
-  | { kind: 'lost' };
+  | { kind: 'lost' }
+  /** A transient error (e.g. index.lock held by another git): retried like any unexpected error. */
+  | { kind: 'error'; reason: string };
 
 /** How often a batch is rebuilt because the tip moved under us (CAS lost) before giving up. */
 const MAX_CAS_ROUNDS = 5;
+/**
+ * How often a batch is rebuilt because another process landed while we waited for the
+ * checkout's landing lock. Each one means someone else made progress, so the bound is only a
+ * backstop against a stream that never ends.
+ */
+const MAX_WAIT_ROUNDS = 100;
 
 interface Link {
   item: ReadyEntry;
@@ -78,6 +91,7 @@ export async function landBatch(ctx: QueueContext, items: ReadyEntry[], owner: s
   const out = new Map<string, LandOutcome>();
   const settle = (it: ReadyEntry, o: LandOutcome) => void out.set(it.entry.id, o);
   let live = items.slice();
+  let waited = 0;
   for (let round = 0; round < MAX_CAS_ROUNDS && live.length > 0; round++) {
     const t0 = ctx.timer();
     const [tip, tipTree] = await ctx.tipAndTree();
@@ -161,92 +175,130 @@ export async function landBatch(ctx: QueueContext, items: ReadyEntry[], owner: s
       }
     }
 
-    // 5. the user's checkout: never overwrite an edit.
-    t = ctx.timer();
+    // 5.-6. under the checkout's landing lock (see landingLock.ts): dirty check, intent, CAS,
+    // worktree update, so no other process's landing is ever half-way in the checkout we read.
     const wt = await worktreeWithRef(repo, ref, ctx.gitDirs);
-    if (wt) {
-      const dirty = new Set(await dirtyPaths(wt, chain.flatMap((l) => l.paths), deps.isPathDirtyInEditor));
-      if (dirty.size > 0) {
-        for (const l of chain) {
-          const mine = l.paths.filter((p) => dirty.has(p));
-          if (mine.length > 0) settle(l.item, { kind: 'blocked', paths: mine });
-        }
-        ctx.time('worktree status', t);
-        live = chain.map((l) => l.item).filter((it) => !out.has(it.entry.id)).concat(live.filter((it) => out.get(it.entry.id)?.kind === 'deferred'));
-        for (const it of live) out.delete(it.entry.id);
-        live.sort((a, b) => a.entry.seq - b.entry.seq);
-        round--; // not a CAS round: nothing was attempted yet
-        continue;
-      }
-    }
-    ctx.time('worktree status', t);
-
-    // 6. intent, CAS, worktree, merged.
-    const last = chain[chain.length - 1]!.candidate!;
-    t = ctx.timer();
-    try {
-      ctx.moveMany(chain.map((l) => ({
-        entry: l.item.entry, to: 'landing' as const,
-        o: {
-          actor: 'queue' as const, owner, reason: `landing ${short(l.candidate!)} on ${short(tip)}`,
-          set: { candidate_commit: l.candidate!, old_tip: tip, proposal_commit: l.item.proposal!, repairs_json: JSON.stringify(l.item.repairs) },
-          data: { candidate: l.candidate, oldTip: tip },
-        },
-      })));
-    } catch (e) {
-      if (!isEngineError(e, 'queue/lease-lost')) throw e;
-      // Someone took some of them: drop those and build the batch again.
-      for (const l of chain) {
-        const now2 = getEntry(db, l.item.entry.id);
-        if (!now2 || now2.lease_owner !== owner || now2.state !== 'checking') settle(l.item, { kind: 'lost' });
-      }
-      live = live.filter((it) => !out.has(it.entry.id) || out.get(it.entry.id)?.kind === 'deferred');
-      for (const it of live) out.delete(it.entry.id);
-      continue;
-    }
-    ctx.time('intent transaction', t);
-    ctx.crash('before-update-ref');
-    t = ctx.timer();
-    if (wt) await writeMarker(wt, { pid: process.pid, oldTip: tip, newTip: last, at: deps.clock.now() });
-    const cas = await git(['update-ref', '-m', `hyperion: land ${chain.length} change(s)`, ref, last, tip], { cwd: repo, check: false });
-    ctx.time('update-ref', t);
-    if (cas.code !== 0) {
-      if (wt) await removeMarker(wt);
-      ctx.moveMany(chain.map((l) => ({ entry: l.item.entry, to: 'checking' as const, o: { actor: 'queue' as const, owner, reason: 'the target moved during landing; merging again' } })));
-      live = live.filter((it) => !out.has(it.entry.id) || out.get(it.entry.id)?.kind === 'deferred');
-      for (const it of live) out.delete(it.entry.id);
-      continue;
-    }
-    ctx.crash('after-update-ref');
-    if (wt) {
-      ctx.crash('mid-worktree-update');
-      t = ctx.timer();
-      try {
-        await updateWorktree(wt, tip, last);
-      } catch (e) {
-        // Put the ref back so it never points past what the user's checkout shows.
-        await git(['update-ref', '-m', 'hyperion: undo landing', ref, tip, last], { cwd: repo, check: false });
-        await removeMarker(wt);
-        deps.log.warn('worktree update refused; landing undone', { entries: chain.map((l) => l.item.entry.id), error: String(e) });
-        ctx.moveMany(chain.map((l) => ({ entry: l.item.entry, to: 'checking' as const, o: { actor: 'queue' as const, owner, reason: 'the worktree could not be updated; landing undone' } })));
-        const dirty = new Set(await dirtyPaths(wt, chain.flatMap((l) => l.paths), deps.isPathDirtyInEditor));
-        for (const l of chain) {
-          const mine = l.paths.filter((p) => dirty.has(p));
-          // When git refused without a visible reason, block the whole batch on its paths.
-          if (dirty.size === 0) settle(l.item, { kind: 'blocked', paths: l.paths });
-          else settle(l.item, mine.length > 0 ? { kind: 'blocked', paths: mine } : { kind: 'deferred' });
-        }
-        return out;
-      }
-      await removeMarker(wt);
-      ctx.time('worktree update', t);
-    }
-    ctx.crash('before-merged');
-    for (const l of chain) settle(l.item, { kind: 'merged', commit: l.candidate! });
-    return out;
+    const step = wt
+      ? await withLandingLock(wt.gitDir, () => landChain(ctx, chain, tip, owner, wt, settle), { log: deps.log, signal })
+      : await landChain(ctx, chain, tip, owner, undefined, settle);
+    if (step === 'done') return out;
+    if (step === 'rebuild-free') round--; // not a CAS round: nothing was attempted yet
+    if (step === 'moved' && ++waited < MAX_WAIT_ROUNDS) round--;
+    // Build the batch again from what is neither settled nor lost (deferred ones come back).
+    live = live.filter((it) => !out.has(it.entry.id) || out.get(it.entry.id)?.kind === 'deferred');
+    for (const it of live) out.delete(it.entry.id);
+    live.sort((a, b) => a.entry.seq - b.entry.seq);
   }
   for (const it of live) if (!out.has(it.entry.id)) settle(it, { kind: 'failed', reason: `the target ref kept moving; gave up after ${MAX_CAS_ROUNDS} attempts` });
   return out;
+}
+
+/**
+ * Steps 5 and 6 of landBatch for a chain whose candidates are built (and checked): blocks the
+ * entries whose paths are dirty in the checkout, else records the intent, moves the ref (CAS)
+ * and the checkout. Returns 'done' when every entry of the chain is settled, 'rebuild' when
+ * the target moved (a CAS round), 'rebuild-free' when entries were blocked before any attempt,
+ * 'moved' when another landing moved the target while we waited for the lock (nothing attempted).
+ */
+async function landChain(
+  ctx: QueueContext,
+  chain: Link[],
+  tip: string,
+  owner: string,
+  wt: CheckedOutWorktree | undefined,
+  settle: (it: ReadyEntry, o: LandOutcome) => void,
+): Promise<'done' | 'rebuild' | 'rebuild-free' | 'moved'> {
+  const { deps, repo, ref, db } = ctx;
+  let t = ctx.timer();
+  // Under the lock the target only moves by someone who does not take it (the user, a push):
+  // a landing that finished while we waited makes our candidates stale, so build them again.
+  if (wt && (await ctx.tip()) !== tip) return 'moved';
+  if (wt) {
+    // A process of ours that died mid-update left the checkout behind its ref: finish that
+    // first, or its files would look like the user's edits.
+    if (await readMarker(wt)) await finishInterruptedUpdate(wt, await ctx.tip());
+    const dirty = await dirtyPaths(wt, chain.flatMap((l) => l.paths), deps.isPathDirtyInEditor);
+    if (dirty.length > 0) {
+      const byPath = new Map(dirty.map((d) => [d.path, d]));
+      for (const l of chain) {
+        const mine = l.paths.flatMap((p) => byPath.get(p) ?? []);
+        if (mine.length > 0) settle(l.item, { kind: 'blocked', paths: mine });
+      }
+      ctx.time('worktree status', t);
+      return 'rebuild-free';
+    }
+  }
+  ctx.time('worktree status', t);
+
+  const last = chain[chain.length - 1]!.candidate!;
+  t = ctx.timer();
+  try {
+    ctx.moveMany(chain.map((l) => ({
+      entry: l.item.entry, to: 'landing' as const,
+      o: {
+        actor: 'queue' as const, owner, reason: `landing ${short(l.candidate!)} on ${short(tip)}`,
+        set: { candidate_commit: l.candidate!, old_tip: tip, proposal_commit: l.item.proposal!, repairs_json: JSON.stringify(l.item.repairs) },
+        data: { candidate: l.candidate, oldTip: tip },
+      },
+    })));
+  } catch (e) {
+    if (!isEngineError(e, 'queue/lease-lost')) throw e;
+    // Someone took some of them: drop those and build the batch again.
+    for (const l of chain) {
+      const now2 = getEntry(db, l.item.entry.id);
+      if (!now2 || now2.lease_owner !== owner || now2.state !== 'checking') settle(l.item, { kind: 'lost' });
+    }
+    return 'rebuild';
+  }
+  ctx.time('intent transaction', t);
+  ctx.crash('before-update-ref');
+  t = ctx.timer();
+  if (wt) await writeMarker(wt, { pid: process.pid, oldTip: tip, newTip: last, at: deps.clock.now() });
+  const cas = await git(['update-ref', '-m', `hyperion: land ${chain.length} change(s)`, ref, last, tip], { cwd: repo, check: false });
+  ctx.time('update-ref', t);
+  if (cas.code !== 0) {
+    if (wt) await removeMarker(wt);
+    ctx.moveMany(chain.map((l) => ({ entry: l.item.entry, to: 'checking' as const, o: { actor: 'queue' as const, owner, reason: 'the target moved during landing; merging again' } })));
+    return 'rebuild';
+  }
+  ctx.crash('after-update-ref');
+  if (wt) {
+    ctx.crash('mid-worktree-update');
+    t = ctx.timer();
+    try {
+      await updateWorktree(wt, tip, last);
+    } catch (e) {
+      // Put the ref back so it never points past what the user's checkout shows.
+      await git(['update-ref', '-m', 'hyperion: undo landing', ref, tip, last], { cwd: repo, check: false });
+      await removeMarker(wt);
+      deps.log.warn('worktree update refused; landing undone', { entries: chain.map((l) => l.item.entry.id), error: String(e) });
+      ctx.moveMany(chain.map((l) => ({ entry: l.item.entry, to: 'checking' as const, o: { actor: 'queue' as const, owner, reason: 'the worktree could not be updated; landing undone' } })));
+      const dirty = await dirtyPaths(wt, chain.flatMap((l) => l.paths), deps.isPathDirtyInEditor);
+      const byPath = new Map(dirty.map((d) => [d.path, d]));
+      for (const l of chain) {
+        const mine = l.paths.flatMap((p) => byPath.get(p) ?? []);
+        if (mine.length > 0) settle(l.item, { kind: 'blocked', paths: mine });
+        // Blocked only on a path that really is dirty; anything else is git's own refusal
+        // (a path too long for the file system, a held index.lock) and says so.
+        else if (dirty.length === 0) settle(l.item, worktreeFailure(e));
+        else settle(l.item, { kind: 'deferred' });
+      }
+      return 'done';
+    }
+    await removeMarker(wt);
+    ctx.time('worktree update', t);
+  }
+  ctx.crash('before-merged');
+  for (const l of chain) settle(l.item, { kind: 'merged', commit: l.candidate! });
+  return 'done';
+}
+
+/** A worktree update git refused with no dirty path to blame: a retryable error or a failure. */
+function worktreeFailure(e: unknown): LandOutcome {
+  const reason = describeError(e);
+  const stderr = isEngineError(e) ? String(e.details?.stderr ?? '') : '';
+  if (/index\.lock/.test(stderr)) return { kind: 'error', reason };
+  return { kind: 'failed', reason };
 }
 
 /** Runs the check on each candidate (up to queueWorkers at once); the earliest failure, if any. */
@@ -264,14 +316,35 @@ async function firstFailingCheck(
       if (i >= chain.length) return;
       // A failure before i makes i's result irrelevant: skip it.
       if (results.slice(0, i).some((r) => r && !r.ok)) return;
-      results[i] = await runCheck(ctx.repo, chain[i]!.candidate!, config.checkCommand!, config.checkTimeoutMs, signal);
+      const r = await runCheck(ctx.repo, chain[i]!.candidate!, config.checkCommand!, config.checkTimeoutMs, signal);
+      results[i] = r;
+      keepOutput(ctx, chain[i]!.item.entry, config.checkCommand!, r);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(config.queueWorkers, chain.length)) }, worker));
   for (let i = 0; i < chain.length; i++) {
     const r = results[i];
-    if (r && !r.ok) return { index: i, reason: r.reason, timedOut: r.timedOut };
+    if (r && !r.ok) return { index: i, reason: r.reason ?? 'check failed', timedOut: r.timedOut };
     if (!r) return { index: i, reason: 'check skipped', timedOut: false }; // unreachable: earlier failure returns first
   }
   return undefined;
+}
+
+/** Stores what the check printed for this attempt; a store too busy to take it costs only the output. */
+function keepOutput(ctx: QueueContext, entry: EntryRow, command: string, r: CheckResult): void {
+  // Numbered by lease, not by `attempts` (a user's retry resets that), so no retry overwrites
+  // the output of an earlier one; checks re-run within one lease replace its output.
+  let attempt = entry.attempts;
+  try {
+    attempt = ctx.db.get<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM events WHERE subject_id = ? AND kind = 'queue/state' AND to_state = 'checking' AND reason LIKE 'leased by %'",
+      [entry.id],
+    )?.n || entry.attempts;
+    recordCheckOutput(ctx.db, {
+      entryId: entry.id, attempt, command, exitCode: r.exitCode, timedOut: r.timedOut, output: r.output,
+      truncated: r.truncated, failingLines: r.failingLines, durationMs: r.durationMs, at: ctx.deps.clock.now(),
+    });
+  } catch (e) {
+    ctx.deps.log.warn('could not store the check output', { entry: entry.id, attempt, error: describeError(e) });
+  }
 }

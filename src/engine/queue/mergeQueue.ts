@@ -12,7 +12,11 @@ import { landBatch, type LandOutcome, type ReadyEntry } from './landing';
 import { Limit } from './limit';
 import { computeMetrics } from './metrics';
 import { buildProposals, landablePatch, landablePolicy, type Proposal } from './prepare';
-import { findLanded, recoverQueue, settleStale } from './recovery';
+import { leaseHolderDead, recoverQueue, releaseInFlight, settleStale } from './recovery';
+import { requeueCleanBlocked } from './blocked';
+import { readCheckOutput } from './checkOutput';
+import { entryViews } from './reason';
+import { describeDirty } from './worktree';
 import { toView, type ChangeRow, type EntryRow, type MergeQueue, type MergeQueueDeps, type RegeneratedChange } from './types';
 
 /** Unexpected (non-policy, non-conflict) errors an entry may hit before it is failed. */
@@ -101,16 +105,18 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
    */
   async function pickRunnable(ctx: QueueContext, owner: string, max: number): Promise<EntryRow[]> {
     const now = clock.now();
+    // In flight under an expired lease, or under one whose process died (it can never renew it).
     const rows = db.all<EntryRow>(
       `SELECT * FROM queue_entries WHERE target_ref = ? AND (state = 'queued'
-       OR (state IN ('checking', 'landing', 'conflicted') AND lease_expires_at IS NOT NULL AND lease_expires_at < ?)) ORDER BY seq`,
-      [ctx.ref, now],
-    );
+       OR (state IN ('checking', 'landing', 'conflicted') AND lease_owner IS NOT NULL)) ORDER BY seq`,
+      [ctx.ref],
+    ).filter((r) => r.state === 'queued' || (r.lease_expires_at !== null && r.lease_expires_at < now) || leaseHolderDead(r.lease_owner));
     const take: EntryRow[] = [];
     for (const row of rows) {
       if (take.length >= max) break;
       if (row.state !== 'queued') {
-        const r = await settleStale(ctx, row, (e, c, why) => markMerged(ctx, e, c, why), `lease of ${row.lease_owner} expired`);
+        const why = row.lease_expires_at !== null && row.lease_expires_at < now ? `lease of ${row.lease_owner} expired` : `lease holder ${row.lease_owner} is no longer running`;
+        const r = await settleStale(ctx, row, (e, c, why2) => markMerged(ctx, e, c, why2), why);
         if (r !== 'queued') continue;
       }
       const dep = dependencyState(db, row);
@@ -141,24 +147,6 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
     ctx.move(current, current.attempts >= MAX_ERROR_ATTEMPTS ? 'failed' : 'queued', {
       actor: 'queue', owner, reason: why, set: { last_error: why, candidate_commit: null, old_tip: null },
     });
-  }
-
-  /**
-   * Leaves no entry leased when a pass ends (normally, by error or cancellation), so a process
-   * that exits right after never strands one for a lease's length: `landing` ones settle from
-   * the ref (merged when their commit is on it), the rest go back to the queue.
-   */
-  async function releaseInFlight(ctx: QueueContext, owner: string): Promise<void> {
-    const left = db.all<EntryRow>("SELECT * FROM queue_entries WHERE lease_owner = ? AND state IN ('checking', 'landing') ORDER BY seq", [owner]);
-    for (const row of left) {
-      try {
-        const landed = row.state === 'landing' ? await findLanded(ctx, row, await ctx.tip()) : undefined;
-        if (landed) markMerged(ctx, row, landed, `landed as ${landed.slice(0, 10)}`, owner);
-        else ctx.move(row, 'queued', { actor: 'queue', owner, reason: 'the pass ended with the entry in flight', set: { candidate_commit: null, old_tip: null } });
-      } catch (e) {
-        log.warn('could not release a queue entry at the end of the pass; its lease will expire', { entry: row.id, error: describeError(e) });
-      }
-    }
   }
 
   /** Builds the proposals of a group of entries; empty changes settle here as merged without a commit. */
@@ -281,10 +269,15 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
         case 'lost':
           break;
         case 'blocked': {
-          const why = `waiting for uncommitted changes in ${o.paths.join(', ')}`;
-          ctx.move(s.entry, 'blocked', { actor: 'queue', owner, reason: why, set: { last_error: why }, data: { paths: o.paths } });
+          const why = describeDirty(o.paths);
+          ctx.move(s.entry, 'blocked', {
+            actor: 'queue', owner, reason: `blocked: ${why}`, set: { last_error: why, blocked_paths_json: JSON.stringify(o.paths.map((d) => d.path)) }, data: { paths: o.paths },
+          });
           break;
         }
+        case 'error':
+          settleUnexpected(ctx, s.entry, owner, new EngineError('queue/worktree-update', o.reason));
+          break;
         case 'conflicted':
           onConflict(s, o.tip, o.paths);
           break;
@@ -342,7 +335,7 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
         throw new EngineError('queue/bad-state', `entry ${entryId} is ${e.state}; only stopped entries can be retried`);
       }
       makeContext(deps, e.target_ref).move(e, 'queued', {
-        actor: 'user', reason: 'retry requested', set: { attempts: 0, last_error: null, proposal_commit: null, candidate_commit: null, old_tip: null, conflict_paths_json: '[]' },
+        actor: 'user', reason: 'retry requested', set: { attempts: 0, last_error: null, proposal_commit: null, candidate_commit: null, old_tip: null, conflict_paths_json: '[]', blocked_paths_json: '[]' },
       });
       return toView(e);
     },
@@ -366,9 +359,8 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
 
     async runUntilIdle(signal) {
       const sig = signal ?? new AbortController().signal;
-      for (const b of db.all<EntryRow>("SELECT * FROM queue_entries WHERE target_ref = ? AND state = 'blocked' ORDER BY seq", [ctx.ref])) {
-        ctx.move(b, 'queued', { actor: 'queue', reason: 'retrying after the files that blocked it may be clean' });
-      }
+      // Every pass first re-checks what waits on the user's files (the CLI's only chance to).
+      await requeueCleanBlocked(ctx, sig);
       // One lease owner per pass: every entry this pass holds is renewed in one write.
       const owner = `${workerPrefix}/${++workerSeq}`;
       const templates = new IndexTemplates(ctx.repo);
@@ -449,11 +441,15 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
       } finally {
         clearInterval(renew);
         await Promise.allSettled(background);
-        await releaseInFlight(ctx, owner);
+        await releaseInFlight(ctx, owner, (e, c, why) => markMerged(ctx, e, c, why, owner));
         await templates.dispose();
       }
       throwIfAborted(sig);
       if (failures.length > 0) throw failures[0];
+    },
+
+    async recheckBlocked(signal) {
+      return requeueCleanBlocked(ctx, signal);
     },
 
     async recover() {
@@ -461,7 +457,11 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
     },
 
     list(): QueueEntryView[] {
-      return listEntries(db).map(toView);
+      return entryViews(db, listEntries(db), clock.now());
+    },
+
+    checkOutput(entryId, attempt) {
+      return readCheckOutput(db, entryId, attempt);
     },
 
     metrics() {

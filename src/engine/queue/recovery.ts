@@ -1,3 +1,5 @@
+import os from 'node:os';
+import { describeError, isEngineError } from '../errors';
 import { git } from '../git/exec';
 import { isAncestor } from '../git/mergeTree';
 import type { QueueContext } from './context';
@@ -51,6 +53,24 @@ export async function settleStale(
   }
 }
 
+/**
+ * True when a lease was taken by a process of this host that no longer runs (owner names are
+ * `<host>:<pid>/<pass>`, see createMergeQueue). Such a lease can never be renewed or released,
+ * so it is as good as expired: waiting out its length only stalls the queue.
+ */
+export function leaseHolderDead(owner: string | null): boolean {
+  const m = owner ? /^(.*):(\d+)\/\d+$/.exec(owner) : null;
+  if (!m || m[1] !== os.hostname()) return false;
+  const pid = Number(m[2]);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'EPERM';
+  }
+}
+
 /** Recovery at start: interrupted worktree updates, our stale locks, and in-flight entries. */
 export async function recoverQueue(
   ctx: QueueContext,
@@ -67,14 +87,51 @@ export async function recoverQueue(
   await git(['worktree', 'prune'], { cwd: ctx.repo, check: false });
   const now = ctx.deps.clock.now();
   const rows = ctx.db.all<EntryRow>(
-    `SELECT * FROM queue_entries WHERE target_ref = ? AND state IN ('checking', 'landing', 'conflicted')
-     AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < ? OR lease_owner LIKE ?) ORDER BY seq`,
-    [ctx.ref, now, `${workerPrefix}/%`],
-  );
+    `SELECT * FROM queue_entries WHERE target_ref = ? AND state IN ('checking', 'landing', 'conflicted') ORDER BY seq`,
+    [ctx.ref],
+  ).filter((r) => r.lease_owner === null || r.lease_expires_at === null || r.lease_expires_at < now
+    || r.lease_owner.startsWith(`${workerPrefix}/`) || leaseHolderDead(r.lease_owner));
   for (const row of rows) {
     const r = await settleStale(ctx, row, markMerged, 'recovered after an interrupted run');
     if (r === 'merged') report.merged.push(row.id);
     else if (r === 'queued') report.requeued.push(row.id);
   }
   return report;
+}
+
+/** Tries to release an in-flight entry at the end of a pass (each try may wait a store lock timeout). */
+const RELEASE_ATTEMPTS = 8;
+
+/**
+ * Leaves no entry leased by `owner` when its pass ends (normally, by error or cancellation),
+ * so a process that exits right after never strands one for a lease's length: `landing` ones
+ * settle from the ref (merged when their commit is on it), the rest go back to the queue.
+ */
+export async function releaseInFlight(
+  ctx: QueueContext,
+  owner: string,
+  markMerged: (e: EntryRow, commit: string, reason: string) => void,
+): Promise<void> {
+  const left = ctx.db.all<EntryRow>("SELECT * FROM queue_entries WHERE lease_owner = ? AND state IN ('checking', 'landing') ORDER BY seq", [owner]);
+  for (const row of left) {
+    // A store busy with another process's writes (store/locked) is the usual reason this
+    // fails, and the process may exit right after: keep trying for a while rather than leave
+    // the entry `landing` under a lease nobody renews (issue 9, D).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const landed = row.state === 'landing' ? await findLanded(ctx, row, await ctx.tip()) : undefined;
+        if (landed) markMerged(row, landed, `landed as ${landed.slice(0, 10)}`);
+        else ctx.move(row, 'queued', { actor: 'queue', owner, reason: 'the pass ended with the entry in flight', set: { candidate_commit: null, old_tip: null } });
+        break;
+      } catch (e) {
+        if (isEngineError(e, 'queue/lease-lost')) break; // someone else settled it
+        if (attempt < RELEASE_ATTEMPTS && isEngineError(e, 'store/')) {
+          await new Promise((r) => setTimeout(r, 100 * attempt));
+          continue;
+        }
+        ctx.deps.log.warn('could not release a queue entry at the end of the pass; its lease will expire', { entry: row.id, error: describeError(e) });
+        break;
+      }
+    }
+  }
 }

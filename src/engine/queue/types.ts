@@ -1,4 +1,4 @@
-import type { QueueEntryView, QueueState } from '../api';
+import type { CheckOutputView, QueueEntryView, QueueState } from '../api';
 import type { EngineConfig } from '../config';
 import type { Actor, EngineEvent } from '../events';
 import type { Clock, Logger } from '../ports';
@@ -95,11 +95,16 @@ export interface MergeQueue {
   retry(entryId: string): QueueEntryView;
   /** Queues a revert of a merged change (by change id or entry id) through the same queue. */
   revert(changeOrEntryId: string): QueueEntryView;
-  /** Runs workers until nothing is runnable; blocked entries are retried once per call. */
+  /** Runs workers until nothing is runnable; first requeues the blocked entries whose files are clean. */
   runUntilIdle(signal?: AbortSignal): Promise<void>;
+  /** Requeues the blocked entries whose blocking files are clean now; returns how many. */
+  recheckBlocked(signal?: AbortSignal): Promise<number>;
   /** Settles entries left in flight by a crash. Call once at start, before runUntilIdle. */
   recover(): Promise<RecoveryReport>;
+  /** Every entry, with why it waits or stopped (`reason`). */
   list(): QueueEntryView[];
+  /** The check output of an entry's latest (or given) attempt. */
+  checkOutput(entryId: string, attempt?: number): CheckOutputView | undefined;
   metrics(): QueueMetrics;
   /** The full target ref name (e.g. `refs/heads/main`), resolved when the queue was created. */
   targetRef(): string;
@@ -126,6 +131,8 @@ export interface EntryRow {
   old_tip: string | null;
   repairs_json: string;
   conflict_paths_json: string;
+  /** The paths a `blocked` entry waits on (migration 3). */
+  blocked_paths_json: string;
   created_at: number;
   updated_at: number;
 }

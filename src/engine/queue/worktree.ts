@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { EngineError } from '../errors';
+import { randomBytes } from 'node:crypto';
+import { assertNever, EngineError } from '../errors';
 import { git } from '../git/exec';
 
 /**
@@ -43,17 +44,41 @@ export async function worktreeWithRef(repo: string, ref: string, gitDirs?: Map<s
   return { path: wt, gitDir };
 }
 
+/** Why the landing may not overwrite a path of the user's checkout. */
+export type DirtyReason = 'unsaved' | 'uncommitted' | 'untracked' | 'ignored';
+
+export interface DirtyPath {
+  path: string;
+  why: DirtyReason;
+}
+
+/** "README.md has unsaved edits; a.ts has uncommitted changes", at most `max` paths named. */
+export function describeDirty(paths: readonly DirtyPath[], max = 5): string {
+  const phrase = (d: DirtyPath): string => {
+    switch (d.why) {
+      case 'unsaved': return `${d.path} has unsaved edits`;
+      case 'uncommitted': return `${d.path} has uncommitted changes`;
+      case 'untracked': return `${d.path} is an untracked file in the way`;
+      case 'ignored': return `${d.path} is an ignored file in the way`;
+      default: return assertNever(d.why, 'dirty reason');
+    }
+  };
+  const named = paths.slice(0, max).map(phrase).join('; ');
+  return paths.length > max ? `${named}; and ${paths.length - max} more` : named;
+}
+
 /**
- * Which of `paths` the landing cannot safely overwrite: modified, staged, untracked or
- * ignored files in the way, or files with unsaved editor changes.
+ * Which of `paths` the landing cannot safely overwrite, and why: unsaved editor changes first
+ * (the user must save or discard them; "uncommitted" would send them to git), then modified,
+ * staged, untracked or ignored files in the way. Sorted by path.
  */
 export async function dirtyPaths(
   wt: CheckedOutWorktree,
   paths: string[],
   isPathDirtyInEditor?: (p: string) => boolean,
-): Promise<string[]> {
+): Promise<DirtyPath[]> {
   const wanted = new Set(paths);
-  const dirty = new Set<string>();
+  const dirty = new Map<string, DirtyReason>();
   if (paths.length > 0) {
     // Large landings: ask for everything and filter, rather than overflow the argument list.
     const spec = paths.length <= 500 ? ['--', ...paths] : [];
@@ -63,14 +88,16 @@ export async function dirtyPaths(
     });
     for (const rec of r.stdout.split('\0')) {
       if (rec.length < 4) continue;
+      const code = rec.slice(0, 2);
+      const why: DirtyReason = code === '??' ? 'untracked' : code === '!!' ? 'ignored' : 'uncommitted';
       const p = rec.slice(3);
-      if (wanted.has(p)) dirty.add(p);
+      if (wanted.has(p)) dirty.set(p, why);
       // A directory reported as untracked/ignored that contains a path we write.
-      else if (p.endsWith('/')) for (const w of wanted) if (w.startsWith(p)) dirty.add(w);
+      else if (p.endsWith('/')) for (const w of wanted) if (w.startsWith(p)) dirty.set(w, why);
     }
   }
-  if (isPathDirtyInEditor) for (const p of paths) if (isPathDirtyInEditor(p)) dirty.add(p);
-  return [...dirty].sort();
+  if (isPathDirtyInEditor) for (const p of paths) if (isPathDirtyInEditor(p)) dirty.set(p, 'unsaved');
+  return [...dirty].map(([path, why]) => ({ path, why })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 export interface WorktreeMarker {
@@ -87,8 +114,10 @@ function markerPath(wt: CheckedOutWorktree): string {
 /** Records that we are about to update this worktree (and may hold its index.lock). */
 export async function writeMarker(wt: CheckedOutWorktree, m: WorktreeMarker): Promise<void> {
   const p = markerPath(wt);
-  await fs.writeFile(`${p}.tmp`, JSON.stringify(m));
-  await fs.rename(`${p}.tmp`, p);
+  // Per-process temp name: a shared one made concurrent writers rename each other's file (ENOENT).
+  const tmp = `${p}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+  await fs.writeFile(tmp, JSON.stringify(m));
+  await fs.rename(tmp, p);
 }
 
 export async function readMarker(wt: CheckedOutWorktree): Promise<WorktreeMarker | undefined> {

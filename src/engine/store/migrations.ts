@@ -146,6 +146,26 @@ CREATE INDEX events_subject ON events(subject_id, id);
     sql: `CREATE INDEX model_calls_task ON model_calls(run_id, task_id);`,
   },
   {
+    version: 3,
+    description: 'check command output per landing attempt; the paths a blocked queue entry waits on',
+    sql: `
+ALTER TABLE queue_entries ADD COLUMN blocked_paths_json TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE check_outputs (
+  entry_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,         -- queue_entries.attempts when the check ran
+  command TEXT NOT NULL,
+  exit_code INTEGER,               -- null: killed (timeout) or could not start
+  timed_out INTEGER NOT NULL DEFAULT 0,
+  output TEXT NOT NULL,            -- head and tail of stdout+stderr, at most ~1 MB
+  truncated INTEGER NOT NULL DEFAULT 0,
+  failing_json TEXT NOT NULL DEFAULT '[]',
+  duration_ms INTEGER,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (entry_id, attempt)
+);
+`,
+  },
+  {
     version: 4,
     description: 'bind approvals to the approved patch; keep every version of a regenerated change',
     sql: `
