@@ -107,7 +107,7 @@ describe('scheduler bookkeeping', () => {
     const index = RunIndex.load(f.db, runId);
     await assert.rejects(buildTaskBase(f.db, f.repo.dir, { id: runId, base_commit: head, created_at: 1 }, index.row('c')!, index, new AbortController().signal), (e) => {
       assert.ok(isEngineError(e, 'schedule/dependencies-conflict'));
-      assert.match(e.message, /at b\)/);
+      assert.match(e.message, /dependency b\b/);
       return true;
     });
   });

@@ -184,8 +184,9 @@ for (const c of cliCases) {
 
       const second = await runBuiltCli(['history', '--json', '--repo', repo.dir], repo.dir);
       assert.equal(second.code, 0, second.stderr);
-      const tasks = (JSON.parse(second.stdout) as { tasks: Array<{ runId: string; id: string }> }).tasks;
-      assert.deepEqual(tasks.map((t) => t.runId).sort(), c.kept(runs).sort(), 'the runs in intact records are all there');
+      const requests = (JSON.parse(second.stdout) as { requests: Array<{ runId: string; tasks: Array<{ id: string }> }> }).requests;
+      const taskRuns = requests.flatMap((r) => r.tasks.map(() => r.runId));
+      assert.deepEqual(taskRuns.sort(), c.kept(runs).sort(), 'the runs in intact records are all there');
     } finally {
       repo.cleanup();
     }
