@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { git } from '../git/exec';
 import { readBlobsAt } from '../git/batch';
 import { hooksPathRisks, type HighRiskPath } from './highRisk';
@@ -9,19 +12,58 @@ import type { PatchPolicyOptions } from './policy';
  * callers that hold a repository (the scheduler, the queue) read these and pass them in.
  */
 
+/** Per repository: its git config file, resolved once (it never moves). */
+const configFiles = new Map<string, Promise<string[]>>();
+/** Per repository: the last answer and the config files' state it was read with. */
+const hooksCache = new Map<string, { stamp: string; risks: HighRiskPath[] }>();
+
+function configFilesOf(repo: string): Promise<string[]> {
+  let p = configFiles.get(repo);
+  if (!p) {
+    p = git(['rev-parse', '--path-format=absolute', '--git-common-dir', '--git-dir'], { cwd: repo, check: false }).then((r) => {
+      const dirs = r.code === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+      const home = os.homedir();
+      const xdg = process.env.XDG_CONFIG_HOME || path.join(home, '.config');
+      return [...new Set([...dirs.map((d) => path.join(d, 'config')), ...dirs.map((d) => path.join(d, 'config.worktree')), path.join(home, '.gitconfig'), path.join(xdg, 'git', 'config'), '/etc/gitconfig'])];
+    });
+    configFiles.set(repo, p);
+  }
+  return p;
+}
+
+/** A cheap fingerprint of every config file git reads here (and the env that overrides them). */
+async function configStamp(repo: string): Promise<string> {
+  const parts = [process.env.GIT_CONFIG_GLOBAL ?? '', process.env.GIT_CONFIG_SYSTEM ?? '', process.env.GIT_CONFIG_COUNT ?? '', process.env.GIT_CONFIG_PARAMETERS ?? ''];
+  for (const f of await configFilesOf(repo)) {
+    try {
+      const st = fs.statSync(f);
+      parts.push(`${f}:${st.mtimeMs}:${st.size}:${st.ino}`);
+    } catch {
+      parts.push(`${f}:-`);
+    }
+  }
+  return parts.join('|');
+}
+
 /**
  * The folder `git config core.hooksPath` names, as high-risk paths (see `hooksPathRisks`).
  * One git process: `rev-parse --git-path hooks` resolves the setting the way git itself does
- * when it runs a hook (any config scope, `~` expanded, relative to the work tree root). Read
- * fresh on every call, since the setting may change between two changes. Empty when unset
- * (the default `.git/hooks` is covered by the git-dir rule) or unreadable.
+ * when it runs a hook (any config scope, `~` expanded, relative to the work tree root). The
+ * answer is reused only while none of git's config files changed (checked with a stat of
+ * each, so every change still sees a setting made since). Empty when unset (the default
+ * `.git/hooks` is covered by the git-dir rule) or unreadable. Not seen: a setting in a file
+ * pulled in by `include.path` that changes while the files that include it do not.
  */
 export async function hooksPathRisksOf(repo: string, signal?: AbortSignal): Promise<HighRiskPath[]> {
+  const stamp = await configStamp(repo);
+  const hit = hooksCache.get(repo);
+  if (hit && hit.stamp === stamp) return hit.risks;
   const r = await git(['rev-parse', '--path-format=absolute', '--show-toplevel', '--git-path', 'hooks'], { cwd: repo, check: false, signal });
   if (r.code !== 0) return [];
   const [root, hooks] = r.stdout.split('\n');
-  if (!root || !hooks) return [];
-  return hooksPathRisks(hooks, root);
+  const risks = !root || !hooks ? [] : hooksPathRisks(hooks, root);
+  hooksCache.set(repo, { stamp, risks });
+  return risks;
 }
 
 const PACKAGE_JSON_RE = /(^|\/)package\.json$/i;

@@ -108,19 +108,19 @@ function ancestorsOf(graph: TaskGraph, id: string): Set<string> {
  * The ancestors of a task whose latest change has landed, and the target commit that holds
  * them all (the one landed last: the queue lands one change at a time on one line of history).
  */
-function landedAncestors(db: Db, runId: string, ancestors: Iterable<string>): { commit: string; landed: Set<string> } | undefined {
+function landedAncestors(db: Db, runId: string, ancestors: ReadonlySet<string>): { commit: string; landed: Set<string> } | undefined {
+  // One query for the run (a merged change is final: a task never has another after it).
+  const rows = db.all<{ task_id: string; landed_commit: string | null; seq: number | null }>(
+    `SELECT c.task_id, q.landed_commit, q.seq FROM change_requests c
+     LEFT JOIN queue_entries q ON q.change_id = c.id AND q.kind = 'land' AND q.state = 'merged'
+     WHERE c.run_id = ? AND c.status = 'merged'`,
+    [runId],
+  );
   let best: { seq: number; commit: string } | undefined;
   const landed = new Set<string>();
-  for (const id of ancestors) {
-    const r = db.get<{ status: string; landed_commit: string | null; seq: number | null }>(
-      `SELECT c.status, q.landed_commit, q.seq FROM change_requests c
-       LEFT JOIN queue_entries q ON q.change_id = c.id AND q.kind = 'land' AND q.state = 'merged'
-       WHERE c.run_id = ? AND c.task_id = ? AND c.status IN ('proposed', 'approved', 'queued', 'merged')
-       ORDER BY c.created_at DESC, c.rowid DESC, q.seq DESC LIMIT 1`,
-      [runId, id],
-    );
-    if (r?.status !== 'merged') continue;
-    landed.add(id);
+  for (const r of rows) {
+    if (!ancestors.has(r.task_id)) continue;
+    landed.add(r.task_id);
     if (r.landed_commit && r.seq !== null && (!best || r.seq > best.seq)) best = { seq: r.seq, commit: r.landed_commit };
   }
   return best ? { commit: best.commit, landed } : undefined;
