@@ -14,6 +14,9 @@ export const COMMANDS = {
   setApiKey: 'hyperion.setApiKey',
   selectModels: 'hyperion.selectModels',
   openLog: 'hyperion.openLog',
+  retryEntry: 'hyperion.retryEntry',
+  showCheckOutput: 'hyperion.showCheckOutput',
+  openGraphInEditor: 'hyperion.openGraphInEditor',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 
@@ -30,4 +33,10 @@ export const CONTEXT_KEYS = {
   runActive: 'hyperion.runActive',
   hasMerged: 'hyperion.hasMerged',
   engineError: 'hyperion.engineError',
+  /** `resource` strings of the diff documents of changes still waiting for review (the diff title's ✓/✕). */
+  reviewableResources: 'hyperion.reviewableResources',
+  /** Some queue entry can be retried (blocked, failed, conflicted, quarantined). */
+  hasRetryable: 'hyperion.hasRetryableEntry',
+  /** Some queue entry has stored check output. */
+  hasCheckOutput: 'hyperion.hasCheckOutput',
 } as const;
