@@ -55,7 +55,7 @@ describe('queue rows (A4, A6, A7)', () => {
 
   it("shows the engine's reason in the description and the tooltip, in its own words (unsaved is not uncommitted)", () => {
     const item = queueItem(entry('blocked', { reason: 'blocked: README.md has unsaved edits', lastError: 'waiting for uncommitted changes' }), 'Edit README');
-    assert.match(item.description!, /blocked: README\.md has unsaved edits/);
+    assert.equal(item.description, 'blocked · README.md has unsaved edits');
     assert.doesNotMatch(item.description!, /uncommitted/);
     assert.match(item.tooltip!, /Reason: blocked: README\.md has unsaved edits/);
     const waiting = queueItem(entry('queued', { reason: 'waiting for t1' }), 'x');

@@ -153,8 +153,8 @@ export interface QueueItemContext {
   check?: CheckOutputView;
 }
 
-/** The first line that says what failed: the check's failing lines, else the engine's reason. */
-export function firstFailingLine(entry: QueueEntryView, check?: CheckOutputView): string | undefined {
+/** The first line that says what failed, from the check's failing lines. */
+export function firstFailingLine(check: CheckOutputView | undefined): string | undefined {
   const line = check?.failingLines.find((l) => l.trim().length > 0);
   return line?.trim();
 }
@@ -167,7 +167,7 @@ export function queueItem(entry: QueueEntryView, ctx: QueueItemContext | string 
   if (isEntryRetryable(entry.state)) tokens.push('retryable');
   if (entry.hasCheckOutput) tokens.push('checkOutput');
   const version = versionTag(c.version);
-  const failing = firstFailingLine(entry, c.check);
+  const failing = firstFailingLine(c.check);
   // The engine's reason says why it waits or stopped ("blocked: README.md has unsaved edits");
   // older stores only have lastError.
   const why = entry.reason ?? entry.lastError;
@@ -176,7 +176,8 @@ export function queueItem(entry: QueueEntryView, ctx: QueueItemContext | string 
   if (entry.attempts > 1) parts.push(`attempt ${entry.attempts}`);
   if (entry.landedCommit) parts.push(entry.landedCommit.slice(0, 8));
   if (failing) parts.push(oneLine(failing, 60));
-  else if (why && why !== entry.state) parts.push(oneLine(why, 60));
+  // "blocked · README.md has unsaved edits", not "blocked · blocked: README.md …".
+  else if (why && why !== entry.state) parts.push(oneLine(why.startsWith(`${entry.state}: `) ? why.slice(entry.state.length + 2) : why, 60));
   const lines = [title ?? entry.taskId, `${entry.taskId} · ${entry.kind} · ${entry.state}`];
   if (version) lines.push(c.autoApprove ? `Re-approved automatically after regeneration (${version})` : `Approved after regeneration (${version})`);
   if (entry.landedCommit) lines.push(`Commit: ${entry.landedCommit}`);

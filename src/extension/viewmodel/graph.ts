@@ -1,7 +1,7 @@
 import type { RunView } from '../../engine/api';
 import { criticalPath, topologicalLevels, type DagNode } from '../../engine/graph/dag';
 import type { GraphEdge, GraphModel, GraphNode } from '../../protocol/messages';
-import { isPriced, type PriceTable } from './format';
+import { isPriced, runStatusText, type PriceTable } from './format';
 
 export interface LayoutOptions {
   nodeWidth: number;
@@ -90,7 +90,7 @@ export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT, 
   return {
     runId: run.id,
     goal: run.goal,
-    runStatus: run.status,
+    runStatus: runStatusText(run.status),
     costUsd: run.costUsd,
     costKnown: prices === undefined || run.tasks.every((t) => isPriced(prices, t.route)),
     direction,
