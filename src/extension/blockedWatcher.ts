@@ -1,9 +1,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { describeError } from '../engine/errors';
 import type { Logger } from '../engine/ports';
 import type { EngineHost } from './engineHost';
-import { BlockedRecheck, canUnblock } from './viewmodel/recheck';
+import { canUnblock, recheckFor } from './viewmodel/recheck';
 
 /**
  * Resumes blocked queue entries by themselves: watches the repository's files (a save, a
@@ -12,16 +11,7 @@ import { BlockedRecheck, canUnblock } from './viewmodel/recheck';
  * and only while something is blocked).
  */
 export function watchBlockedEntries(host: EngineHost, log: Logger): vscode.Disposable {
-  const recheck = new BlockedRecheck({
-    hasBlocked: () => host.current?.listQueue().some((e) => e.state === 'blocked') ?? false,
-    recheck: async () => {
-      const engine = host.current;
-      if (!engine) return;
-      log.info('re-checking blocked queue entries (a file was saved, reverted or committed)');
-      await engine.recheckBlocked();
-    },
-    onError: (e) => log.warn('re-checking blocked entries failed', { error: describeError(e) }),
-  });
+  const recheck = recheckFor(() => host.current, log);
   const repo = host.repo;
   const disposables: vscode.Disposable[] = [recheck];
   const onUri = (uri: vscode.Uri) => {

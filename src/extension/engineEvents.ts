@@ -4,7 +4,7 @@ import type { CheckOutputProvider } from './checkOutput';
 import { COMMANDS } from './commandIds';
 import type { ChangeContentProvider } from './diffView';
 import type { EngineHost } from './engineHost';
-import { reactTo } from './viewmodel/events';
+import { engineLookup, reactTo } from './viewmodel/events';
 
 /**
  * Reacts to single engine events: writes every landing failure (failed, quarantined,
@@ -15,11 +15,7 @@ import { reactTo } from './viewmodel/events';
 export function watchEngineEvents(host: EngineHost, log: Logger, contents: ChangeContentProvider, checkOutputs: CheckOutputProvider): vscode.Disposable {
   return host.onDidEngineEvent((e) => {
     if (e.kind === 'queue/state' && e.subjectId) checkOutputs.refresh(e.subjectId);
-    const engine = host.current;
-    const reactions = reactTo(e, {
-      taskTitle: (changeId, runId, taskId) => (changeId ? engine?.getChange(changeId)?.taskTitle : undefined)
-        ?? (runId && taskId ? engine?.getRun(runId)?.tasks.find((t) => t.id === taskId)?.title : undefined),
-    });
+    const reactions = reactTo(e, engineLookup(host.current));
     for (const r of reactions) {
       if (r.kind === 'log') {
         log[r.level](r.message, r.data);

@@ -1,3 +1,4 @@
+import type { Engine } from '../../engine/api';
 import type { EngineEvent } from '../../engine/events';
 
 /**
@@ -15,6 +16,14 @@ const STOPPED: Readonly<Record<string, 'warn' | 'error'>> = { failed: 'error', q
 export interface EventLookup {
   /** The task title of a change, for messages; undefined when unknown. */
   taskTitle(changeId: string | undefined, runId?: string, taskId?: string): string | undefined;
+}
+
+/** Titles from the engine: the change's task title, else the task's. */
+export function engineLookup(engine: Engine | undefined): EventLookup {
+  return {
+    taskTitle: (changeId, runId, taskId) => (changeId ? engine?.getChange(changeId)?.taskTitle : undefined)
+      ?? (runId && taskId ? engine?.getRun(runId)?.tasks.find((t) => t.id === taskId)?.title : undefined),
+  };
 }
 
 function str(v: unknown): string | undefined {

@@ -1,3 +1,7 @@
+import type { Engine } from '../../engine/api';
+import { describeError } from '../../engine/errors';
+import type { Logger } from '../../engine/ports';
+
 /**
  * When to ask the engine to re-check blocked queue entries. An entry is blocked while the
  * user has unsaved or uncommitted edits to a file its change touches; it can land once the
@@ -90,4 +94,19 @@ export class BlockedRecheck {
     if (this.timer !== undefined) this.scheduler.clear(this.timer);
     this.timer = undefined;
   }
+}
+
+/** The re-check over whichever engine is open: only while one of its entries is blocked. */
+export function recheckFor(engine: () => Engine | undefined, log: Logger, scheduler?: Scheduler): BlockedRecheck {
+  return new BlockedRecheck({
+    hasBlocked: () => engine()?.listQueue().some((e) => e.state === 'blocked') ?? false,
+    recheck: async () => {
+      const e = engine();
+      if (!e) return;
+      log.info('re-checking blocked queue entries (a file was saved, reverted or committed)');
+      await e.recheckBlocked();
+    },
+    onError: (e) => log.warn('re-checking blocked entries failed', { error: describeError(e) }),
+    scheduler,
+  });
 }
