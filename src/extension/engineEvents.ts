@@ -15,7 +15,7 @@ import { engineLookup, reactTo } from './viewmodel/events';
 export function watchEngineEvents(host: EngineHost, log: Logger, contents: ChangeContentProvider, checkOutputs: CheckOutputProvider): vscode.Disposable {
   return host.onDidEngineEvent((e) => {
     if (e.kind === 'queue/state' && e.subjectId) checkOutputs.refresh(e.subjectId);
-    const reactions = reactTo(e, engineLookup(host.current));
+    const reactions = reactTo(e, engineLookup(host.current, host.autoApprove));
     for (const r of reactions) {
       if (r.kind === 'log') {
         log[r.level](r.message, r.data);

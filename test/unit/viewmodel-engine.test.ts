@@ -90,6 +90,21 @@ describe('engine events through the fake engine (A5, A6)', () => {
   });
 });
 
+describe('a regenerated change under approve-all (A5)', () => {
+  it('says it was re-approved automatically when policy allows, and asks for review when it does not', () => {
+    const engine = new FakeEngine();
+    engine.changes = [change({ version: 2 }), change({ id: 'c2', version: 3, needsExplicitApproval: true, explicitApprovalReasons: ['.husky/pre-commit: runs on commit'] })];
+    const regen = (id: string, version: number): EngineEvent => ({ at: 0, actor: 'queue', kind: 'change/state', subjectId: id, to: 'proposed', data: { regenerated: true, version } });
+    const msg = (id: string, v: number, auto: boolean) => {
+      const r = reactTo(regen(id, v), engineLookup(engine, auto))[0];
+      return r.kind === 'regenerated' ? r.message : '';
+    };
+    assert.match(msg('c1', 2, true), /\(v2\) and re-approved automatically/);
+    assert.match(msg('c2', 3, true), /\(v3\); review the new diff/, 'explicit approval: never re-approved by policy');
+    assert.match(msg('c1', 2, false), /review the new diff/);
+  });
+});
+
 describe('queue rows and the status bar from one engine state (A6, A7)', () => {
   it('shows the failing line from the stored check output and counts the entry as failed', () => {
     const engine = new FakeEngine();

@@ -16,11 +16,14 @@ const STOPPED: Readonly<Record<string, 'warn' | 'error'>> = { failed: 'error', q
 export interface EventLookup {
   /** The task title of a change, for messages; undefined when unknown. */
   taskTitle(changeId: string | undefined, runId?: string, taskId?: string): string | undefined;
+  /** True when approve-all will approve this change again by itself (policy allows it). */
+  reapprovedAutomatically?(changeId: string): boolean;
 }
 
-/** Titles from the engine: the change's task title, else the task's. */
-export function engineLookup(engine: Engine | undefined): EventLookup {
+/** Titles from the engine: the change's task title, else the task's. `autoApprove`: approve-all is on. */
+export function engineLookup(engine: Engine | undefined, autoApprove = false): EventLookup {
   return {
+    reapprovedAutomatically: (changeId) => autoApprove && engine?.getChange(changeId)?.needsExplicitApproval === false,
     taskTitle: (changeId, runId, taskId) => (changeId ? engine?.getChange(changeId)?.taskTitle : undefined)
       ?? (runId && taskId ? engine?.getRun(runId)?.tasks.find((t) => t.id === taskId)?.title : undefined),
   };
@@ -34,8 +37,11 @@ export function reactTo(e: EngineEvent, lookup: EventLookup): EventReaction[] {
   if (e.kind === 'change/state' && e.to === 'proposed' && e.data?.regenerated === true && e.subjectId) {
     const version = typeof e.data.version === 'number' ? e.data.version : 2;
     const task = lookup.taskTitle(e.subjectId, e.runId, e.taskId) ?? e.taskId ?? e.subjectId;
+    const message = lookup.reapprovedAutomatically?.(e.subjectId)
+      ? `The change for "${task}" was regenerated after a conflict (v${version}) and re-approved automatically; open the diff to see what lands.`
+      : `The change for "${task}" was regenerated after a conflict (v${version}); review the new diff.`;
     return [
-      { kind: 'regenerated', changeId: e.subjectId, version, message: `The change for "${task}" was regenerated after a conflict (v${version}); review the new diff.` },
+      { kind: 'regenerated', changeId: e.subjectId, version, message },
       { kind: 'log', level: 'info', message: `change for "${task}" regenerated after a conflict (v${version}), waiting for review again`, data: { changeId: e.subjectId, runId: e.runId, taskId: e.taskId, version } },
     ];
   }
