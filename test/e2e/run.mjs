@@ -250,6 +250,33 @@ describe('Hyperion in a real VS Code', () => {
     await screenshot('graph-webview');
   }, 90_000);
 
+  step('the graph runs top to bottom and fits at the sidebar width, and opens in an editor tab', async () => {
+    /** What each webview frame draws: the graph's direction, its drawn width and the frame's width. */
+    const drawings = async () => (await Promise.all(page.frames().map((f) => f.evaluate(() => {
+      const g = document.querySelector('svg.graph');
+      return g ? { cls: g.getAttribute('class'), width: Number(g.getAttribute('width')), view: window.innerWidth } : undefined;
+    }).catch(() => undefined)))).filter(Boolean);
+    const until = async (pred, what) => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const d = await drawings();
+        if (d.some(pred)) return d.find(pred);
+        if (Date.now() > deadline) throw new Error(`${what}; drawings: ${JSON.stringify(d)}`);
+        await page.waitForTimeout(500);
+      }
+    };
+    const side = await until((d) => /\bdown\b/.test(d.cls), 'no top-to-bottom graph in the sidebar');
+    if (side.width > side.view) throw new Error(`the sidebar graph is ${side.width} px wide in a ${side.view} px view`);
+    await palette('Hyperion: Open Graph in Editor');
+    const tab = page.locator('.tab', { hasText: 'Task Graph' }).first();
+    await tab.waitFor({ timeout: 20_000 });
+    await until((d) => /\bright\b/.test(d.cls) && d.view > 600, 'no left-to-right graph in an editor tab');
+    await screenshot('graph-in-editor');
+    await tab.hover();
+    await tab.locator('.tab-actions .action-label').first().click();
+    await tab.waitFor({ state: 'detached', timeout: 10_000 });
+  }, 90_000);
+
   step('clicking a task opens its diff in a diff editor titled with the task', async () => {
     await treeRow('Add greet() to src/greet.js').click();
     await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 30_000 });
