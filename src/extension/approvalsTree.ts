@@ -1,17 +1,18 @@
 import * as vscode from 'vscode';
 import type { EngineHost } from './engineHost';
 import { toTreeItem } from './treeItems';
-import { approvalSections, changeItem, fileItem, queueItem, sectionChildren, sectionItem, type ApprovalsSections } from './viewmodel/approvals';
+import { approvalSections, changeItem, fileItem, queueItem, sectionChildren, SectionIds, sectionItem, type ApprovalsSections } from './viewmodel/approvals';
 import type { TreeNode } from './viewmodel/nodes';
 
 /**
  * Approvals and queue: changes waiting for review (with the reviewer's verdict, expandable
  * to their files), queue entries in flight, and the latest landed or failed entries with
- * their reasons.
+ * their reasons. A section that gains items gets a new id so it shows expanded.
  */
 export class ApprovalsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  private readonly sectionIds = new SectionIds();
 
   constructor(private readonly host: EngineHost) {}
 
@@ -27,14 +28,15 @@ export class ApprovalsTreeProvider implements vscode.TreeDataProvider<TreeNode>,
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
     const engine = this.host.current;
+    const prices = engine?.config.prices;
     switch (node.kind) {
       case 'section': {
         const s = this.sections();
-        return toTreeItem(sectionItem(node.section, s ? s[node.section].length : 0));
+        return toTreeItem(sectionItem(node.section, s ? s[node.section].length : 0, node.id));
       }
       case 'change': {
         const c = engine?.getChange(node.changeId);
-        return c ? toTreeItem(changeItem(c)) : new vscode.TreeItem(node.changeId);
+        return c ? toTreeItem(changeItem(c, prices)) : new vscode.TreeItem(node.changeId);
       }
       case 'file': {
         const c = engine?.getChange(node.changeId);
@@ -42,8 +44,10 @@ export class ApprovalsTreeProvider implements vscode.TreeDataProvider<TreeNode>,
       }
       case 'queue': {
         const entry = engine?.listQueue().find((e) => e.id === node.entryId);
-        const title = engine?.getChange(node.changeId)?.taskTitle;
-        return entry ? toTreeItem(queueItem(entry, title)) : new vscode.TreeItem(node.entryId);
+        if (!engine || !entry) return new vscode.TreeItem(node.entryId);
+        const change = engine.getChange(node.changeId);
+        const check = entry.hasCheckOutput && (entry.state === 'failed' || entry.state === 'quarantined') ? engine.getCheckOutput(entry.id) : undefined;
+        return toTreeItem(queueItem(entry, { title: change?.taskTitle, version: change?.version, autoApprove: this.host.autoApprove, check }));
       }
       default:
         return new vscode.TreeItem(node.kind === 'message' ? node.text : node.kind);
@@ -55,9 +59,10 @@ export class ApprovalsTreeProvider implements vscode.TreeDataProvider<TreeNode>,
     if (!engine) return [];
     const s = this.sections()!;
     if (!node) {
+      // Ids first, so that emptying a section counts as a drop and its next item as a gain.
+      const sections = (['review', 'queue', 'recent'] as const).map((section): TreeNode => ({ kind: 'section', section, id: this.sectionIds.next(section, s[section].length) }));
       // No sections at all when there is nothing: the view's welcome text shows instead.
-      if (s.review.length + s.queue.length + s.recent.length === 0) return [];
-      return (['review', 'queue', 'recent'] as const).map((section) => ({ kind: 'section', section }));
+      return s.review.length + s.queue.length + s.recent.length === 0 ? [] : sections;
     }
     if (node.kind === 'section') return sectionChildren(node.section, s);
     if (node.kind === 'change') {

@@ -1,21 +1,58 @@
 /**
- * Paths of the read-only documents behind the diff editor: `hyperion:/<side>/<changeId>/<file>`.
- * The file path comes last so VS Code picks the language from its extension. These are raw
- * (unencoded) paths as `vscode.Uri.from({ scheme, path })` takes and `uri.path` returns;
- * the Uri does the percent-encoding. Pure, shared by the content provider and the diff command.
+ * Addresses of the read-only documents behind the diff editor. A document is
+ * `hyperion:/<file>?change=<id>&side=<base|proposed>`: the path is the file's real
+ * repository path, the same on both sides, so the multi-file changes editor labels it with
+ * that path and shows added/modified/deleted instead of a rename between two internal
+ * paths; the file path also makes VS Code pick the language from its extension. Older
+ * editors restored after a reload may still hold `hyperion:/<side>/<changeId>/<file>`,
+ * which is still read. Paths here are raw (unencoded) as `vscode.Uri.from` takes and
+ * `uri.path`/`uri.query` return. Pure, shared by the content provider and the commands.
  */
 export const CHANGE_SCHEME = 'hyperion';
 export type ChangeSide = 'base' | 'proposed';
 
+export interface ChangeDocument {
+  side: ChangeSide;
+  changeId: string;
+  file: string;
+  /** The change's version: a regenerated change gets new documents, never the old patch's cached text. */
+  version?: number;
+}
+
+/** The path and query of a change document's URI. */
+export function changeUriParts(side: ChangeSide, changeId: string, file: string, version?: number): { path: string; query: string } {
+  const v = version !== undefined && version > 1 ? `&v=${version}` : '';
+  return { path: `/${file}`, query: `change=${encodeURIComponent(changeId)}&side=${side}${v}` };
+}
+
+function safeFile(file: string): string | undefined {
+  if (file.length === 0 || file.split('/').some((seg) => seg === '..' || seg === '.' || seg === '')) return undefined;
+  return file;
+}
+
+/** Parses a URI made by `changeUriParts` (or the older path form); undefined for anything else, including `..` segments. */
+export function parseChangeUri(uri: { path: string; query?: string }): ChangeDocument | undefined {
+  if (uri.query) {
+    const q = new URLSearchParams(uri.query);
+    const side = q.get('side');
+    const changeId = q.get('change');
+    if ((side !== 'base' && side !== 'proposed') || !changeId || !uri.path.startsWith('/')) return undefined;
+    const file = safeFile(uri.path.slice(1));
+    const v = Number(q.get('v'));
+    return file ? { side, changeId, file, ...(Number.isInteger(v) && v > 1 ? { version: v } : {}) } : undefined;
+  }
+  return parseChangeUriPath(uri.path);
+}
+
+/** The older form, `/<side>/<changeId>/<file>`. */
 export function changeUriPath(side: ChangeSide, changeId: string, file: string): string {
   return `/${side}/${changeId}/${file}`;
 }
 
 /** Parses a path made by `changeUriPath`; undefined for anything else, including `..` segments. */
-export function parseChangeUriPath(uriPath: string): { side: ChangeSide; changeId: string; file: string } | undefined {
+export function parseChangeUriPath(uriPath: string): ChangeDocument | undefined {
   const m = /^\/(base|proposed)\/([^/]+)\/(.+)$/.exec(uriPath);
   if (!m) return undefined;
-  const file = m[3];
-  if (file.split('/').some((seg) => seg === '..' || seg === '.' || seg === '')) return undefined;
-  return { side: m[1] as ChangeSide, changeId: m[2], file };
+  const file = safeFile(m[3]);
+  return file ? { side: m[1] as ChangeSide, changeId: m[2], file } : undefined;
 }

@@ -15,6 +15,9 @@ export const COMMANDS = {
   selectModels: 'hyperion.selectModels',
   openLog: 'hyperion.openLog',
   deleteRun: 'hyperion.deleteRun',
+  retryEntry: 'hyperion.retryEntry',
+  showCheckOutput: 'hyperion.showCheckOutput',
+  openGraphInEditor: 'hyperion.openGraphInEditor',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 
@@ -31,4 +34,10 @@ export const CONTEXT_KEYS = {
   runActive: 'hyperion.runActive',
   hasMerged: 'hyperion.hasMerged',
   engineError: 'hyperion.engineError',
+  /** `resource` strings of the diff documents of changes still waiting for review (the diff title's ✓/✕). */
+  reviewableResources: 'hyperion.reviewableResources',
+  /** Some queue entry can be retried (blocked, failed, conflicted, quarantined). */
+  hasRetryable: 'hyperion.hasRetryableEntry',
+  /** Some queue entry has stored check output. */
+  hasCheckOutput: 'hyperion.hasCheckOutput',
 } as const;

@@ -1,21 +1,46 @@
 import * as vscode from 'vscode';
-import type { ChangeView, Engine } from '../engine/api';
+import type { ChangeView, Engine, QueueEntryView } from '../engine/api';
 import { describeError } from '../engine/errors';
 import type { Logger } from '../engine/ports';
 import { COMMANDS, VIEWS } from './commandIds';
+import { showCheckOutput } from './checkOutput';
 import { openChangeDiff } from './diffView';
 import type { EngineHost } from './engineHost';
 import { planTaskCommand } from './planTask';
 import { setApiKey } from './secrets';
 import { selectModelsCommand } from './selectModels';
 import { showUserError } from './userErrors';
+import { explicitApprovalText, isEntryRetryable } from './viewmodel/approvals';
 import { targetOf, type CommandTarget } from './viewmodel/nodes';
+import type { ReviewNotice } from './viewmodel/reviewNotice';
 
 export interface CommandDeps {
   host: EngineHost;
   log: Logger;
   channel: vscode.LogOutputChannel;
   secrets: vscode.SecretStorage;
+  /** Opens the task graph in an editor tab. */
+  openGraphInEditor: () => void;
+  notice: ReviewNotice;
+}
+
+/** Finds the queue entry a command is about: from its argument, else a quick pick over `candidates`. */
+async function resolveEntry(engine: Engine, t: CommandTarget, candidates: (e: QueueEntryView) => boolean, placeHolder: string): Promise<QueueEntryView | undefined> {
+  const queue = engine.listQueue();
+  if (t.entryId) return queue.find((e) => e.id === t.entryId);
+  // From a task or change: its newest entry.
+  const match = queue.filter((e) => (t.changeId && e.changeId === t.changeId) || (t.runId && t.taskId && e.runId === t.runId && e.taskId === t.taskId));
+  if (match.length > 0) return match.sort((a, b) => b.updatedAt - a.updatedAt)[0];
+  const list = queue.filter(candidates);
+  if (list.length === 0) {
+    void vscode.window.showInformationMessage('Hyperion: there is no queue entry to pick.');
+    return undefined;
+  }
+  const pick = await vscode.window.showQuickPick(
+    list.map((e) => ({ label: engine.getChange(e.changeId)?.taskTitle ?? e.taskId, description: `${e.taskId} · ${e.state}`, detail: e.reason ?? e.lastError, entry: e })),
+    { title: 'Hyperion', placeHolder, ignoreFocusOut: true },
+  );
+  return pick?.entry;
 }
 
 /** Finds the change a command is about: from its argument, else a quick pick over `candidates`. */
@@ -58,7 +83,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   const { host, log } = deps;
   const proposed = (engine: Engine) => () => engine.listChanges({ status: 'proposed' });
   return [
-    vscode.commands.registerCommand(COMMANDS.planTask, () => planTaskCommand(host, log)),
+    vscode.commands.registerCommand(COMMANDS.planTask, () => planTaskCommand(host, log, deps.notice)),
 
     vscode.commands.registerCommand(COMMANDS.openDiff, guarded('Opening the diff', log, async (arg) => {
       const engine = await host.get();
@@ -91,8 +116,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       }
       let explicit = false;
       if (change.needsExplicitApproval) {
-        const why = change.policy.map((p) => p.message).join(' ') || 'It touches protected paths.';
-        const ok = await vscode.window.showWarningMessage(`"${change.taskTitle}" needs explicit approval. ${why}`, { modal: true }, 'Approve');
+        const ok = await vscode.window.showWarningMessage(`"${change.taskTitle}" needs explicit approval`, { modal: true, detail: `Automatic approval skipped it because:\n${explicitApprovalText(change)}` }, 'Approve');
         if (ok !== 'Approve') return;
         explicit = true;
       }
@@ -168,5 +192,26 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     vscode.commands.registerCommand(COMMANDS.selectModels, guarded('Selecting models', log, () => selectModelsCommand())),
 
     vscode.commands.registerCommand(COMMANDS.openLog, () => deps.channel.show(true)),
+
+    vscode.commands.registerCommand(COMMANDS.retryEntry, guarded('Retrying the queue entry', log, async (arg) => {
+      const engine = await host.get();
+      const entry = await resolveEntry(engine, targetOf(arg), (e) => isEntryRetryable(e.state), 'Retry which queue entry?');
+      if (!entry) return;
+      if (!isEntryRetryable(entry.state)) {
+        void vscode.window.showInformationMessage(`Hyperion: the entry for ${entry.taskId} is ${entry.state}; only blocked, failed, conflicted or quarantined entries can be retried.`);
+        return;
+      }
+      await engine.retryEntry(entry.id);
+      vscode.window.setStatusBarMessage(`Hyperion: ${entry.taskId} is back in the queue`, 4000);
+    })),
+
+    vscode.commands.registerCommand(COMMANDS.showCheckOutput, guarded('Showing the check output', log, async (arg) => {
+      const engine = await host.get();
+      const entry = await resolveEntry(engine, targetOf(arg), (e) => e.hasCheckOutput === true, 'Show the check output of which queue entry?');
+      if (!entry) return;
+      await showCheckOutput(entry.id);
+    })),
+
+    vscode.commands.registerCommand(COMMANDS.openGraphInEditor, () => deps.openGraphInEditor()),
   ];
 }

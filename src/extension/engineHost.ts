@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Engine } from '../engine/api';
+import type { EngineEvent } from '../engine/events';
 import { EngineError, describeError } from '../engine/errors';
 import type { Logger, SecretReader, UserPrompt } from '../engine/ports';
 import type { LanguageModelPort } from '../engine/providers/types';
@@ -33,6 +34,9 @@ export class EngineHost implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires after any engine event, and when the engine appears, fails or is replaced. */
   readonly onDidChange = this.changed.event;
+  private readonly events = new vscode.EventEmitter<EngineEvent>();
+  /** Every engine event as it happens (notifications and the log react to some). */
+  readonly onDidEngineEvent = this.events.event;
   autoApprove = false;
 
   constructor(private readonly deps: EngineHostDeps) {}
@@ -83,7 +87,8 @@ export class EngineHost implements vscode.Disposable {
       this.deps.log.info('engine opened', { repo, ms: Date.now() - started });
       this.engine = engine;
       this.lastError = undefined;
-      this.subscription = engine.onDidChange(() => {
+      this.subscription = engine.onDidChange((e) => {
+        this.events.fire(e);
         this.changed.fire();
         if (this.stale) void this.restartIfIdle();
       });
@@ -130,6 +135,7 @@ export class EngineHost implements vscode.Disposable {
   dispose(): void {
     this.subscription?.dispose();
     this.changed.dispose();
+    this.events.dispose();
     const e = this.engine;
     this.engine = undefined;
     if (e) void e.dispose().catch(() => undefined);

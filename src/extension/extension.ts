@@ -1,12 +1,15 @@
 import * as vscode from 'vscode';
-import { approvalSections } from './viewmodel/approvals';
+import { approvalSections, isEntryRetryable } from './viewmodel/approvals';
 import { ApprovalsTreeProvider } from './approvalsTree';
+import { watchBlockedEntries } from './blockedWatcher';
+import { CheckOutputProvider } from './checkOutput';
 import { CONTEXT_KEYS, VIEWS } from './commandIds';
 import { registerCommands } from './commands';
 import { trustedSettingsReader } from './configTrust';
 import { CHANGE_SCHEME } from './changeUris';
-import { ChangeContentProvider } from './diffView';
+import { ChangeContentProvider, changeResourceKeys } from './diffView';
 import { EngineHost } from './engineHost';
+import { watchEngineEvents } from './engineEvents';
 import { GraphViewProvider } from './graphView';
 import { vscodeLanguageModels } from './languageModels';
 import { channelLogger } from './logger';
@@ -14,10 +17,32 @@ import { vscodeUserPrompt } from './prompt';
 import { RunsTreeProvider } from './runsTree';
 import { secretReader } from './secrets';
 import { QueueStatusBar } from './statusBar';
+import { CHECK_SCHEME } from './viewmodel/checkOutput';
+import { ReviewNotice } from './viewmodel/reviewNotice';
 
 /** What the extension exports, for in-editor tests: read-only access to the host. */
 export interface HyperionApi {
   readonly host: EngineHost;
+}
+
+/** The review notice as a progress notification: it has no buttons, and closes when `until` resolves. */
+function progressNotice(): ReviewNotice {
+  return new ReviewNotice({
+    open: (until) => {
+      let progress: vscode.Progress<{ message?: string }> | undefined;
+      let pending: string | undefined;
+      let dismissed!: () => void;
+      const dismissedP = new Promise<void>((r) => { dismissed = r; });
+      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Hyperion', cancellable: true }, (p, token) => {
+        progress = p;
+        if (pending !== undefined) p.report({ message: pending });
+        token.onCancellationRequested(() => dismissed());
+        return Promise.race([until, dismissedP]);
+      });
+      const report = (message: string) => { if (progress) progress.report({ message }); else pending = message; };
+      return { handle: { report }, dismissed: dismissedP };
+    },
+  });
 }
 
 /**
@@ -38,6 +63,8 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
   const graph = new GraphViewProvider(context.extensionUri, host, log);
   const statusBar = new QueueStatusBar(host);
   const contents = new ChangeContentProvider(host);
+  const checkOutputs = new CheckOutputProvider(host);
+  const notice = progressNotice();
 
   const runsView = vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: runs, showCollapseAll: true });
   const approvalsView = vscode.window.createTreeView(VIEWS.approvals, { treeDataProvider: approvals });
@@ -54,20 +81,30 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
       statusBar.update();
       const engine = host.current;
       if (!engine) return;
-      const s = approvalSections({ changes: engine.listChanges({ status: 'proposed' }), queue: engine.listQueue() });
+      const queue = engine.listQueue();
+      const s = approvalSections({ changes: engine.listChanges({ status: 'proposed' }), queue });
       approvalsView.badge = s.review.length > 0 ? { value: s.review.length, tooltip: `${s.review.length} waiting for review` } : undefined;
-      void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.awaitingReview, s.review.length > 0);
-      void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.runActive, engine.listRuns(20).some((r) => r.status === 'running' || r.status === 'planning' || r.status === 'paused'));
-      void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.hasMerged, engine.listChanges({ status: 'merged' }).length > 0);
+      notice.update(s.review.length);
+      const setContext = (key: string, value: unknown) => void vscode.commands.executeCommand('setContext', key, value);
+      setContext(CONTEXT_KEYS.awaitingReview, s.review.length > 0);
+      // The diff title's ✓/✕ show only while the change is still waiting for review.
+      setContext(CONTEXT_KEYS.reviewableResources, s.review.flatMap(changeResourceKeys));
+      setContext(CONTEXT_KEYS.hasRetryable, queue.some((e) => isEntryRetryable(e.state)));
+      setContext(CONTEXT_KEYS.hasCheckOutput, queue.some((e) => e.hasCheckOutput === true));
+      setContext(CONTEXT_KEYS.runActive, engine.listRuns(20).some((r) => r.status === 'running' || r.status === 'planning' || r.status === 'paused'));
+      setContext(CONTEXT_KEYS.hasMerged, engine.listChanges({ status: 'merged' }).length > 0);
     }, 150);
   };
 
   context.subscriptions.push(
-    channel, host, runs, approvals, graph, statusBar, contents, runsView, approvalsView,
+    channel, host, runs, approvals, graph, statusBar, contents, checkOutputs, notice, runsView, approvalsView,
     host.onDidChange(refresh),
+    watchEngineEvents(host, log, contents, checkOutputs),
+    watchBlockedEntries(host, log),
     vscode.window.registerWebviewViewProvider(VIEWS.graph, graph),
     vscode.workspace.registerTextDocumentContentProvider(CHANGE_SCHEME, contents),
-    ...registerCommands({ host, log, channel, secrets: context.secrets }),
+    vscode.workspace.registerTextDocumentContentProvider(CHECK_SCHEME, checkOutputs),
+    ...registerCommands({ host, log, channel, secrets: context.secrets, notice, openGraphInEditor: () => graph.openInEditor() }),
     context.secrets.onDidChange((e) => { if (e.key.startsWith('hyperion.apiKey.')) host.invalidate(); }),
     vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('hyperion')) host.invalidate(); }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => { void host.get().catch(() => undefined); refresh(); }),

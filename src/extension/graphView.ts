@@ -4,35 +4,77 @@ import type { RunChoice } from '../protocol/messages';
 import { COMMANDS } from './commandIds';
 import type { EngineHost } from './engineHost';
 import { oneLine } from './viewmodel/format';
-import { layoutGraph } from './viewmodel/graph';
+import { directionFor, layoutGraph } from './viewmodel/graph';
 import { WebviewChannel } from './webviewChannel';
 import { graphHtml, makeNonce } from './webviewHtml';
 
+/** One place the graph is drawn: the sidebar view or an editor tab. */
+interface Surface {
+  channel: WebviewChannel;
+  /** The webview's last reported width; the layout runs down when it is narrow. */
+  width?: number;
+}
+
 /**
- * The dependency-graph webview view. The host computes the layout and the critical path
- * and posts full snapshots; the webview only draws and reports clicks. Scripts are limited
- * to our nonce'd bundle and resources to `dist/` and `media/`.
+ * The dependency-graph webview, in the sidebar and, on "Open Graph in Editor", in an
+ * editor tab for a big plan. The host computes the layout (top to bottom when the view is
+ * narrow) and the critical path and posts full snapshots; the webview only draws, scales
+ * and reports clicks and its width. Scripts are limited to our nonce'd bundle and
+ * resources to `dist/` and `media/`.
  */
 export class GraphViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
-  private channel: WebviewChannel | undefined;
+  private readonly surfaces = new Set<Surface>();
   private selectedRun: string | undefined;
+  private panel: vscode.WebviewPanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly host: EngineHost, private readonly log: Logger) {}
 
   resolveWebviewView(view: vscode.WebviewView): void {
-    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-    view.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
-    const nonce = makeNonce();
-    view.webview.html = graphHtml({
-      cspSource: view.webview.cspSource,
-      nonce,
-      scriptUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
-      styleUri: view.webview.asWebviewUri(vscode.Uri.joinPath(media, 'graph.css')).toString(),
+    const surface = this.attach(view.webview);
+    this.disposables.push(
+      // Without retainContextWhenHidden the page reloads when shown again and re-sends ready.
+      view.onDidChangeVisibility(() => { if (!view.visible) surface.channel.reset(); }),
+      view.onDidDispose(() => this.surfaces.delete(surface)),
+    );
+  }
+
+  /** Opens (or reveals) the graph in an editor tab, where a big plan has room. */
+  openInEditor(): void {
+    if (this.panel) {
+      this.panel.reveal();
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel('hyperion.graphEditor', 'Hyperion: Task Graph', vscode.ViewColumn.Active, {
+      enableScripts: true,
+      localResourceRoots: this.roots(),
     });
-    const channel = new WebviewChannel((m) => view.webview.postMessage(m), {
-      ready: () => this.refresh(),
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'hyperion.svg');
+    this.panel = panel;
+    const surface = this.attach(panel.webview);
+    panel.onDidChangeViewState(() => { if (!panel.visible) surface.channel.reset(); });
+    panel.onDidDispose(() => {
+      this.surfaces.delete(surface);
+      this.panel = undefined;
+    });
+  }
+
+  private roots(): vscode.Uri[] {
+    return [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')];
+  }
+
+  private attach(webview: vscode.Webview): Surface {
+    webview.options = { enableScripts: true, localResourceRoots: this.roots() };
+    const nonce = makeNonce();
+    webview.html = graphHtml({
+      cspSource: webview.cspSource,
+      nonce,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'graph.css')).toString(),
+    });
+    const surface: Surface = { channel: undefined as unknown as WebviewChannel };
+    surface.channel = new WebviewChannel((m) => webview.postMessage(m), {
+      ready: () => this.send(surface),
       openNode: (runId, taskId) => {
         const task = this.host.current?.getRun(runId)?.tasks.find((t) => t.id === taskId);
         void vscode.commands.executeCommand(COMMANDS.openDiff, { runId, taskId, changeId: task?.changeId });
@@ -41,20 +83,25 @@ export class GraphViewProvider implements vscode.WebviewViewProvider, vscode.Dis
         this.selectedRun = runId;
         this.refresh();
       },
+      resize: (width) => {
+        const before = directionFor(surface.width);
+        surface.width = width;
+        if (directionFor(width) !== before) this.send(surface);
+      },
+      openInEditor: () => this.openInEditor(),
     }, this.log);
-    this.channel = channel;
-    this.disposables.push(
-      view.webview.onDidReceiveMessage((m) => channel.receive(m)),
-      // Without retainContextWhenHidden the page reloads when shown again and re-sends ready.
-      view.onDidChangeVisibility(() => { if (!view.visible) channel.reset(); }),
-      view.onDidDispose(() => { if (this.channel === channel) this.channel = undefined; }),
-    );
+    this.surfaces.add(surface);
+    this.disposables.push(webview.onDidReceiveMessage((m) => surface.channel.receive(m)));
+    return surface;
   }
 
-  /** Sends the current snapshot (held until the webview is ready). */
+  /** Sends the current snapshot to every surface (held until each webview is ready). */
   refresh(): void {
-    const channel = this.channel;
-    if (!channel) return;
+    for (const s of this.surfaces) this.send(s);
+  }
+
+  private send(surface: Surface): void {
+    const channel = surface.channel;
     const engine = this.host.current;
     if (!engine) {
       const reason = vscode.workspace.isTrusted
@@ -70,10 +117,11 @@ export class GraphViewProvider implements vscode.WebviewViewProvider, vscode.Dis
       return;
     }
     const choices: RunChoice[] = runs.map((r) => ({ id: r.id, label: oneLine(`${r.goal} (${r.status})`, 120) }));
-    channel.send({ type: 'graph/show', graph: layoutGraph(run), runs: choices });
+    channel.send({ type: 'graph/show', graph: layoutGraph(run, undefined, directionFor(surface.width), engine.config.prices), runs: choices });
   }
 
   dispose(): void {
+    this.panel?.dispose();
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../engine/ports';
 import type { EngineHost } from './engineHost';
 import { planContext } from './planContext';
 import { showUserError } from './userErrors';
+import type { ReviewNotice } from './viewmodel/reviewNotice';
 import { runProgress } from './viewmodel/runs';
 
 /** Converts VS Code's CancellationToken to an AbortSignal, once, at the boundary. */
@@ -54,7 +55,7 @@ function agentsSettled(engine: Engine, runId: string, onProgress: (run: RunView)
  * the agents are done. Cancelling during the run cancels the run. Errors become one
  * sentence with actions; Retry plans the same goal again.
  */
-export async function planTaskCommand(host: EngineHost, log: Logger, presetGoal?: string): Promise<void> {
+export async function planTaskCommand(host: EngineHost, log: Logger, notice: ReviewNotice, presetGoal?: string): Promise<void> {
   if (!vscode.workspace.isTrusted) {
     void vscode.window.showWarningMessage('Hyperion does not run agents in an untrusted workspace. Trust the workspace to plan tasks.', 'Manage Workspace Trust')
       .then((a) => { if (a) void vscode.commands.executeCommand('workbench.trust.manage'); });
@@ -99,17 +100,14 @@ export async function planTaskCommand(host: EngineHost, log: Logger, presetGoal?
           await engine.cancelRun(started.runId);
           return;
         }
-        const waiting = engine.listChanges({ runId: started.runId, status: 'proposed' }).length;
-        if (waiting > 0) {
-          void vscode.window.showInformationMessage(`Hyperion: ${waiting} change${waiting === 1 ? '' : 's'} waiting for your review.`, 'Show Queue')
-            .then((a) => { if (a) void vscode.commands.executeCommand('hyperion.showQueue'); });
-        }
+        // One notice that follows the count and closes at zero, never a stale message per run.
+        notice.update(engine.listChanges({ status: 'proposed' }).length, true);
       } finally {
         cancel.dispose();
       }
     });
   } catch (e) {
     log.error(`${stage} failed`, { runId, error: describeError(e) });
-    await showUserError(e, stage, () => planTaskCommand(host, log, goal));
+    await showUserError(e, stage, () => planTaskCommand(host, log, notice, goal));
   }
 }

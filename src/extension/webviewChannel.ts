@@ -7,6 +7,10 @@ export interface WebviewHandlers {
   ready(): void;
   openNode(runId: string, taskId: string): void;
   selectRun(runId: string): void;
+  /** The webview is `width` CSS pixels wide. */
+  resize(width: number): void;
+  /** The user asked for the graph in an editor tab. */
+  openInEditor(): void;
 }
 
 /**
@@ -50,6 +54,12 @@ export class WebviewChannel {
         return true;
       case 'run/select':
         this.handlers.selectRun(m.runId);
+        return true;
+      case 'view/size':
+        this.handlers.resize(m.width);
+        return true;
+      case 'graph/openEditor':
+        this.handlers.openInEditor();
         return true;
       default:
         return assertNever(m, 'webview message');

@@ -30,6 +30,8 @@ export const GraphNode = z.object({
   height: z.number().positive(),
   critical: z.boolean(),
   costUsd: z.number().nonnegative(),
+  /** False when the node's model has no price: its cost shows "—", not "$0.00". */
+  costKnown: z.boolean().optional(),
   hasChange: z.boolean(),
 });
 export type GraphNode = z.infer<typeof GraphNode>;
@@ -46,6 +48,9 @@ export const GraphModel = z.object({
   goal: z.string().max(4000),
   runStatus: z.string().max(40),
   costUsd: z.number().nonnegative(),
+  costKnown: z.boolean().optional(),
+  /** `right`: levels are columns (wide views); `down`: levels are rows (a narrow sidebar). */
+  direction: z.enum(['right', 'down']).optional(),
   width: z.number().nonnegative(),
   height: z.number().nonnegative(),
   nodes: z.array(GraphNode).max(500),
@@ -69,5 +74,8 @@ export const FromWebview = z.discriminatedUnion('type', [
   z.object({ type: z.literal('webview/ready') }),
   z.object({ type: z.literal('node/open'), runId: Id, taskId: Id }),
   z.object({ type: z.literal('run/select'), runId: Id }),
+  /** The webview's width in CSS pixels, on load and when it changes: the host picks the layout. */
+  z.object({ type: z.literal('view/size'), width: z.number().finite().nonnegative().max(100_000) }),
+  z.object({ type: z.literal('graph/openEditor') }),
 ]);
 export type FromWebview = z.infer<typeof FromWebview>;

@@ -1,14 +1,16 @@
 import { z } from 'zod';
-import { FromWebview, ToWebview } from '../protocol/messages';
+import { FromWebview, ToWebview, type GraphModel, type RunChoice } from '../protocol/messages';
 import type { DomDocument, DomNode } from './dom';
 import { el } from './dom';
-import { renderGraph, renderSummary } from './render';
+import { graphScale, renderGraph, renderSummary } from './render';
 import { countBadge, progressRing, registerToolkit, runPicker } from './ui/toolkit';
 
 /**
- * The graph webview. It keeps no state but the last message: the host owns the data and
- * sends full snapshots. Every message in is checked with `ToWebview`, every message out
- * with `FromWebview`; invalid input is reported to the console and ignored.
+ * The graph webview. It keeps no state but the last message and the zoom (UI state): the
+ * host owns the data and sends full snapshots. Every message in is checked with
+ * `ToWebview`, every message out with `FromWebview`; invalid input is reported to the
+ * console and ignored. It reports its width so the host can lay the graph out top to
+ * bottom in a narrow sidebar, and scales the drawing to fit unless the user zooms.
  */
 declare function acquireVsCodeApi(): { postMessage(msg: unknown): void };
 
@@ -35,6 +37,40 @@ const summary = byId('summary');
 const canvas = byId('canvas');
 header.replaceChildren(progressRing(doc));
 
+let zoom: number | 'fit' = 'fit';
+let last: { graph: GraphModel; runs: RunChoice[] } | undefined;
+
+function button(label: string, title: string, onClick: () => void): DomNode {
+  const b = el(doc, 'button', { class: 'tool', title, 'aria-label': title, type: 'button' }, label);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function availableWidth(): number {
+  return Math.max(0, window.innerWidth - 14);
+}
+
+function draw(): void {
+  if (!last) return;
+  const { graph, runs } = last;
+  const runId = graph.runId;
+  const waiting = graph.nodes.filter((n) => n.status === 'proposed').length;
+  const scale = graphScale(graph.width, availableWidth(), zoom);
+  const setZoom = (z: number | 'fit') => { zoom = z; draw(); };
+  header.replaceChildren(
+    runPicker(doc, runs, runId, (id) => send({ type: 'run/select', runId: id })),
+    countBadge(doc, waiting, `${waiting} waiting for review`),
+  );
+  const tools = el(doc, 'div', { class: 'tools', role: 'toolbar', 'aria-label': 'Graph view' });
+  tools.appendChild(button('−', 'Zoom out', () => setZoom(Math.max(0.1, scale / 1.25))));
+  tools.appendChild(button(zoom === 'fit' ? 'Fit ✓' : 'Fit', 'Fit the graph to the view', () => setZoom('fit')));
+  tools.appendChild(button('+', 'Zoom in', () => setZoom(Math.min(4, scale * 1.25))));
+  tools.appendChild(button('⤢', 'Open Graph in Editor', () => send({ type: 'graph/openEditor' })));
+  renderSummary(doc, summary, graph);
+  summary.appendChild(tools);
+  renderGraph(doc, canvas, graph, (taskId) => send({ type: 'node/open', runId, taskId }), scale);
+}
+
 window.addEventListener('message', (event: MessageEvent) => {
   const parsed = ToWebview.safeParse(event.data);
   if (!parsed.success) {
@@ -44,21 +80,26 @@ window.addEventListener('message', (event: MessageEvent) => {
   }
   const msg = parsed.data;
   if (msg.type === 'graph/empty') {
+    last = undefined;
     header.replaceChildren();
     summary.replaceChildren();
     canvas.replaceChildren(el(doc, 'p', { class: 'empty' }, msg.reason));
     return;
   }
-  const { graph, runs } = msg;
-  const runId = graph.runId;
-  const waiting = graph.nodes.filter((n) => n.status === 'proposed').length;
-  header.replaceChildren(
-    runPicker(doc, runs, runId, (id) => send({ type: 'run/select', runId: id })),
-    countBadge(doc, waiting, `${waiting} waiting for review`),
-  );
-  renderSummary(doc, summary, graph);
-  renderGraph(doc, canvas, graph, (taskId) => send({ type: 'node/open', runId, taskId }));
+  last = { graph: msg.graph, runs: msg.runs };
+  draw();
 });
+
+let lastWidth = -1;
+function reportSize(): void {
+  const w = Math.round(window.innerWidth);
+  if (w === lastWidth) return;
+  lastWidth = w;
+  send({ type: 'view/size', width: w });
+  draw();
+}
+window.addEventListener('resize', reportSize);
 
 // Only now is the listener in place: the host holds its messages until it sees this.
 send({ type: 'webview/ready' });
+reportSize();

@@ -7,14 +7,33 @@ export function fitLabel(text: string, max: number): string {
   return flat.length <= max ? flat : `${flat.slice(0, Math.max(1, max - 1))}…`;
 }
 
-export function formatCost(usd: number): string {
-  if (usd <= 0) return '$0.00';
-  if (usd < 0.01) return '<$0.01';
-  return `$${usd.toFixed(2)}`;
+/** `known: false` (a model without a price) shows "—": the engine counts its calls as $0. */
+export function formatCost(usd: number, known = true): string {
+  if (!known && !(usd > 0)) return '—';
+  const text = usd <= 0 ? '$0.00' : usd < 0.01 ? '<$0.01' : `$${usd.toFixed(2)}`;
+  return known ? text : `${text}+`;
 }
 
-/** Cubic edge from the right side of `a` to the left side of `b`. */
-function edgePath(a: GraphNode, b: GraphNode): string {
+/**
+ * The scale that fits a graph `graphWidth` wide into `available` pixels, never enlarging,
+ * times the user's zoom. Bounded so a zoom never makes the drawing vanish or explode.
+ */
+export function graphScale(graphWidth: number, available: number, zoom: number | 'fit'): number {
+  const fit = graphWidth > 0 && available > 0 ? Math.min(1, available / graphWidth) : 1;
+  const s = zoom === 'fit' ? fit : zoom;
+  return Math.min(4, Math.max(0.1, s));
+}
+
+/** Cubic edge from the right side of `a` to the left side of `b`, or bottom to top when the graph runs down. */
+function edgePath(a: GraphNode, b: GraphNode, down: boolean): string {
+  if (down) {
+    const x1 = a.x + a.width / 2;
+    const y1 = a.y + a.height;
+    const x2 = b.x + b.width / 2;
+    const y2 = b.y - 6;
+    const dy = Math.max(14, (y2 - y1) / 2);
+    return `M ${x1} ${y1} C ${x1} ${y1 + dy}, ${x2} ${y2 - dy}, ${x2} ${y2}`;
+  }
   const x1 = a.x + a.width;
   const y1 = a.y + a.height / 2;
   const x2 = b.x - 6;
@@ -30,12 +49,14 @@ function edgePath(a: GraphNode, b: GraphNode): string {
  * goal) goes through `textContent`, never markup, so a title like
  * `<img src=x onerror=alert(1)>` shows as those characters.
  */
-export function renderGraph(doc: DomDocument, root: DomNode, graph: GraphModel, onOpen: (taskId: string) => void): void {
+export function renderGraph(doc: DomDocument, root: DomNode, graph: GraphModel, onOpen: (taskId: string) => void, scale = 1): void {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const down = graph.direction === 'down';
+  // The drawing keeps its own coordinates (viewBox); width and height scale it to fit or zoom.
   const canvas = svg(doc, 'svg', {
-    class: 'graph',
-    width: Math.max(graph.width, 1),
-    height: Math.max(graph.height, 1),
+    class: `graph ${down ? 'down' : 'right'}`,
+    width: Math.max(Math.round(graph.width * scale), 1),
+    height: Math.max(Math.round(graph.height * scale), 1),
     viewBox: `0 0 ${Math.max(graph.width, 1)} ${Math.max(graph.height, 1)}`,
     role: 'group',
     'aria-label': `Task graph, ${graph.nodes.length} tasks`,
@@ -52,7 +73,7 @@ export function renderGraph(doc: DomDocument, root: DomNode, graph: GraphModel, 
     const b = byId.get(e.to);
     if (!a || !b) continue;
     edges.appendChild(svg(doc, 'path', {
-      d: edgePath(a, b),
+      d: edgePath(a, b, down),
       class: e.critical ? 'edge critical' : 'edge',
       'marker-end': `url(#${e.critical ? 'arrow-critical' : 'arrow'})`,
     }));
@@ -67,11 +88,11 @@ export function renderGraph(doc: DomDocument, root: DomNode, graph: GraphModel, 
       role: 'button',
       'data-task-id': n.id,
     }));
-    g.appendChild(svg(doc, 'title', {}, `${n.title}\n${n.id} · ${n.type} · ${n.status} · ${formatCost(n.costUsd)}${n.critical ? ' · critical path' : ''}`));
+    g.appendChild(svg(doc, 'title', {}, `${n.title}\n${n.id} · ${n.type} · ${n.status} · ${formatCost(n.costUsd, n.costKnown !== false)}${n.critical ? ' · critical path' : ''}`));
     g.appendChild(svg(doc, 'rect', { width: n.width, height: n.height, rx: 5, ry: 5, class: 'box' }));
     g.appendChild(svg(doc, 'rect', { width: 5, height: n.height, rx: 2, ry: 2, class: 'stripe' }));
     g.appendChild(svg(doc, 'text', { x: 12, y: 18, class: 'title' }, fitLabel(n.title, maxChars)));
-    g.appendChild(svg(doc, 'text', { x: 12, y: 36, class: 'meta' }, `${n.id} · ${n.status}${n.costUsd > 0 ? ` · ${formatCost(n.costUsd)}` : ''}`));
+    g.appendChild(svg(doc, 'text', { x: 12, y: 36, class: 'meta' }, `${n.id} · ${n.status}${n.costUsd > 0 || n.costKnown === false ? ` · ${formatCost(n.costUsd, n.costKnown !== false)}` : ''}`));
     g.addEventListener('click', () => onOpen(n.id));
     g.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' || ev.key === ' ') {
@@ -89,7 +110,7 @@ export function renderSummary(doc: DomDocument, root: DomNode, graph: GraphModel
   const counts = new Map<string, number>();
   for (const n of graph.nodes) counts.set(n.status, (counts.get(n.status) ?? 0) + 1);
   const parts = [...counts].map(([s, c]) => `${c} ${s}`);
-  const meta = el(doc, 'div', { class: 'meta' }, `${graph.runStatus} · ${graph.nodes.length} tasks (${parts.join(', ')}) · ${formatCost(graph.costUsd)}`);
+  const meta = el(doc, 'div', { class: 'meta' }, `${graph.runStatus} · ${graph.nodes.length} tasks (${parts.join(', ')}) · ${formatCost(graph.costUsd, graph.costKnown !== false)}`);
   const path = el(doc, 'div', { class: 'critical-path' }, graph.criticalPath.length > 0 ? `Critical path: ${graph.criticalPath.join(' → ')}` : '');
   root.replaceChildren(goal, meta, path);
 }

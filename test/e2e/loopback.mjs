@@ -25,10 +25,36 @@ const FILES = {
   t3: [{ path: 'test/greet.test.js', content: "'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert');\nconst { greet } = require('../src/greet');\n\ntest('greets', () => assert.strictEqual(greet('Ada'), 'Hello, Ada!'));\n" }],
 };
 
+// Issue 9's paths. "Polish the docs": d1 edits README.md (the user has an uncommitted edit
+// there, so it is blocked until the user reverts it), d2 adds a page whose check fails
+// while the e2e's marker file exists. "Two headlines": h1 and h2 rewrite the same README
+// line, so whichever lands second conflicts and is regenerated on the new base.
+export const GOAL_DOCS = 'Polish the docs: a README headline and a usage page';
+export const GOAL_CONFLICT = 'Give the README two competing headlines';
+
+const task = (id, title, files, dependsOn = []) => ({ id, title, type: 'docs', prompt: `Edit ${files.join(', ')}.`, acceptanceCriteria: [], dependsOn, files });
+
+export const PLAN_DOCS = {
+  goal: GOAL_DOCS, rationale: 'Two independent edits.', confidence: 0.9, questions: [], assumptions: [],
+  tasks: [task('d1', 'Retitle the README', ['README.md']), task('d2', 'Add a usage page', ['docs/usage.md'])],
+};
+export const PLAN_CONFLICT = {
+  goal: GOAL_CONFLICT, rationale: 'Both edit the same line on purpose.', confidence: 0.9, questions: [], assumptions: [],
+  tasks: [task('h1', 'Headline one', ['README.md']), task('h2', 'Headline two', ['README.md'])],
+};
+FILES.d1 = [{ path: 'README.md', content: '# greeting sample\n\nSay hello with greet().\n' }];
+FILES.d2 = [{ path: 'docs/usage.md', content: '# Usage\n\n`greet("Ada")`\n' }];
+FILES.h1 = [{ path: 'README.md', content: '# greeting sample: headline one\n\nSay hello with greet().\n' }];
+FILES.h2 = [{ path: 'README.md', content: '# greeting sample: headline two\n\nSay hello with greet().\n' }];
+
 function answerFor(body) {
   const schema = body?.response_format?.json_schema?.name ?? '';
   const text = (body?.messages ?? []).map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n');
-  if (schema.includes('plan') || /planner/i.test(text.slice(0, 400))) return PLAN;
+  if (schema.includes('plan') || /planner/i.test(text.slice(0, 400))) {
+    if (text.includes(GOAL_DOCS)) return PLAN_DOCS;
+    if (text.includes(GOAL_CONFLICT)) return PLAN_CONFLICT;
+    return PLAN;
+  }
   if (schema.includes('review')) return { verdict: 'approve', comments: 'Looks right.' };
   const m = /# Subtask (\S+):/.exec(text);
   const id = m ? m[1] : 't1';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { COMMANDS, VIEWS } from '../../src/extension/commandIds';
+import { COMMANDS, CONTEXT_KEYS, VIEWS } from '../../src/extension/commandIds';
 import { settingsToEngineConfig } from '../../src/extension/settings';
 
 const root = path.resolve(__dirname, '../..');
@@ -34,9 +34,25 @@ describe('manifest', () => {
     }
   });
 
-  it('has the eleven commands of the issue, and Delete Run', () => {
-    const titles = contributes.commands.map((c: { title: string }) => c.title).sort();
-    assert.deepEqual(titles, ['Approve Change', 'Cancel Run', 'Delete Run', 'Open Diff', 'Open Log', 'Plan Task', 'Reject Change', 'Retry Task', 'Revert Change', 'Select Models', 'Set API Key', 'Show Queue'].sort());
+  it('has the eleven commands of the issue and those of issue 9', () => {
+    const titles = contributes.commands.map((c: { title: string }) => c.title);
+    for (const t of ['Approve Change', 'Cancel Run', 'Open Diff', 'Open Log', 'Plan Task', 'Reject Change', 'Retry Task', 'Revert Change', 'Select Models', 'Set API Key', 'Show Queue']) assert.ok(titles.includes(t), t);
+    for (const t of ['Retry', 'Show Check Output', 'Open Graph in Editor', 'Delete Run']) assert.ok(titles.includes(t), t);
+  });
+
+  it('offers Retry and Show Check Output on queue rows, and the graph in an editor from its view', () => {
+    const ctx = contributes.menus['view/item/context'] as Array<{ command: string; when: string; group: string }>;
+    const retry = ctx.filter((e) => e.command === COMMANDS.retryEntry);
+    assert.ok(retry.some((e) => !e.group.startsWith('inline') && /view == hyperion\.approvals/.test(e.when) && /retryable/.test(e.when)), 'Retry in the right-click menu');
+    assert.ok(ctx.some((e) => e.command === COMMANDS.showCheckOutput && /checkOutput/.test(e.when)));
+    const titleMenu = contributes.menus['view/title'] as Array<{ command: string; when: string }>;
+    assert.ok(titleMenu.some((e) => e.command === COMMANDS.openGraphInEditor && e.when === `view == ${VIEWS.graph}`));
+  });
+
+  it("hides the diff title's approve and reject once the change has settled", () => {
+    for (const e of contributes.menus['editor/title'] as Array<{ command: string; when: string }>) {
+      if (e.command === COMMANDS.approveChange || e.command === COMMANDS.rejectChange) assert.ok(e.when.includes(`resource in ${CONTEXT_KEYS.reviewableResources}`), e.command);
+    }
   });
 
   it('refers only to declared commands in menus, and hides context-only commands from the palette', () => {

@@ -23,6 +23,8 @@ function setup() {
     ready: () => calls.push('ready'),
     openNode: (r, t) => calls.push(`open ${r} ${t}`),
     selectRun: (r) => calls.push(`select ${r}`),
+    resize: (w) => calls.push(`resize ${w}`),
+    openInEditor: () => calls.push('editor'),
   }, log);
   return { ch, posted, calls, log };
 }
@@ -63,7 +65,10 @@ describe('webview channel (host end)', () => {
     const { ch, calls } = setup();
     ch.receive({ type: 'node/open', runId: 'r1', taskId: 't2' });
     ch.receive({ type: 'run/select', runId: 'r2' });
-    assert.deepEqual(calls, ['open r1 t2', 'select r2']);
+    ch.receive({ type: 'view/size', width: 300 });
+    ch.receive({ type: 'graph/openEditor' });
+    assert.deepEqual(calls, ['open r1 t2', 'select r2', 'resize 300', 'editor']);
+    assert.equal(ch.receive({ type: 'view/size', width: -1 }), false, 'a negative width is refused');
   });
 
   it('drops and logs invalid webview messages without calling any handler or throwing', () => {

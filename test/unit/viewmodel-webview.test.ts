@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import type { RunView, TaskView } from '../../src/engine/api';
 import { layoutGraph } from '../../src/extension/viewmodel/graph';
 import type { DomDocument, DomNode } from '../../src/webview/dom';
-import { fitLabel, renderGraph, renderSummary } from '../../src/webview/render';
+import { directionFor, layoutGraph as layout } from '../../src/extension/viewmodel/graph';
+import { fitLabel, graphScale, renderGraph, renderSummary } from '../../src/webview/render';
 
 /**
  * A DOM stand-in with only what the renderers may use. Any markup-parsing API throws, so a
@@ -108,3 +109,63 @@ describe('graph webview rendering', () => {
     }
   });
 });
+
+describe('graph at the sidebar width (E)', () => {
+  it('lays the graph out top to bottom in a ~300 px sidebar, left to right in an editor', () => {
+    assert.equal(directionFor(300), 'down');
+    assert.equal(directionFor(1200), 'right');
+    assert.equal(directionFor(undefined), 'right');
+    const chain = run(['a', 'b', 'c', 'd']);
+    const wide = layout(chain, undefined, 'right');
+    const tall = layout(chain, undefined, 'down');
+    assert.ok(wide.width > 600, `a 4-task chain is ${wide.width} px wide left to right`);
+    assert.ok(tall.width <= 300, `top to bottom it fits 300 px: ${tall.width}`);
+    assert.ok(tall.height > tall.width);
+    const xs = new Set(tall.nodes.map((n) => n.x));
+    assert.equal(xs.size, 1, 'a chain is one column');
+  });
+
+  it('scales a wide drawing down to fit, never up, and lets the user zoom', () => {
+    assert.equal(graphScale(900, 300, 'fit'), 300 / 900);
+    assert.equal(graphScale(200, 300, 'fit'), 1);
+    assert.equal(graphScale(900, 300, 2), 2);
+    assert.equal(graphScale(900, 300, 1000), 4);
+    const root = new FakeNode('div');
+    const g = layout(run(['a', 'b', 'c', 'd']), undefined, 'right');
+    renderGraph(doc, root, g, () => {}, 0.5);
+    const svgEl = root.children[0];
+    assert.equal(svgEl.attrs.get('width'), String(Math.round(g.width / 2)));
+    assert.equal(svgEl.attrs.get('viewBox'), `0 0 ${g.width} ${g.height}`, 'the drawing keeps its coordinates');
+  });
+
+  it('draws edges from the bottom of a box to the top of the next when the graph runs down', () => {
+    const root = new FakeNode('div');
+    const g = layout(run(['a', 'b']), undefined, 'down');
+    renderGraph(doc, root, g, () => {});
+    const edge = root.all().find((n) => /^edge( critical)?$/.test(n.attrs.get('class') ?? ''))!;
+    const [a, b] = g.nodes;
+    assert.match(edge.attrs.get('d')!, new RegExp(`^M ${a.x + a.width / 2} ${a.y + a.height} `));
+    assert.ok(b.y > a.y + a.height);
+  });
+});
+
+describe('cost of unpriced models (E)', () => {
+  it('shows "—" for a model without a price, not "$0.00"', () => {
+    const r = run(['a', 'b']);
+    r.costUsd = 0;
+    for (const t of r.tasks) { t.costUsd = 0; t.route = { provider: 'openai-compatible', model: 'llama3.1' }; }
+    const unpriced = layout(r, undefined, 'right', {});
+    assert.equal(unpriced.costKnown, false);
+    const root = new FakeNode('div');
+    renderSummary(doc, root, unpriced);
+    assert.match(root.children[1].textContent!, /· —$/);
+    const canvas = new FakeNode('div');
+    renderGraph(doc, canvas, unpriced, () => {});
+    assert.ok(canvas.all().some((n) => n.attrs.get('class') === 'meta' && /· —$/.test(n.textContent ?? '')), 'each box says its cost is unknown');
+    const priced = layout(r, undefined, 'right', { 'openai-compatible:llama3.1': { input: 1, output: 2 } });
+    const root2 = new FakeNode('div');
+    renderSummary(doc, root2, priced);
+    assert.match(root2.children[1].textContent!, /\$0\.00$/);
+  });
+});
+

@@ -4,6 +4,7 @@ import type { ChangeView, QueueEntryView, RunView, TaskStatus, TaskView } from '
 import { approvalSections, changeItem, fileItem, queueItem, sectionChildren } from '../../src/extension/viewmodel/approvals';
 import { layoutGraph } from '../../src/extension/viewmodel/graph';
 import { targetOf } from '../../src/extension/viewmodel/nodes';
+import { formatCost, isModelNamePriced, isPriced } from '../../src/extension/viewmodel/format';
 import { orderedTasks, runItem, runProgress, taskIcon, taskItem } from '../../src/extension/viewmodel/runs';
 import { GraphModel } from '../../src/protocol/messages';
 
@@ -155,7 +156,34 @@ describe('command targets', () => {
     assert.deepEqual(targetOf({ kind: 'task', runId: 'r', taskId: 't', changeId: 'c' }), { runId: 'r', taskId: 't', changeId: 'c', path: undefined });
     assert.deepEqual(targetOf('c7'), { changeId: 'c7' });
     assert.deepEqual(targetOf({ scheme: 'hyperion', path: '/proposed/c3/src/a.ts' }), { changeId: 'c3', path: 'src/a.ts' });
+    assert.deepEqual(targetOf({ scheme: 'hyperion', path: '/src/a.ts', query: 'change=c3&side=proposed' }), { changeId: 'c3', path: 'src/a.ts' });
     assert.deepEqual(targetOf(undefined), {});
     assert.deepEqual(targetOf({ runId: 42 }), { runId: undefined, taskId: undefined, changeId: undefined, path: undefined });
   });
 });
+
+describe('derived run status and unknown cost (A7, E)', () => {
+  it('shows a run waiting for review or landing as such', () => {
+    assert.match(runItem(run([task('a', [], 'proposed')], { status: 'awaiting-review' })).description!, /^waiting for review · /);
+    assert.match(runItem(run([task('a', [], 'approved')], { status: 'landing' })).description!, /^landing · /);
+  });
+
+  it('tells unknown cost from zero with the config prices table', () => {
+    const route = { provider: 'openai-compatible' as const, model: 'llama3.1' };
+    assert.equal(formatCost(0, false), '—');
+    assert.equal(formatCost(0.5, false), '$0.50+', 'part priced: a lower bound');
+    assert.equal(formatCost(0), '$0.00');
+    assert.ok(isPriced({ 'openai-compatible:llama3.1': {} }, route));
+    assert.ok(isPriced({ 'llama3.1': {} }, route));
+    assert.ok(!isPriced({}, route));
+    assert.ok(isPriced({}, undefined), 'no model, nothing to price');
+    assert.ok(isModelNamePriced({ 'openai:gpt-4.1': {} }, 'gpt-4.1'));
+    assert.ok(!isModelNamePriced({}, 'gpt-4.1'));
+    const r = run([task('a', [], 'proposed', { route, attempts: 1 })], { costUsd: 0 });
+    assert.match(runItem(r, false, {}).description!, / · —$/);
+    assert.match(runItem(r, false, { 'llama3.1': {} }).description!, / · \$0\.00$/);
+    assert.match(taskItem(r.tasks[0], {}).description!, / · —/);
+    assert.match(changeItem(change({ model: 'llama3.1', costUsd: 0 }), {}).description!, / · —$/);
+  });
+});
+

@@ -1,6 +1,6 @@
-import type { ChangeView, QueueEntryView, QueueState } from '../../engine/api';
+import type { ChangeView, CheckOutputView, QueueEntryView, QueueState } from '../../engine/api';
 import { assertNever } from '../../engine/errors';
-import { formatCost, oneLine, plural } from './format';
+import { formatCost, isModelNamePriced, oneLine, plural, type PriceTable } from './format';
 import type { IconView, ItemView, TreeNode } from './nodes';
 
 /** Queue states still moving through the queue (shown under "Queue"); the rest are outcomes. */
@@ -44,11 +44,41 @@ export function approvalSections(data: ApprovalsData): ApprovalsSections {
   return { review: data.changes.filter((c) => c.status === 'proposed'), queue, recent };
 }
 
-export function sectionItem(section: 'review' | 'queue' | 'recent', count: number): ItemView {
+/** Entries the user can put back in the queue with Retry (the engine's `retryEntry`). */
+const RETRYABLE_ENTRY: ReadonlySet<QueueState> = new Set(['blocked', 'failed', 'conflicted', 'quarantined']);
+
+export function isEntryRetryable(state: QueueState): boolean {
+  return RETRYABLE_ENTRY.has(state);
+}
+
+export type SectionName = 'review' | 'queue' | 'recent';
+
+/**
+ * Tree ids for the sections that change when a section gains items. VS Code keeps the
+ * collapsed state of an id it has seen (a section shown empty was not expandable, and one
+ * the user folded stays folded); a new id makes it take the item's `expanded` again, so
+ * new work is never hidden under a folded header.
+ */
+export class SectionIds {
+  private readonly counts = new Map<SectionName, number>();
+  private readonly generations = new Map<SectionName, number>();
+
+  /** Call once per refresh with the section's current size. */
+  next(section: SectionName, count: number): string {
+    const before = this.counts.get(section) ?? 0;
+    let generation = this.generations.get(section) ?? 0;
+    if (count > before) generation += 1;
+    this.counts.set(section, count);
+    this.generations.set(section, generation);
+    return `section:${section}:${generation}`;
+  }
+}
+
+export function sectionItem(section: SectionName, count: number, id = `section:${section}`): ItemView {
   const label = section === 'review' ? 'Waiting for review' : section === 'queue' ? 'Merge queue' : 'Recently landed or failed';
   const icon: IconView = section === 'review' ? { id: 'eye' } : section === 'queue' ? { id: 'list-ordered' } : { id: 'history' };
   return {
-    id: `section:${section}`,
+    id,
     label,
     description: String(count),
     icon,
@@ -63,20 +93,34 @@ export function verdictText(change: ChangeView): string {
   return 'not reviewed';
 }
 
-export function changeItem(change: ChangeView): ItemView {
+/** The version tag of a regenerated change ("v2"); nothing for the agent's first patch. */
+export function versionTag(version: number | undefined): string | undefined {
+  return version !== undefined && version > 1 ? `v${version}` : undefined;
+}
+
+/** Why an explicit approval is needed, one rule a line; falls back to the policy notes. */
+export function explicitApprovalText(change: ChangeView): string {
+  const reasons = change.explicitApprovalReasons?.length ? change.explicitApprovalReasons : change.policy.map((p) => `${p.path ? `${p.path}: ` : ''}${p.message}`);
+  return reasons.length > 0 ? reasons.join('\n') : 'It touches protected paths.';
+}
+
+export function changeItem(change: ChangeView, prices?: PriceTable): ItemView {
   const tokens = ['change', change.status];
   if (change.status === 'proposed') tokens.push('reviewable');
   if (change.status === 'merged') tokens.push('revertable');
   if (change.needsExplicitApproval) tokens.push('explicit');
+  const version = versionTag(change.version);
   const lines = [change.taskTitle, `${change.taskId} · ${verdictText(change)} · ${plural(change.files.length, 'file')}`];
+  if (version) lines.push(`Regenerated after a conflict (${version}): review the new diff.`);
   if (change.summary) lines.push(change.summary);
   if (change.reviewComments) lines.push(`Reviewer: ${change.reviewComments}`);
   for (const p of change.policy) lines.push(`Policy ${p.rule}${p.path ? ` (${p.path})` : ''}: ${p.message}`);
-  if (change.needsExplicitApproval) lines.push('Needs explicit approval: automatic approval skips this change.');
+  if (change.needsExplicitApproval) lines.push(`Needs explicit approval (automatic approval skips this change) because:\n${explicitApprovalText(change)}`);
+  const cost = formatCost(change.costUsd, prices === undefined || isModelNamePriced(prices, change.model));
   return {
-    id: `change:${change.id}`,
+    id: `change:${change.id}:${change.version ?? 1}`,
     label: oneLine(change.taskTitle, 80),
-    description: [verdictText(change), plural(change.files.length, 'file'), formatCost(change.costUsd)].join(' · '),
+    description: [...(version ? [version] : []), verdictText(change), plural(change.files.length, 'file'), cost].join(' · '),
     tooltip: lines.join('\n'),
     icon: change.reviewVerdict === 'request_changes' || change.policy.length > 0
       ? { id: 'warning', color: 'charts.orange' }
@@ -100,17 +144,50 @@ export function fileItem(change: ChangeView, path: string): ItemView {
   };
 }
 
-export function queueItem(entry: QueueEntryView, title: string | undefined): ItemView {
+/** What a queue row knows besides its entry: the task title, its change and the check output. */
+export interface QueueItemContext {
+  title?: string;
+  /** The change's version; above 1 the row says it was approved again after regeneration. */
+  version?: number;
+  /** True under approve-all: a regenerated change was approved again by policy, not by a person. */
+  autoApprove?: boolean;
+  check?: CheckOutputView;
+}
+
+/** The first line that says what failed, from the check's failing lines. */
+export function firstFailingLine(check: CheckOutputView | undefined): string | undefined {
+  const line = check?.failingLines.find((l) => l.trim().length > 0);
+  return line?.trim();
+}
+
+export function queueItem(entry: QueueEntryView, ctx: QueueItemContext | string | undefined = {}): ItemView {
+  const c: QueueItemContext = typeof ctx === 'string' || ctx === undefined ? { title: ctx } : ctx;
+  const title = c.title;
   const tokens = ['queue', entry.state, entry.kind];
   if (entry.state === 'merged' && entry.kind === 'land') tokens.push('revertable');
+  if (isEntryRetryable(entry.state)) tokens.push('retryable');
+  if (entry.hasCheckOutput) tokens.push('checkOutput');
+  const version = versionTag(c.version);
+  const failing = firstFailingLine(c.check);
+  // The engine's reason says why it waits or stopped ("blocked: README.md has unsaved edits");
+  // older stores only have lastError.
+  const why = entry.reason ?? entry.lastError;
   const parts: string[] = [entry.kind === 'revert' ? `revert · ${entry.state}` : entry.state];
+  if (version) parts.push(version);
   if (entry.attempts > 1) parts.push(`attempt ${entry.attempts}`);
   if (entry.landedCommit) parts.push(entry.landedCommit.slice(0, 8));
-  if (entry.lastError) parts.push(oneLine(entry.lastError, 60));
+  if (failing) parts.push(oneLine(failing, 60));
+  // "blocked · README.md has unsaved edits", not "blocked · blocked: README.md …".
+  else if (why && why !== entry.state) parts.push(oneLine(why.startsWith(`${entry.state}: `) ? why.slice(entry.state.length + 2) : why, 60));
   const lines = [title ?? entry.taskId, `${entry.taskId} · ${entry.kind} · ${entry.state}`];
+  if (version) lines.push(c.autoApprove ? `Re-approved automatically after regeneration (${version})` : `Approved after regeneration (${version})`);
   if (entry.landedCommit) lines.push(`Commit: ${entry.landedCommit}`);
   if (entry.conflictPaths.length > 0) lines.push(`Conflicts: ${entry.conflictPaths.join(', ')}`);
-  if (entry.lastError) lines.push(`Reason: ${entry.lastError}`);
+  if (why) lines.push(`Reason: ${why}`);
+  if (entry.lastError && entry.lastError !== why) lines.push(`Last error: ${entry.lastError}`);
+  if (c.check && c.check.failingLines.length > 0) lines.push('Check failed at:', ...c.check.failingLines.slice(0, 5).map((l) => `  ${oneLine(l, 120)}`));
+  if (entry.hasCheckOutput) lines.push('Right-click → Show Check Output for the full output.');
+  if (isEntryRetryable(entry.state)) lines.push('Right-click → Retry to put it back in the queue.');
   return {
     id: `queue:${entry.id}`,
     label: oneLine(title ?? entry.taskId, 80),
@@ -124,7 +201,7 @@ export function queueItem(entry: QueueEntryView, title: string | undefined): Ite
 }
 
 /** The children of a section node, as tree nodes (the provider turns them into items). */
-export function sectionChildren(section: 'review' | 'queue' | 'recent', s: ApprovalsSections): TreeNode[] {
+export function sectionChildren(section: SectionName, s: ApprovalsSections): TreeNode[] {
   switch (section) {
     case 'review': return s.review.map((c) => ({ kind: 'change', changeId: c.id, runId: c.runId, taskId: c.taskId }));
     case 'queue': return s.queue.map((e) => ({ kind: 'queue', entryId: e.id, changeId: e.changeId, runId: e.runId, taskId: e.taskId }));

@@ -1,6 +1,7 @@
 import type { RunView } from '../../engine/api';
 import { criticalPath, topologicalLevels, type DagNode } from '../../engine/graph/dag';
 import type { GraphEdge, GraphModel, GraphNode } from '../../protocol/messages';
+import { isPriced, runStatusText, type PriceTable } from './format';
 
 export interface LayoutOptions {
   nodeWidth: number;
@@ -12,6 +13,16 @@ export interface LayoutOptions {
 
 export const DEFAULT_LAYOUT: LayoutOptions = { nodeWidth: 156, nodeHeight: 44, gapX: 40, gapY: 14, margin: 12 };
 
+export type GraphDirection = 'right' | 'down';
+
+/** Below this width (CSS px) the graph is laid out top to bottom: the default sidebar is ~300 px. */
+export const NARROW_WIDTH = 420;
+
+/** Top to bottom in a narrow view, left to right otherwise (and before the width is known). */
+export function directionFor(width: number | undefined): GraphDirection {
+  return width !== undefined && width > 0 && width < NARROW_WIDTH ? 'down' : 'right';
+}
+
 /**
  * Layered layout, left to right: a column per topological level (tasks in one column can
  * run in parallel), stacked top to bottom inside a column. Within a column tasks are sorted
@@ -20,7 +31,8 @@ export const DEFAULT_LAYOUT: LayoutOptions = { nodeWidth: 156, nodeHeight: 44, g
  * the host with unit weights (the longest chain of tasks), so the webview only draws.
  * Unknown dependency ids are dropped rather than drawn as dangling edges.
  */
-export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT): GraphModel {
+export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT, direction: GraphDirection = 'right', prices?: PriceTable): GraphModel {
+  const down = direction === 'down';
   const ids = new Set(run.tasks.map((t) => t.id));
   const dag: DagNode[] = run.tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn.filter((d) => ids.has(d)) }));
   let levels: string[][];
@@ -59,26 +71,31 @@ export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT):
         status: t.status,
         type: t.type,
         level: li,
-        x: opts.margin + li * (opts.nodeWidth + opts.gapX),
-        y: opts.margin + r * (opts.nodeHeight + opts.gapY),
+        // Across levels the gap leaves room for edges; inside a level boxes sit close.
+        x: down ? opts.margin + r * (opts.nodeWidth + opts.gapY) : opts.margin + li * (opts.nodeWidth + opts.gapX),
+        y: down ? opts.margin + li * (opts.nodeHeight + opts.gapX) : opts.margin + r * (opts.nodeHeight + opts.gapY),
         width: opts.nodeWidth,
         height: opts.nodeHeight,
         critical: onPath.has(id),
         costUsd: t.costUsd,
+        costKnown: prices === undefined || isPriced(prices, t.route),
         hasChange: t.changeId !== undefined,
       });
     });
   });
   const edges: GraphEdge[] = [];
   for (const n of dag) for (const d of n.dependsOn) edges.push({ from: d, to: n.id, critical: criticalEdges.has(`${d}->${n.id}`) });
-  const tallest = levels.reduce((m, l) => Math.max(m, l.length), 0);
+  const widest = levels.reduce((m, l) => Math.max(m, l.length), 0);
+  const across = (n: number, size: number, gap: number) => (n === 0 ? 0 : opts.margin * 2 + n * size + (n - 1) * gap);
   return {
     runId: run.id,
     goal: run.goal,
-    runStatus: run.status,
+    runStatus: runStatusText(run.status),
     costUsd: run.costUsd,
-    width: levels.length === 0 ? 0 : opts.margin * 2 + levels.length * opts.nodeWidth + (levels.length - 1) * opts.gapX,
-    height: tallest === 0 ? 0 : opts.margin * 2 + tallest * opts.nodeHeight + (tallest - 1) * opts.gapY,
+    costKnown: prices === undefined || run.tasks.every((t) => isPriced(prices, t.route)),
+    direction,
+    width: down ? across(widest, opts.nodeWidth, opts.gapY) : across(levels.length, opts.nodeWidth, opts.gapX),
+    height: down ? across(levels.length, opts.nodeHeight, opts.gapX) : across(widest, opts.nodeHeight, opts.gapY),
     nodes,
     edges,
     criticalPath: critical,

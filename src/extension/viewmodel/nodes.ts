@@ -1,4 +1,4 @@
-import { parseChangeUriPath } from '../changeUris';
+import { parseChangeUri } from '../changeUris';
 
 /**
  * Host-neutral descriptions of tree items. The tree providers turn an `ItemView` into a
@@ -9,7 +9,7 @@ import { parseChangeUriPath } from '../changeUris';
 export type TreeNode =
   | { kind: 'run'; runId: string }
   | { kind: 'task'; runId: string; taskId: string; changeId?: string }
-  | { kind: 'section'; section: 'review' | 'queue' | 'recent' }
+  | { kind: 'section'; section: 'review' | 'queue' | 'recent'; id?: string }
   | { kind: 'change'; changeId: string; runId: string; taskId: string }
   | { kind: 'file'; changeId: string; path: string }
   | { kind: 'queue'; entryId: string; changeId: string; runId: string; taskId: string }
@@ -37,6 +37,8 @@ export interface ItemView {
 
 /** What a command was invoked on: ids pulled from a tree node, a webview message or a plain string. */
 export interface CommandTarget {
+  /** A queue entry (its row in the Approvals & Queue view). */
+  entryId?: string;
   runId?: string;
   taskId?: string;
   changeId?: string;
@@ -54,9 +56,10 @@ export function targetOf(arg: unknown): CommandTarget {
   const o = arg as Record<string, unknown>;
   // A `hyperion:` document URI, passed by the diff editor's title buttons.
   if (o.scheme === 'hyperion' && typeof o.path === 'string') {
-    const parsed = parseChangeUriPath(o.path);
+    const parsed = parseChangeUri({ path: o.path, query: typeof o.query === 'string' ? o.query : undefined });
     return parsed ? { changeId: parsed.changeId, path: parsed.file } : {};
   }
   const pick = (k: string): string | undefined => (typeof o[k] === 'string' && (o[k] as string).length > 0 ? (o[k] as string) : undefined);
-  return { runId: pick('runId'), taskId: pick('taskId'), changeId: pick('changeId'), path: pick('path') };
+  const entryId = pick('entryId');
+  return { ...(entryId ? { entryId } : {}), runId: pick('runId'), taskId: pick('taskId'), changeId: pick('changeId'), path: pick('path') };
 }

@@ -1,7 +1,7 @@
 import type { RunStatus, RunView, TaskStatus, TaskView } from '../../engine/api';
 import { assertNever } from '../../engine/errors';
 import { topologicalOrder } from '../../engine/graph/dag';
-import { formatCost, oneLine } from './format';
+import { formatCost, isPriced, oneLine, runStatusText, type PriceTable } from './format';
 import type { IconView, ItemView } from './nodes';
 
 /** Codicon and colour per task status; colours are theme color ids so themes stay in charge. */
@@ -50,18 +50,27 @@ export function runProgress(run: RunView): { done: number; total: number } {
   return { done: run.tasks.filter((t) => settled.has(t.status)).length, total: run.tasks.length };
 }
 
-/** `latest`: the newest run, expanded like active ones so its tasks show without a click. */
-export function runItem(run: RunView, latest = false): ItemView {
+/** A run's cost is known when every model its tasks were routed to has a price. */
+export function runCostText(run: RunView, prices?: PriceTable): string {
+  return formatCost(run.costUsd, prices === undefined || run.tasks.every((t) => isPriced(prices, t.route)));
+}
+
+/**
+ * `latest`: the newest run, expanded like active ones so its tasks show without a click.
+ * `prices`: the config's price table; without it every cost is taken as known.
+ */
+export function runItem(run: RunView, latest = false, prices?: PriceTable): ItemView {
   const { done, total } = runProgress(run);
+  const cost = runCostText(run, prices);
   const tokens = ['run', run.status];
   if (isRunActive(run)) tokens.push('cancellable');
   if (!UNDELETABLE_RUN.has(run.status)) tokens.push('deletable');
-  const lines = [run.goal, `Status: ${run.status}`, `Tasks: ${done}/${total}`, `Cost so far: ${formatCost(run.costUsd)}`];
+  const lines = [run.goal, `Status: ${runStatusText(run.status)}`, `Tasks: ${done}/${total}`, `Cost so far: ${cost}`];
   if (run.error) lines.push(`Error: ${run.error}`);
   return {
     id: `run:${run.id}`,
     label: oneLine(run.goal, 70),
-    description: `${run.status} · ${done}/${total} · ${formatCost(run.costUsd)}`,
+    description: `${runStatusText(run.status)} · ${done}/${total} · ${cost}`,
     tooltip: lines.join('\n'),
     icon: runIcon(run.status),
     contextValue: tokens.join(' '),
@@ -82,16 +91,18 @@ export function orderedTasks(run: RunView): TaskView[] {
   }
 }
 
-export function taskItem(task: TaskView): ItemView {
+export function taskItem(task: TaskView, prices?: PriceTable): ItemView {
+  const priced = prices === undefined || isPriced(prices, task.route);
   const tokens = ['task', task.status];
   if (task.changeId) tokens.push('change');
   if (task.status === 'proposed' && task.changeId) tokens.push('reviewable');
   if (RETRYABLE.has(task.status)) tokens.push('retryable');
   const parts = [task.id, task.status];
-  if (task.costUsd > 0) parts.push(formatCost(task.costUsd));
+  if (task.costUsd > 0 || (!priced && task.attempts > 0)) parts.push(formatCost(task.costUsd, priced));
   if (task.dependsOn.length > 0) parts.push(`after ${task.dependsOn.join(', ')}`);
   const lines = [task.title, `${task.id} · ${task.type} · ${task.status}`];
   if (task.route) lines.push(`Model: ${task.route.provider}:${task.route.model}`);
+  if (!priced) lines.push(`Cost: ${formatCost(task.costUsd, false)} (no price is configured for this model)`);
   if (task.attempts > 1) lines.push(`Attempts: ${task.attempts}`);
   if (task.dependsOn.length > 0) lines.push(`Depends on: ${task.dependsOn.join(', ')}`);
   if (task.summary) lines.push(task.summary);

@@ -1,0 +1,76 @@
+import { defaultConfig, type EngineConfig } from '../../src/engine/config';
+import type {
+  ChangeView, CheckOutputView, Engine, QueueEntryView, QueueSummary, RunView, RunnablePlan,
+} from '../../src/engine/api';
+import { EngineError } from '../../src/engine/errors';
+import { Emitter, type EngineEvent } from '../../src/engine/events';
+
+/**
+ * An in-memory `Engine` for testing what hosts do with views and events: the test puts
+ * hand-built views in `runs`, `changes`, `queue` and `checkOutputs`, fires events with
+ * `emit`, and reads what the host called in `calls`. Methods that would need a model or a
+ * repository throw `usage/unsupported`; nothing here pretends to plan, run or land.
+ */
+export class FakeEngine implements Engine {
+  readonly config: EngineConfig;
+  runs: RunView[] = [];
+  changes: ChangeView[] = [];
+  queue: QueueEntryView[] = [];
+  checkOutputs = new Map<string, CheckOutputView>();
+  /** Every mutating call, as `name(arg, …)`, in order. */
+  readonly calls: string[] = [];
+  private readonly emitter = new Emitter<EngineEvent>();
+  readonly onDidChange = this.emitter.event;
+
+  constructor(config: Partial<EngineConfig> = {}) {
+    this.config = { ...defaultConfig(), ...config };
+  }
+
+  emit(e: Omit<EngineEvent, 'at' | 'actor'> & Partial<Pick<EngineEvent, 'at' | 'actor'>>): void {
+    this.emitter.fire({ at: 0, actor: 'queue', ...e });
+  }
+
+  private unsupported(what: string): never {
+    throw new EngineError('usage/unsupported', `the fake engine does not ${what}`);
+  }
+
+  plan(): Promise<RunnablePlan> { return this.unsupported('plan'); }
+  startRun(): Promise<{ runId: string; done: Promise<RunView> }> { return this.unsupported('run agents'); }
+  async cancelRun(runId: string): Promise<void> { this.calls.push(`cancelRun(${runId})`); }
+  async retryTask(runId: string, taskId: string): Promise<void> { this.calls.push(`retryTask(${runId}, ${taskId})`); }
+  listRuns(limit = 20): RunView[] { return this.runs.slice(0, limit); }
+  getRun(runId: string): RunView | undefined { return this.runs.find((r) => r.id === runId); }
+  listChanges(filter: { runId?: string; status?: ChangeView['status'] } = {}): ChangeView[] {
+    return this.changes.filter((c) => (!filter.runId || c.runId === filter.runId) && (!filter.status || c.status === filter.status));
+  }
+  getChange(changeId: string): ChangeView | undefined { return this.changes.find((c) => c.id === changeId); }
+  async approveChange(changeId: string, opts: { excludeFiles?: string[]; explicit?: boolean } = {}): Promise<void> {
+    this.calls.push(`approveChange(${changeId}${opts.explicit ? ', explicit' : ''})`);
+  }
+  async rejectChange(changeId: string): Promise<void> { this.calls.push(`rejectChange(${changeId})`); }
+  async revertChange(changeId: string): Promise<void> { this.calls.push(`revertChange(${changeId})`); }
+  listQueue(): QueueEntryView[] { return [...this.queue]; }
+  async retryEntry(entryId: string): Promise<void> { this.calls.push(`retryEntry(${entryId})`); }
+  async runQueue(): Promise<void> { this.calls.push('runQueue()'); }
+  queueSummary(): QueueSummary {
+    const count = (s: QueueEntryView['state']) => this.queue.filter((e) => e.state === s).length;
+    return {
+      running: this.runs.flatMap((r) => r.tasks).filter((t) => t.status === 'running').length,
+      awaitingReview: this.changes.filter((c) => c.status === 'proposed').length,
+      queued: count('queued') + count('checking') + count('landing'),
+      merged: count('merged'),
+      failed: count('failed') + count('quarantined') + count('conflicted'),
+      blocked: count('blocked'),
+      costUsd: this.runs.reduce((s, r) => s + r.costUsd, 0),
+    };
+  }
+  queueMetrics() { return { throughputPerMin: 0, conflictRate: 0, successRate: 0, timeInState: {} }; }
+  async readBaseFile(): Promise<string | undefined> { return undefined; }
+  async readProposedFile(): Promise<string | undefined> { return undefined; }
+  history() { return this.runs.flatMap((r) => r.tasks); }
+  listRequests() { return []; }
+  async deleteRun(runId: string): Promise<void> { this.calls.push(`deleteRun(${runId})`); }
+  getCheckOutput(entryId: string): CheckOutputView | undefined { return this.checkOutputs.get(entryId); }
+  async recheckBlocked(): Promise<void> { this.calls.push('recheckBlocked()'); }
+  async dispose(): Promise<void> { this.emitter.dispose(); }
+}
