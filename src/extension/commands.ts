@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { ChangeView, Engine, QueueEntryView } from '../engine/api';
+import { isBusyRun, type ChangeView, type Engine, type QueueEntryView } from '../engine/api';
 import { describeError } from '../engine/errors';
 import type { Logger } from '../engine/ports';
 import { COMMANDS, VIEWS } from './commandIds';
@@ -149,7 +149,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const engine = await host.get();
       let { runId } = targetOf(arg);
       if (!runId) {
-        const active = engine.listRuns(20).filter((r) => r.status === 'planning' || r.status === 'running' || r.status === 'paused');
+        const active = engine.listRuns(20).filter((r) => isBusyRun(r.status));
         const pick = await vscode.window.showQuickPick(active.map((r) => ({ label: r.goal, description: r.status, r })), { title: 'Hyperion: Cancel Run', placeHolder: 'Cancel which run?' });
         if (!pick) return;
         runId = pick.r.id;

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { isBusyRun } from '../engine/api';
 import { approvalSections, isEntryRetryable } from './viewmodel/approvals';
 import { ApprovalsTreeProvider } from './approvalsTree';
 import { watchBlockedEntries } from './blockedWatcher';
@@ -91,7 +92,7 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
       setContext(CONTEXT_KEYS.reviewableResources, s.review.flatMap(changeResourceKeys));
       setContext(CONTEXT_KEYS.hasRetryable, queue.some((e) => isEntryRetryable(e.state)));
       setContext(CONTEXT_KEYS.hasCheckOutput, queue.some((e) => e.hasCheckOutput === true));
-      setContext(CONTEXT_KEYS.runActive, engine.listRuns(20).some((r) => r.status === 'running' || r.status === 'planning' || r.status === 'paused'));
+      setContext(CONTEXT_KEYS.runActive, engine.listRuns(20).some((r) => isBusyRun(r.status)));
       setContext(CONTEXT_KEYS.hasMerged, engine.listChanges({ status: 'merged' }).length > 0);
     }, 150);
   };

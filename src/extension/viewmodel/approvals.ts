@@ -1,4 +1,4 @@
-import type { ChangeView, CheckOutputView, QueueEntryView, QueueState } from '../../engine/api';
+import { isStoppedEntry, type ChangeView, type CheckOutputView, type QueueEntryView, type QueueState } from '../../engine/api';
 import { assertNever } from '../../engine/errors';
 import { formatCost, isModelNamePriced, oneLine, plural, type PriceTable } from './format';
 import type { IconView, ItemView, TreeNode } from './nodes';
@@ -45,10 +45,8 @@ export function approvalSections(data: ApprovalsData): ApprovalsSections {
 }
 
 /** Entries the user can put back in the queue with Retry (the engine's `retryEntry`). */
-const RETRYABLE_ENTRY: ReadonlySet<QueueState> = new Set(['blocked', 'failed', 'conflicted', 'quarantined']);
-
 export function isEntryRetryable(state: QueueState): boolean {
-  return RETRYABLE_ENTRY.has(state);
+  return isStoppedEntry(state);
 }
 
 export type SectionName = 'review' | 'queue' | 'recent';

@@ -1,4 +1,4 @@
-import type { RunStatus, RunView, TaskStatus, TaskView } from '../../engine/api';
+import { isBusyRun, isRetryableTask, type RunStatus, type RunView, type TaskStatus, type TaskView } from '../../engine/api';
 import { assertNever } from '../../engine/errors';
 import { topologicalOrder } from '../../engine/graph/dag';
 import { formatCost, isPriced, oneLine, runStatusText, type PriceTable } from './format';
@@ -35,13 +35,11 @@ export function runIcon(status: RunStatus): IconView {
   }
 }
 
-const ACTIVE_RUN: ReadonlySet<RunStatus> = new Set(['planning', 'running', 'paused']);
 /** Runs the engine may still be working on or landing; deleteRun refuses them. */
 const UNDELETABLE_RUN: ReadonlySet<RunStatus> = new Set(['planning', 'running', 'landing']);
-const RETRYABLE: ReadonlySet<TaskStatus> = new Set(['failed', 'rejected', 'cancelled', 'skipped']);
 
 export function isRunActive(run: RunView): boolean {
-  return ACTIVE_RUN.has(run.status);
+  return isBusyRun(run.status);
 }
 
 /** Tasks done so far over all tasks, counting anything that needs no more agent work. */
@@ -96,7 +94,7 @@ export function taskItem(task: TaskView, prices?: PriceTable): ItemView {
   const tokens = ['task', task.status];
   if (task.changeId) tokens.push('change');
   if (task.status === 'proposed' && task.changeId) tokens.push('reviewable');
-  if (RETRYABLE.has(task.status)) tokens.push('retryable');
+  if (isRetryableTask(task.status)) tokens.push('retryable');
   const parts = [task.id, task.status];
   if (task.costUsd > 0 || (!priced && task.attempts > 0)) parts.push(formatCost(task.costUsd, priced));
   if (task.dependsOn.length > 0) parts.push(`after ${task.dependsOn.join(', ')}`);
