@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { after, describe, it } from 'node:test';
 import type { Engine, RunnablePlan } from '../../src/engine/api';
@@ -6,6 +7,7 @@ import { EngineConfig } from '../../src/engine/config';
 import { createEngine } from '../../src/engine/engine';
 import { EngineError } from '../../src/engine/errors';
 import { silentLogger } from '../../src/engine/ports';
+import { createRun } from '../../src/engine/runs/runs';
 import { openDb } from '../../src/engine/store/db';
 import { stateDirFor } from '../../src/engine/store/location';
 import { makeSampleRepo } from '../support/cli';
@@ -124,5 +126,31 @@ describe('change requests: one owner, approve and enqueue as one step', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('retrying a cancelled task brings back its cancelled dependents', async () => {
+    const repo = makeSampleRepo();
+    repos.push(repo);
+    const engine = await open(repo);
+    const plan: RunnablePlan = {
+      goal: 'g', rationale: '', confidence: 1, questions: [], assumptions: [],
+      tasks: [
+        { id: 'a', title: 'A', type: 'code_gen', prompt: 'p', acceptanceCriteria: [], dependsOn: [], files: ['a.txt'], patch: NEW_FILE('a.txt', 'a') },
+        { id: 'b', title: 'B', type: 'code_gen', prompt: 'p', acceptanceCriteria: [], dependsOn: ['a'], files: ['b.txt'], patch: NEW_FILE('b.txt', 'b') },
+      ],
+    };
+    // Store the run without starting it here, then cancel it as another window would.
+    const db = await openDb({ dir: await stateDirFor(repo) });
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+    const runId = createRun(db, { goal: 'g', repo, baseCommit: head, plan, approve: 'none', clock: { now: () => Date.now() } });
+    db.close();
+    await engine.cancelRun(runId);
+    assert.deepEqual(engine.getRun(runId)!.tasks.map((t) => t.status), ['cancelled', 'cancelled']);
+    assert.equal(engine.getRun(runId)!.status, 'cancelled');
+    await engine.retryTask(runId, 'a');
+    const deadline = Date.now() + 30_000;
+    while (engine.getRun(runId)!.tasks.some((t) => t.status !== 'proposed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(engine.getRun(runId)!.tasks.map((t) => t.status), ['proposed', 'proposed'], 'b waited for a again and ran');
+    assert.equal(engine.getRun(runId)!.status, 'awaiting-review');
   });
 });
