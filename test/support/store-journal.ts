@@ -1,6 +1,4 @@
 import * as fs from 'node:fs';
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { runCli, type CliResult } from './cli';
 
 /** Where each record of a journal file starts and how long it is (head included). */
@@ -28,25 +26,7 @@ export function flipByte(file: string, offset: number): void {
   }
 }
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const BUILT_CLI = path.join(ROOT, 'dist', 'cli.js');
-
-/**
- * Runs the built CLI (`npm test` builds first); from source through tsx when `dist/` is
- * missing, so the file can be run alone before a build.
- */
+/** The built CLI (`dist/cli.js`), as a user runs it. */
 export function runBuiltCli(args: string[], cwd: string): Promise<CliResult> {
-  if (!fs.existsSync(BUILT_CLI)) return runCli(args, { cwd });
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.OPENAI_API_KEY;
-    delete env.ANTHROPIC_API_KEY;
-    const child = spawn(process.execPath, [BUILT_CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runCli(args, { cwd });
 }

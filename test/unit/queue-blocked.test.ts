@@ -10,7 +10,7 @@ import { faultConfig } from '../support/fault-engine';
 import { filePatch, makeRepo, sh } from '../support/queue-repo';
 import { makeQueueFixture, type QueueFixture } from '../support/queue-fixture';
 import { testSecrets } from '../support/loopback/client';
-import { ensureBuiltCli, runBuiltCli } from '../support/queue-cli';
+import { ensureCliBuilt, runCli } from '../support/cli';
 
 /** A check command that counts its runs in `file` (outside the repository) and passes. */
 function countingCheck(file: string): string {
@@ -148,18 +148,18 @@ describe('engine: recheckBlocked', () => {
 
 describe('CLI: a blocked entry lands on the next queue pass', () => {
   it('`request` blocks on the user\'s uncommitted file, and the next `request` lands it once the file is committed', async () => {
-    ensureBuiltCli();
+    ensureCliBuilt();
     const repo = makeRepo({ 'README.md': 'hello\n', 'other.txt': 'o\n' });
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-req-'));
     try {
       const request = (name: string, rel: string, before: string, after: string) => {
         const file = path.join(work, `${name}.json`);
         fs.writeFileSync(file, JSON.stringify({ goal: name, approve: 'all', tasks: [{ id: name, title: name, type: 'code_gen', patch: filePatch(rel, before, after) }] }));
-        return runBuiltCli(['request', file, '--json'], { cwd: repo.dir });
+        return runCli(['request', file, '--json'], { cwd: repo.dir });
       };
       repo.write('README.md', 'hello\n\nmy notes\n');
       await request('readme', 'README.md', 'hello\n', 'hello world\n');
-      const queue = async () => JSON.parse((await runBuiltCli(['queue', 'list', '--json'], { cwd: repo.dir })).stdout) as { entries: Array<{ taskId: string; state: string; reason?: string }> };
+      const queue = async () => JSON.parse((await runCli(['queue', 'list', '--json'], { cwd: repo.dir })).stdout) as { entries: Array<{ taskId: string; state: string; reason?: string }> };
       const blocked = (await queue()).entries.find((e) => e.taskId === 'readme')!;
       assert.equal(blocked.state, 'blocked');
       assert.equal(blocked.reason, 'blocked: README.md has uncommitted changes');

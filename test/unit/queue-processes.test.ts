@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { readMarker, worktreeWithRef, writeMarker } from '../../src/engine/queue/worktree';
 import { openDb } from '../../src/engine/store/db';
 import { stateDirFor } from '../../src/engine/store/location';
-import { ensureBuiltCli, runBuiltCli } from '../support/queue-cli';
+import { ensureCliBuilt, runCli } from '../support/cli';
 import { makeRepo, sh } from '../support/queue-repo';
 import { prng } from '../support/random';
 
@@ -38,7 +38,7 @@ function lineEdit(before: string[], line: number, text: string): string {
 }
 
 test('three CLI processes editing different lines of one file land every change once and never block on each other', { timeout: 240_000 }, async (t) => {
-  ensureBuiltCli();
+  ensureCliBuilt();
   const rand = prng(SEED);
   t.diagnostic(`seed ${SEED} (HYPERION_SEED explores others), ${TRIALS} trials`);
   for (let trial = 0; trial < TRIALS; trial++) {
@@ -58,7 +58,7 @@ test('three CLI processes editing different lines of one file land every change 
         fs.writeFileSync(file, JSON.stringify({ goal: `trial ${trial} process ${p}`, approve: 'all', tasks }));
         return file;
       });
-      const results = await Promise.all(files.map((f) => runBuiltCli(['request', f, '--json', '--approve', 'all'], { cwd: repo.dir, timeoutMs: 90_000 })));
+      const results = await Promise.all(files.map((f) => runCli(['request', f, '--json', '--approve', 'all'], { cwd: repo.dir, timeoutMs: 90_000 })));
       const label = `trial ${trial} (seed ${SEED}, lines ${lines.join(',')})`;
       results.forEach((r, p) => assert.equal(r.code, 0, `${label}: process ${p} exited ${r.code}\n${r.stdout}\n${r.stderr}`));
 
