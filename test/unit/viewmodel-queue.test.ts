@@ -62,6 +62,11 @@ describe('queue rows (A4, A6, A7)', () => {
     assert.match(waiting.description!, /waiting for t1/);
   });
 
+  it('keeps a whole test name in the description, not the first 60 characters', () => {
+    const reason = 'check command failed (exit 1): not ok 1 - usage page names greet() in its first example';
+    assert.ok(queueItem(entry('failed', { reason }), 'x').description!.endsWith(reason));
+  });
+
   it('shows the first failing line of the check, not the tail of its output, and offers Show Check Output', () => {
     const item = queueItem(entry('failed', { hasCheckOutput: true, reason: '# duration_ms 1011', lastError: '# duration_ms 1011' }), { title: 'x', check });
     assert.match(item.description!, /not ok 1 - greets/);

@@ -174,9 +174,11 @@ export function queueItem(entry: QueueEntryView, ctx: QueueItemContext | string 
   if (version) parts.push(version);
   if (entry.attempts > 1) parts.push(`attempt ${entry.attempts}`);
   if (entry.landedCommit) parts.push(entry.landedCommit.slice(0, 8));
-  if (failing) parts.push(oneLine(failing, 60));
+  // Long enough for a test name: VS Code elides the description to the view's width anyway,
+  // and the tooltip has the whole reason.
+  if (failing) parts.push(oneLine(failing, 120));
   // "blocked · README.md has unsaved edits", not "blocked · blocked: README.md …".
-  else if (why && why !== entry.state) parts.push(oneLine(why.startsWith(`${entry.state}: `) ? why.slice(entry.state.length + 2) : why, 60));
+  else if (why && why !== entry.state) parts.push(oneLine(why.startsWith(`${entry.state}: `) ? why.slice(entry.state.length + 2) : why, 120));
   const lines = [title ?? entry.taskId, `${entry.taskId} · ${entry.kind} · ${entry.state}`];
   if (version) lines.push(c.autoApprove ? `Re-approved automatically after regeneration (${version})` : `Approved after regeneration (${version})`);
   if (entry.landedCommit) lines.push(`Commit: ${entry.landedCommit}`);
