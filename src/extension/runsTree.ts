@@ -24,11 +24,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     const engine = this.host.current;
     if (node.kind === 'run') {
       const run = engine?.getRun(node.runId);
-      return run ? toTreeItem(runItem(run, engine?.listRuns(1)[0]?.id === run.id)) : new vscode.TreeItem(node.runId);
+      return run ? toTreeItem(runItem(run, engine?.listRuns(1)[0]?.id === run.id, engine?.config.prices)) : new vscode.TreeItem(node.runId);
     }
     if (node.kind === 'task') {
       const task = engine?.getRun(node.runId)?.tasks.find((t) => t.id === node.taskId);
-      return task ? toTreeItem(taskItem(task)) : new vscode.TreeItem(node.taskId);
+      return task ? toTreeItem(taskItem(task, engine?.config.prices)) : new vscode.TreeItem(node.taskId);
     }
     return new vscode.TreeItem(node.kind === 'message' ? node.text : node.kind);
   }
