@@ -46,7 +46,9 @@ export async function createTaskWorktree(repo: string, stateDir: string, spec: {
   if (existsSync(dir) || existsSync(scratchDir)) await removeTaskWorktree(repo, { dir, scratchDir });
   await mkdir(path.dirname(dir), { recursive: true });
   await mkdir(scratchDir, { recursive: true });
-  await git(['-c', `core.hooksPath=${path.join(stateDir, 'no-hooks')}`, 'worktree', 'add', '--detach', '--quiet', dir, spec.baseCommit], { cwd: repo, signal: spec.signal });
+  // checkout.workers=0: parallel checkout, one worker per core (git ≥ 2.32; older git ignores
+  // it). Writing the files is what a big checkout costs, and it is ~3× faster so (bench/worktree.bench.ts).
+  await git(['-c', `core.hooksPath=${path.join(stateDir, 'no-hooks')}`, '-c', 'checkout.workers=0', 'worktree', 'add', '--detach', '--quiet', dir, spec.baseCommit], { cwd: repo, signal: spec.signal });
   return { dir, scratchDir, baseCommit: spec.baseCommit, baseTree: spec.baseTree };
 }
 
