@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError } from '../errors';
@@ -36,7 +36,12 @@ export function expandCommand(command: string, values: { promptFile: string; mod
 /** Sends `sig` to the whole process group led by `pid`; false when none of it is left. */
 function killGroup(pid: number, sig: NodeJS.Signals): boolean {
   try {
-    process.kill(process.platform === 'win32' ? pid : -pid, sig);
+    if (process.platform === 'win32') {
+      // No process groups: taskkill /T ends the process tree (untested here: no Windows box).
+      spawnSync('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true });
+      return true;
+    }
+    process.kill(-pid, sig);
     return true;
   } catch {
     return false;
