@@ -10,6 +10,7 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCHES: Array<{ file: string; nodeArgs?: string[] }> = [
   { file: 'bench/store.bench.ts' },
   { file: 'bench/queue.bench.ts' },
+  { file: 'bench/worktree.bench.ts' },
   { file: 'bench/extension.bench.ts' },
   { file: 'bench/overhead.bench.ts', nodeArgs: ['--expose-gc'] },
   { file: 'bench/orchestration.bench.ts' },

@@ -20,6 +20,8 @@ export const TaskRequest = z.object({
         acceptanceCriteria: z.array(z.string()).optional(),
         files: z.array(z.string()).optional(),
         patch: z.string().optional(),
+        /** A configured agent (`agents.<name>` in config) runs this task in its own worktree; ignored when `patch` is given. */
+        agent: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'an agent name is letters, digits, dot, dash or underscore').optional(),
       }),
     )
     .min(1),
@@ -75,9 +77,10 @@ export function loadTaskRequest(file: string, maxTasks: number): { plan: Runnabl
       dependsOn: t.dependsOn,
       files: t.files ?? (t.patch ? filesOfPatch(t.patch) : []),
       patch: t.patch,
+      ...(t.agent !== undefined && t.patch === undefined ? { agent: t.agent } : {}),
     })),
   };
-  const v = validatePlan({ ...plan, tasks: plan.tasks.map(({ patch: _p, ...rest }) => rest) }, { maxTasks });
+  const v = validatePlan({ ...plan, tasks: plan.tasks.map(({ patch: _p, agent: _a, ...rest }) => rest) }, { maxTasks });
   if (!v.ok) throw new EngineError('request/invalid', `the request file is invalid: ${v.errors.join('; ')}`);
   return { plan, approve: req.approve };
 }

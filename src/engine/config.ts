@@ -16,6 +16,12 @@ export type ModelRef = z.infer<typeof ModelRef>;
 /** USD per million tokens. */
 export const Price = z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() });
 
+/** A coding agent run by the `command` harness (see agents/commandHarness.ts). */
+export const CommandAgent = z.object({
+  command: z.string().min(1),
+  env: z.record(z.string(), z.string()).optional(),
+});
+
 export const EngineConfig = z.object({
   providers: z
     .object({
@@ -49,6 +55,8 @@ export const EngineConfig = z.object({
   maxPatchBytes: z.number().int().positive().default(1_000_000),
   budgetUsd: z.number().nonnegative().optional(),
   targetRef: z.string().optional(),
+  /** Coding agents by name, for tasks that say `"agent": "<name>"`. Runs commands: a risky key (configTrust.ts). */
+  agents: z.record(z.string(), CommandAgent).optional(),
 });
 export type EngineConfig = z.infer<typeof EngineConfig>;
 

@@ -18,7 +18,8 @@ import { EngineError } from './errors';
  * - every provider `baseUrl` receives the user's API key with each call;
  * - `providers.recorded.file` makes the engine read a file anywhere on disk;
  * - `protectedPaths` and `maxPatchBytes` can switch off protection and size limits;
- * - `targetRef` chooses which branch changes land on.
+ * - `targetRef` chooses which branch changes land on;
+ * - `agents` names commands that run as coding agents.
  * Everything else (routes, prices, timeouts, concurrency) only tunes work the user asked for.
  */
 export const RISKY_CONFIG_KEYS = [
@@ -30,6 +31,7 @@ export const RISKY_CONFIG_KEYS = [
   'protectedPaths',
   'maxPatchBytes',
   'targetRef',
+  'agents',
 ] as const;
 
 /** The risky keys a raw (unparsed) config object sets, in RISKY_CONFIG_KEYS order. */

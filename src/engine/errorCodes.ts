@@ -9,6 +9,8 @@
 export const ERROR_TITLES = {
   cancelled: 'cancelled',
 
+  'agent/failed': 'the coding agent failed',
+  'agent/unknown': 'no agent of that name is configured',
   'agent/model-output': 'the agent answered in a form Hyperion cannot use',
   'agent/tool-failed': 'an agent tool failed',
   'agent/tool-not-found': 'the agent asked for a tool that does not exist',

@@ -63,7 +63,7 @@ export interface CreateRunInput {
 }
 
 /** What a stored task must look like; a plan from a buggy host is refused before anything is written. */
-const RunTaskShape = PlanTask.extend({ route: ModelRef.optional(), patch: z.string().optional() });
+const RunTaskShape = PlanTask.extend({ route: ModelRef.optional(), patch: z.string().optional(), agent: z.string().min(1).optional() });
 
 /**
  * Checks a plan handed to `createRun` and returns it with schema defaults filled in.
@@ -98,7 +98,7 @@ function checkRunPlan(plan: RunPlanInput): RunPlanInput {
 /**
  * Stores a run, its plan and its tasks (in plan order as `seq`) in one transaction.
  * Tasks without dependencies start `ready`, the others `pending`. The run starts `running`.
- * Ready-made patches stay in the stored plan JSON (schema v1 has no task column for them).
+ * Ready-made patches and agent names stay in the stored plan JSON (schema v1 has no task column for them).
  * Throws `usage/bad-plan` for malformed tasks, duplicate ids, unknown dependencies or a cycle,
  * and `usage/too-large` for a goal, title or prompt over INPUT_LIMITS; nothing is stored then.
  */

@@ -15,6 +15,7 @@ import type { RunRow, TaskRow } from '../runs/types';
 import { planTaskOfRow } from '../runs/views';
 import type { Db } from '../store/types';
 import { buildTaskBase, rememberResultTree } from './baseTree';
+import { runHarnessTask } from './runHarnessTask';
 import type { TaskGraph } from './runIndex';
 import { blockingReason, checkPolicy } from './policy';
 import { DEFAULT_BACKOFF, TaskStop, backoffDelay, categorize, sleep, type ErrorCategory } from './retry';
@@ -48,12 +49,15 @@ function generationOf(db: Db, runId: string, taskId: string): number {
   return r?.n ?? 0;
 }
 
-async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, client: RecordingClient, signal: AbortSignal): Promise<TaskOutput> {
+async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, client: RecordingClient, signal: AbortSignal, agent: string | undefined): Promise<TaskOutput> {
   const { db, repo, config } = deps;
   const base = await buildTaskBase(db, repo, { id: run.id, base_commit: run.base_commit!, created_at: run.created_at }, row, graph, signal);
   const task = toAgentTask(row);
   if (readyPatch !== undefined) return produceReadyMade(deps, row, base, readyPatch, signal);
-  const out = await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
+  // A task that names an agent runs it in a worktree of its own (issue 10); the rest is the same.
+  const out = agent !== undefined
+    ? await runHarnessTask({ repo, config, log: deps.log, row, task, base, agent, signal })
+    : await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
   const policyOptions = { ...basePolicy(config), ...(await repoPolicyInputs(repo, { baseTree: base.baseTree, tree: out.tree, patch: out.patch, signal })) };
   const policy = checkPolicy(out.patch, policyOptions);
   const review = policy.blocked ? null : await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal, log: deps.log });
@@ -177,9 +181,10 @@ function endAttempt(deps: TaskRunDeps, row: TaskRow, attemptId: number, category
  * change request (`proposed`, or `rejected` by policy), or `failed` / `cancelled`.
  * `first` is the attempt the scheduler already opened (`beginFirstAttempt`).
  * `signal` is the task's own (timeout, cancel, skip and run cancel all abort it with a TaskStop).
+ * `agent`: the configured agent that runs the task when it has no ready-made patch (else the built-in developer).
  * Never throws: every failure is recorded on the task and its attempts.
  */
-export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, first: StartedAttempt, signal: AbortSignal): Promise<void> {
+export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, first: StartedAttempt, signal: AbortSignal, agent?: string): Promise<void> {
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
   let retries = 0;
   for (let attempt: StartedAttempt | undefined = first; attempt; attempt = startRetry(deps, row)) {
@@ -188,7 +193,7 @@ export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, grap
       defer: (role) => role === 'reviewer',
     });
     try {
-      const out = await produce(deps, run, row, graph, readyPatch, client, signal);
+      const out = await produce(deps, run, row, graph, readyPatch, client, signal, agent);
       if (signal.aborted) throw signal.reason;
       const stored = storeChange(deps, row, attempt.attemptId, out, client);
       if (!stored) {

@@ -128,7 +128,9 @@ export async function runPlan(d: RunPlanDeps, runId: string): Promise<RunView> {
   const run = getRunRow(db, runId);
   if (!run) throw new EngineError('usage/unknown-run', `no run ${runId}`);
   if (!run.base_commit) throw new EngineError('usage/bad-run', `run ${runId} has no base commit`);
-  const readyPatches = new Map((getStoredPlan(db, runId)?.tasks ?? []).filter((t) => typeof t.patch === 'string').map((t) => [t.id, t.patch!]));
+  const storedTasks = getStoredPlan(db, runId)?.tasks ?? [];
+  const readyPatches = new Map(storedTasks.filter((t) => typeof t.patch === 'string').map((t) => [t.id, t.patch!]));
+  const taskAgents = new Map(storedTasks.filter((t) => typeof t.agent === 'string').map((t) => [t.id, t.agent!]));
 
   const controller = new AbortController();
   const active: ActiveRun = {
@@ -220,7 +222,7 @@ export async function runPlan(d: RunPlanDeps, runId: string): Promise<RunView> {
         const tc = new AbortController();
         active.tasks.set(id, tc);
         const timer = setTimeout(() => tc.abort(new TaskStop('timeout', `the task timed out after ${config.taskTimeoutMs} ms`)), config.taskTimeoutMs);
-        const p = runTask(d, runRow, t.row, index, readyPatches.get(id), attempt, tc.signal)
+        const p = runTask(d, runRow, t.row, index, readyPatches.get(id), attempt, tc.signal, taskAgents.get(id))
           .catch((e) => log.error('task runner crashed', { runId, taskId: id, error: String(e) }))
           .finally(() => {
             clearTimeout(timer);

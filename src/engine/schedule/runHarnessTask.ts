@@ -1,0 +1,68 @@
+import { commandHarness } from '../agents/commandHarness';
+import type { AgentHarness, HarnessEvent } from '../agents/harness';
+import type { AgentTask } from '../agents/types';
+import type { EngineConfig, ModelRef } from '../config';
+import { EngineError } from '../errors';
+import { captureWorktreeChange, createTaskWorktree, removeTaskWorktree } from '../git/taskWorktree';
+import type { Logger } from '../ports';
+import type { TaskRow } from '../runs/types';
+import { stateDirFor } from '../store/location';
+import type { TaskBase } from './baseTree';
+
+/**
+ * The harness for a configured agent name. Throws `agent/unknown` with what to add to the
+ * config when there is none.
+ */
+export function harnessFor(config: EngineConfig, name: string): AgentHarness {
+  const cfg = config.agents !== undefined && Object.prototype.hasOwnProperty.call(config.agents, name) ? config.agents[name] : undefined;
+  if (!cfg) {
+    const known = Object.keys(config.agents ?? {});
+    throw new EngineError('agent/unknown', `no agent "${name}" is configured: add "agents": { "${name}": { "command": "…" } } to .hyperion.json${known.length > 0 ? ` (configured: ${known.join(', ')})` : ''}`);
+  }
+  return commandHarness(name, cfg);
+}
+
+/** The model for the task: its own route, else the config's route for its type, else the default route. */
+function modelFor(config: EngineConfig, row: TaskRow): string | undefined {
+  const own = row.route_json ? (JSON.parse(row.route_json) as ModelRef).model : undefined;
+  return own ?? config.routes[row.type]?.[0]?.model ?? config.routes.default?.[0]?.model;
+}
+
+export interface HarnessTaskInput {
+  repo: string;
+  config: EngineConfig;
+  log: Logger;
+  row: TaskRow;
+  task: AgentTask;
+  base: TaskBase;
+  agent: string;
+  signal: AbortSignal;
+  onEvent?: (e: HarnessEvent) => void;
+}
+
+/**
+ * Runs a task's agent in a worktree of its own and returns its change, as the built-in
+ * developer would: a canonical diff against the task's base tree and the tree it leads to.
+ * The worktree is removed when the change was captured, and kept (with the prompt and the
+ * transcript beside it) when the agent failed, was stopped or the capture failed, so the user
+ * can look inside. Throws what the harness throws (`agent/…`, `cancelled`), `git/…`.
+ */
+export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: string; tree: string; summary: string; model: string }> {
+  const { repo, config, row, task, base, signal } = input;
+  const harness = harnessFor(config, input.agent);
+  const baseCommit = await base.baseCommit;
+  const wt = await createTaskWorktree(repo, await stateDirFor(repo), { runId: row.run_id, taskId: row.id, baseCommit, baseTree: base.baseTree, signal });
+  const model = modelFor(config, row);
+  let captured: { patch: string; tree: string } | undefined;
+  try {
+    const res = await harness.run({
+      task, deps: base.deps, worktree: wt.dir, scratchDir: wt.scratchDir, model, budget: {}, signal,
+      onEvent: input.onEvent ?? (() => undefined),
+    });
+    captured = await captureWorktreeChange(wt, { signal });
+    return { ...captured, summary: res.summary, model: `agent:${harness.name}${(res.model ?? model) ? `/${res.model ?? model}` : ''}` };
+  } finally {
+    if (captured) await removeTaskWorktree(repo, wt);
+    else input.log.info('kept the worktree of a task whose agent did not finish', { runId: row.run_id, taskId: row.id, worktree: wt.dir });
+  }
+}
