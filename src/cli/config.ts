@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { EngineConfig, type ModelRef } from '../engine/config';
+import { EngineConfig, isAgentRef, type ModelRef } from '../engine/config';
 import { EngineError } from '../engine/errors';
 import type { ProviderKind } from '../engine/providers/types';
 
@@ -91,7 +91,8 @@ export function cliConfig(file: ConfigFile, flags: ProviderFlags, env: NodeJS.Pr
     throw new EngineError('usage/config', `the config file "${file.path}" is invalid: ${i.path.join('.')}: ${i.message}`);
   }
   const config = parsed.data;
-  const hasRoutes = Object.keys(config.routes).length > 0;
+  // Agent routes choose who runs a task, not which provider plans and reviews.
+  const hasRoutes = Object.values(config.routes).some((refs) => refs.some((r) => !isAgentRef(r)));
   const mustPick = opts.requireProvider || flags.model !== undefined || flags.baseUrl !== undefined;
   if (flags.recordings !== undefined && flags.provider !== undefined && flags.provider !== 'recorded') {
     throw new EngineError('usage/flag', `--recordings only applies to --provider recorded, not ${flags.provider}`);
@@ -103,7 +104,9 @@ export function cliConfig(file: ConfigFile, flags: ProviderFlags, env: NodeJS.Pr
     }
     const kind = provider as Exclude<ProviderKind, 'vscode-lm'>;
     const ref: ModelRef = { provider: kind, model: flags.model ?? DEFAULT_MODELS[kind] };
-    config.routes = { default: [ref] };
+    // The flag replaces every provider route; routes to agents stay.
+    const agentRoutes = Object.entries(config.routes).map(([role, refs]) => [role, refs.filter(isAgentRef)] as const).filter(([, refs]) => refs.length > 0);
+    config.routes = { ...Object.fromEntries(agentRoutes), default: [ref] };
   } else if (flags.model) {
     for (const refs of Object.values(config.routes)) for (const r of refs) r.model = flags.model;
   }

@@ -7,6 +7,7 @@ export const OPTIONS = {
   approve: { type: 'string' },
   provider: { type: 'string' },
   model: { type: 'string' },
+  agent: { type: 'string' },
   'base-url': { type: 'string' },
   recordings: { type: 'string' },
   check: { type: 'string' },
@@ -30,9 +31,9 @@ const MODELS: readonly FlagName[] = ['provider', 'model', 'base-url', 'recording
  * model silently. README's flag table is this table.
  */
 export const COMMANDS: Record<string, { flags: readonly FlagName[]; args: string[] }> = {
-  plan: { flags: [...COMMON, ...MODELS], args: ['"<goal>"'] },
-  run: { flags: [...COMMON, ...MODELS, 'approve', 'check'], args: ['"<goal>"'] },
-  request: { flags: [...COMMON, ...MODELS, 'approve', 'check'], args: ['<file>'] },
+  plan: { flags: [...COMMON, ...MODELS, 'agent'], args: ['"<goal>"'] },
+  run: { flags: [...COMMON, ...MODELS, 'agent', 'approve', 'check'], args: ['"<goal>"'] },
+  request: { flags: [...COMMON, ...MODELS, 'agent', 'approve', 'check'], args: ['<file>'] },
   status: { flags: COMMON, args: [] },
   history: { flags: [...COMMON, 'limit'], args: [] },
   'queue list': { flags: COMMON, args: [] },

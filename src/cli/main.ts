@@ -28,6 +28,8 @@ Options (a command refuses an option it does not use; see README for the table):
   --approve none|all       Approve change requests automatically (run, request; default none).
   --provider P             openai | anthropic | openai-compatible | recorded.
   --model ID               Model for every role (overrides routing).
+  --agent NAME             Run every task without a patch with this configured agent
+                           (plan, run, request; also HYPERION_AGENT; the flag wins).
   --base-url URL           Provider base URL (Ollama, LM Studio, vLLM, proxies).
   --recordings FILE        Recorded responses (implies --provider recorded).
   --check "<command>"      Check command run on each candidate before it lands.

@@ -16,6 +16,7 @@ export interface EngineFlags {
   verbose?: boolean;
   provider?: string;
   model?: string;
+  agent?: string;
   'base-url'?: string;
   recordings?: string;
   check?: string;
@@ -46,6 +47,19 @@ async function workTreeOf(repo: string): Promise<string> {
 }
 
 /**
+ * The agent for every task that names none (`--agent` wins over `HYPERION_AGENT`); an empty
+ * variable counts as unset. Throws `usage/flag` for a name no config could hold.
+ */
+function defaultAgent(flag: string | undefined, env: string | undefined): string | undefined {
+  const name = flag ?? (env?.trim() || undefined);
+  if (name === undefined) return undefined;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) {
+    throw new EngineError('usage/flag', `${flag !== undefined ? '--agent' : 'HYPERION_AGENT'} must name a configured agent (letters, digits, dot, dash or underscore), not "${name}"`);
+  }
+  return name;
+}
+
+/**
  * Opens the engine for one CLI command. The config file is checked for trust first: when it
  * lies in the repository and sets keys that can run commands, receive keys or loosen policy,
  * its exact content must have been confirmed (`--trust-config` records its hash in the state
@@ -67,6 +81,8 @@ export async function openCliEngine(flags: EngineFlags, opts: { requireProvider:
     if (res.recorded) process.stderr.write(`hyperion: trusted this content of ${rel} (sha256 ${res.hash.slice(0, 12)}); any change to it will ask again.\n`);
   }
   const config = cliConfig(file, { provider: flags.provider, model: flags.model, baseUrl: flags['base-url'], recordings: flags.recordings, check: flags.check }, process.env, { requireProvider: opts.requireProvider });
+  const agent = defaultAgent(flags.agent, process.env.HYPERION_AGENT);
+  if (agent !== undefined) config.defaultAgent = agent;
   return createEngine({
     repo,
     config,

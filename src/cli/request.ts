@@ -22,6 +22,8 @@ export const TaskRequest = z.object({
         patch: z.string().optional(),
         /** A configured agent (`agents.<name>` in config) runs this task in its own worktree; ignored when `patch` is given. */
         agent: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'an agent name is letters, digits, dot, dash or underscore').optional(),
+        /** The model for this task's agent (`{model}` in a command agent); ignored when `patch` is given. */
+        model: z.string().min(1).max(200).optional(),
       }),
     )
     .min(1),
@@ -78,9 +80,10 @@ export function loadTaskRequest(file: string, maxTasks: number): { plan: Runnabl
       files: t.files ?? (t.patch ? filesOfPatch(t.patch) : []),
       patch: t.patch,
       ...(t.agent !== undefined && t.patch === undefined ? { agent: t.agent } : {}),
+      ...(t.model !== undefined && t.patch === undefined ? { model: t.model } : {}),
     })),
   };
-  const v = validatePlan({ ...plan, tasks: plan.tasks.map(({ patch: _p, agent: _a, ...rest }) => rest) }, { maxTasks });
+  const v = validatePlan({ ...plan, tasks: plan.tasks.map(({ patch: _p, agent: _a, model: _m, ...rest }) => rest) }, { maxTasks });
   if (!v.ok) throw new EngineError('request/invalid', `the request file is invalid: ${v.errors.join('; ')}`);
   return { plan, approve: req.approve };
 }

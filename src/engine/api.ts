@@ -3,7 +3,7 @@ import type { EngineEvent } from './events';
 import type { Plan, PlanTask } from './plan/schema';
 
 /** A plan the engine can run: tasks may carry a route and, from a TaskRequest file, a ready-made patch. */
-export type RunnablePlan = Omit<Plan, 'tasks'> & { tasks: Array<PlanTask & { route?: ModelRef; patch?: string; agent?: string }> };
+export type RunnablePlan = Omit<Plan, 'tasks'> & { tasks: Array<PlanTask & { route?: ModelRef; patch?: string; agent?: string; model?: string }> };
 
 /**
  * The engine as its hosts (the VS Code extension and the CLI) see it. Hosts hold no state

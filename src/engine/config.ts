@@ -13,6 +13,21 @@ export const ModelRef = z.object({
 });
 export type ModelRef = z.infer<typeof ModelRef>;
 
+/** A route entry that names a configured coding agent (`agents.<name>`) instead of a provider: tasks of that type run the agent. */
+export const AgentRef = z.object({
+  agent: z.string().min(1),
+  model: z.string().min(1).optional(),
+});
+export type AgentRef = z.infer<typeof AgentRef>;
+
+/** One entry of a route: a provider's model, or a coding agent (issue 10). */
+export const RouteRef = z.union([ModelRef, AgentRef]);
+export type RouteRef = z.infer<typeof RouteRef>;
+
+export function isAgentRef(r: RouteRef): r is AgentRef {
+  return 'agent' in r && typeof r.agent === 'string';
+}
+
 /** USD per million tokens. */
 export const Price = z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() });
 
@@ -32,7 +47,7 @@ export const EngineConfig = z.object({
     })
     .default({ openai: {}, anthropic: {}, 'openai-compatible': { baseUrl: 'http://127.0.0.1:11434/v1' }, recorded: {} }),
   /** Ordered list per role: the first is used, the rest are fallbacks. `default` covers unset roles. */
-  routes: z.record(z.string(), z.array(ModelRef)).default({}),
+  routes: z.record(z.string(), z.array(RouteRef)).default({}),
   prices: z.record(z.string(), Price).default({}),
   /** One request to a provider (one attempt). */
   timeoutMs: z.number().int().positive().default(120_000),
@@ -57,6 +72,10 @@ export const EngineConfig = z.object({
   targetRef: z.string().optional(),
   /** Coding agents by name, for tasks that say `"agent": "<name>"`. Runs commands: a risky key (configTrust.ts). */
   agents: z.record(z.string(), CommandAgent).optional(),
+  /** The agent for every task that names none and has no ready-made patch (CLI `--agent`, `HYPERION_AGENT`). */
+  defaultAgent: z.string().min(1).optional(),
+  /** An agent silent this long (no output) is stalled: killed, and the attempt retried as transient. */
+  agentStallMs: z.number().int().positive().default(300_000),
 });
 export type EngineConfig = z.infer<typeof EngineConfig>;
 

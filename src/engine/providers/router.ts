@@ -1,4 +1,4 @@
-import type { EngineConfig, ModelRef, Role } from '../config';
+import { isAgentRef, type AgentRef, type EngineConfig, type ModelRef, type Role } from '../config';
 import { assertNever } from '../errors';
 import type { Logger, SecretReader } from '../ports';
 import { AnthropicChatProvider } from './anthropic';
@@ -24,15 +24,30 @@ export const DEFAULT_MODELS: Record<ProviderKind, string> = {
  * models (a provider without a key fails with `provider/auth` and the next one is tried).
  */
 export function routeFor(config: EngineConfig, role: Role | 'default'): ModelRef[] {
-  const own = config.routes[role];
-  if (own && own.length > 0) return own;
-  const fallback = config.routes.default;
-  if (fallback && fallback.length > 0) return fallback;
+  // Agent entries are not models: a route of agents only falls through as if unset.
+  const own = providerRefs(config.routes[role]);
+  if (own.length > 0) return own;
+  const fallback = providerRefs(config.routes.default);
+  if (fallback.length > 0) return fallback;
   if (config.providers.recorded.file) return [{ provider: 'recorded', model: DEFAULT_MODELS.recorded }];
   return [
     { provider: 'anthropic', model: DEFAULT_MODELS.anthropic },
     { provider: 'openai', model: DEFAULT_MODELS.openai },
   ];
+}
+
+function providerRefs(refs: EngineConfig['routes'][string] | undefined): ModelRef[] {
+  return (refs ?? []).filter((r): r is ModelRef => !isAgentRef(r));
+}
+
+/**
+ * The agent a route sends tasks of this type to: the first entry of `routes[type]` (else of
+ * `routes.default`) when that entry names an agent, else undefined (the built-in developer).
+ */
+export function agentRouteFor(config: EngineConfig, type: Role): AgentRef | undefined {
+  const own = config.routes[type];
+  const first = own && own.length > 0 ? own[0] : config.routes.default?.[0];
+  return first && isAgentRef(first) ? first : undefined;
 }
 
 export interface ProviderRegistry {

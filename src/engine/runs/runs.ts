@@ -63,7 +63,7 @@ export interface CreateRunInput {
 }
 
 /** What a stored task must look like; a plan from a buggy host is refused before anything is written. */
-const RunTaskShape = PlanTask.extend({ route: ModelRef.optional(), patch: z.string().optional(), agent: z.string().min(1).optional() });
+const RunTaskShape = PlanTask.extend({ route: ModelRef.optional(), patch: z.string().optional(), agent: z.string().min(1).optional(), model: z.string().min(1).optional() });
 
 /**
  * Checks a plan handed to `createRun` and returns it with schema defaults filled in.

@@ -7,7 +7,7 @@ import type { SqlValue } from '../store/types';
  * A plan ready to run: the planner's `RoutedPlan` (every task has a `route`), or a headless
  * TaskRequest file whose tasks may carry a ready-made `patch` (then no model is called).
  */
-export type RunTaskInput = PlanTask & { route?: ModelRef; patch?: string; agent?: string };
+export type RunTaskInput = PlanTask & { route?: ModelRef; patch?: string; agent?: string; model?: string };
 export type RunPlanInput = Omit<Plan, 'tasks'> & { tasks: RunTaskInput[] };
 
 /** Called after a state change is durable, for live UI. Must not throw (errors are ignored). */

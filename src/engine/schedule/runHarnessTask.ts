@@ -36,6 +36,8 @@ export interface HarnessTaskInput {
   task: AgentTask;
   base: TaskBase;
   agent: string;
+  /** The model chosen for the task (its own, or its agent route's); else the routes' model. */
+  model?: string;
   signal: AbortSignal;
   onEvent?: (e: HarnessEvent) => void;
 }
@@ -52,7 +54,7 @@ export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: 
   const harness = harnessFor(config, input.agent);
   const baseCommit = await base.baseCommit;
   const wt = await createTaskWorktree(repo, await stateDirFor(repo), { runId: row.run_id, taskId: row.id, baseCommit, baseTree: base.baseTree, signal });
-  const model = modelFor(config, row);
+  const model = input.model ?? modelFor(config, row);
   let captured: { patch: string; tree: string } | undefined;
   try {
     const res = await harness.run({

@@ -15,6 +15,7 @@ import type { RunRow, TaskRow } from '../runs/types';
 import { planTaskOfRow } from '../runs/views';
 import type { Db } from '../store/types';
 import { buildTaskBase, rememberResultTree } from './baseTree';
+import type { AgentChoice } from './agentChoice';
 import { runHarnessTask } from './runHarnessTask';
 import type { TaskGraph } from './runIndex';
 import { blockingReason, checkPolicy } from './policy';
@@ -49,14 +50,14 @@ function generationOf(db: Db, runId: string, taskId: string): number {
   return r?.n ?? 0;
 }
 
-async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, client: RecordingClient, signal: AbortSignal, agent: string | undefined): Promise<TaskOutput> {
+async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, client: RecordingClient, signal: AbortSignal, agent: AgentChoice | undefined): Promise<TaskOutput> {
   const { db, repo, config } = deps;
   const base = await buildTaskBase(db, repo, { id: run.id, base_commit: run.base_commit!, created_at: run.created_at }, row, graph, signal);
   const task = toAgentTask(row);
   if (readyPatch !== undefined) return produceReadyMade(deps, row, base, readyPatch, signal);
   // A task that names an agent runs it in a worktree of its own (issue 10); the rest is the same.
   const out = agent !== undefined
-    ? await runHarnessTask({ repo, config, log: deps.log, row, task, base, agent, signal })
+    ? await runHarnessTask({ repo, config, log: deps.log, row, task, base, agent: agent.name, model: agent.model, signal })
     : await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
   const policyOptions = { ...basePolicy(config), ...(await repoPolicyInputs(repo, { baseTree: base.baseTree, tree: out.tree, patch: out.patch, signal })) };
   const policy = checkPolicy(out.patch, policyOptions);
@@ -184,7 +185,7 @@ function endAttempt(deps: TaskRunDeps, row: TaskRow, attemptId: number, category
  * `agent`: the configured agent that runs the task when it has no ready-made patch (else the built-in developer).
  * Never throws: every failure is recorded on the task and its attempts.
  */
-export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, first: StartedAttempt, signal: AbortSignal, agent?: string): Promise<void> {
+export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, first: StartedAttempt, signal: AbortSignal, agent?: AgentChoice): Promise<void> {
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
   let retries = 0;
   for (let attempt: StartedAttempt | undefined = first; attempt; attempt = startRetry(deps, row)) {

@@ -1,5 +1,6 @@
 import type { RunStatus, RunView, TaskStatus } from '../api';
 import type { ModelClientLike } from '../agents/types';
+import { agentChoiceFor } from './agentChoice';
 import type { EngineConfig } from '../config';
 import { EngineError } from '../errors';
 import type { EngineEvent } from '../events';
@@ -130,7 +131,10 @@ export async function runPlan(d: RunPlanDeps, runId: string): Promise<RunView> {
   if (!run.base_commit) throw new EngineError('usage/bad-run', `run ${runId} has no base commit`);
   const storedTasks = getStoredPlan(db, runId)?.tasks ?? [];
   const readyPatches = new Map(storedTasks.filter((t) => typeof t.patch === 'string').map((t) => [t.id, t.patch!]));
-  const taskAgents = new Map(storedTasks.filter((t) => typeof t.agent === 'string').map((t) => [t.id, t.agent!]));
+  const taskAgents = new Map(storedTasks.flatMap((t) => {
+    const choice = agentChoiceFor(config, t);
+    return choice ? [[t.id, choice] as const] : [];
+  }));
 
   const controller = new AbortController();
   const active: ActiveRun = {
