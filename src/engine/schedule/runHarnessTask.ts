@@ -3,6 +3,7 @@ import type { AgentHarness, HarnessEvent } from '../agents/harness';
 import type { AgentTask } from '../agents/types';
 import type { EngineConfig, ModelRef } from '../config';
 import { EngineError } from '../errors';
+import { fingerprintChanges, fingerprintRepo } from '../git/confinement';
 import { captureWorktreeChange, createTaskWorktree, removeTaskWorktree } from '../git/taskWorktree';
 import type { Logger } from '../ports';
 import type { TaskRow } from '../runs/types';
@@ -47,7 +48,10 @@ export interface HarnessTaskInput {
  * developer would: a canonical diff against the task's base tree and the tree it leads to.
  * The worktree is removed when the change was captured, and kept (with the prompt and the
  * transcript beside it) when the agent failed, was stopped or the capture failed, so the user
- * can look inside. Throws what the harness throws (`agent/…`, `cancelled`), `git/…`.
+ * can look inside. Throws what the harness throws (`agent/…`, `cancelled`), `git/…`;
+ * `agent/stalled` (transient, so the task's retry policy retries it) when the agent printed
+ * nothing for `config.agentStallMs`; `agent/escaped` when the user's checkout, index,
+ * `.git/config` or hooks moved while the agent ran (nothing of its change is stored).
  */
 export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: string; tree: string; summary: string; model: string }> {
   const { repo, config, row, task, base, signal } = input;
@@ -56,11 +60,36 @@ export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: 
   const wt = await createTaskWorktree(repo, await stateDirFor(repo), { runId: row.run_id, taskId: row.id, baseCommit, baseTree: base.baseTree, signal });
   const model = input.model ?? modelFor(config, row);
   let captured: { patch: string; tree: string } | undefined;
+  // A stall aborts the harness like a cancel (its process group is killed), but the attempt
+  // fails as transient instead, so the retry policy gives the agent another go.
+  const stall = new AbortController();
+  let stallTimer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(() => stall.abort(), config.agentStallMs);
+  };
   try {
-    const res = await harness.run({
-      task, deps: base.deps, worktree: wt.dir, scratchDir: wt.scratchDir, model, budget: {}, signal,
-      onEvent: input.onEvent ?? (() => undefined),
-    });
+    const before = await fingerprintRepo(repo, { signal });
+    arm();
+    let res;
+    try {
+      res = await harness.run({
+        task, deps: base.deps, worktree: wt.dir, scratchDir: wt.scratchDir, model, budget: {}, signal: AbortSignal.any([signal, stall.signal]),
+        onEvent: (e) => {
+          if (e.type === 'output') arm();
+          input.onEvent?.(e);
+        },
+      });
+    } catch (e) {
+      if (stall.signal.aborted && !signal.aborted) {
+        throw new EngineError('agent/stalled', `the agent "${harness.name}" printed nothing for ${config.agentStallMs} ms and was stopped`, { cause: e, details: { transient: true } });
+      }
+      throw e;
+    } finally {
+      clearTimeout(stallTimer);
+    }
+    const moved = fingerprintChanges(before, await fingerprintRepo(repo, { signal }));
+    if (moved.length > 0) throw new EngineError('agent/escaped', `the agent changed files outside its worktree: ${moved.join(', ')} moved while it ran; its change is not stored`);
     captured = await captureWorktreeChange(wt, { signal });
     return { ...captured, summary: res.summary, model: `agent:${harness.name}${(res.model ?? model) ? `/${res.model ?? model}` : ''}` };
   } finally {
