@@ -215,6 +215,8 @@ export interface Engine {
   listRequests(limit?: number): RequestView[];
   /** Removes a settled run and every row that belongs to it (tasks, changes, entries, events). */
   deleteRun(runId: string): Promise<void>;
+  /** The folder of a task's kept worktree (its agent failed or was stopped), or undefined when there is none. */
+  taskWorktreePath(runId: string, taskId: string): Promise<string | undefined>;
   /** The check output of an entry's latest (or given) attempt. */
   getCheckOutput(entryId: string, attempt?: number): CheckOutputView | undefined;
   /** Re-checks blocked entries now (a blocking file was saved or committed); lands what can land. */

@@ -12,6 +12,7 @@ import type { ChatProvider, LanguageModelPort, ProviderKind } from './providers/
 import { createMergeQueue } from './queue/mergeQueue';
 import type { MergeQueue } from './queue/types';
 import { deleteRun } from './runs/deleteRun';
+import { keptTaskWorktree } from './git/taskWorktree';
 import { recoverRuns } from './runs/recovery';
 import { listRequests } from './runs/requests';
 import { createRun } from './runs/runs';
@@ -198,6 +199,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     // Contract stubs: each is implemented by its own use case (see issue 9).
     listRequests: (limit) => listRequests(db, limit),
     deleteRun: async (runId) => deleteRun(db, runId, { clock, onEvent: ctx.onEvent }),
+    taskWorktreePath: (runId, taskId) => keptTaskWorktree(repo, runId, taskId),
     getCheckOutput: (entryId, attempt) => queue.checkOutput(entryId, attempt),
     async recheckBlocked() {
       // Requeues what is clean now, then lands it: the host calls this when a blocking file changed.

@@ -18,6 +18,7 @@ export const COMMANDS = {
   retryEntry: 'hyperion.retryEntry',
   showCheckOutput: 'hyperion.showCheckOutput',
   openGraphInEditor: 'hyperion.openGraphInEditor',
+  openTaskWorktree: 'hyperion.openTaskWorktree',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 

@@ -145,6 +145,23 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       await engine.retryTask(runId!, taskId!);
     })),
 
+    vscode.commands.registerCommand(COMMANDS.openTaskWorktree, guarded('Opening the task worktree', log, async (arg) => {
+      const engine = await host.get();
+      let { runId, taskId } = targetOf(arg);
+      if (!runId || !taskId) {
+        const failed = engine.listRuns(10).flatMap((r) => r.tasks.filter((t) => t.status === 'failed' || t.status === 'cancelled'));
+        const pick = await vscode.window.showQuickPick(failed.map((t) => ({ label: t.title, description: `${t.id} · ${t.status}`, t })), { title: 'Hyperion: Open Task Worktree', placeHolder: 'Open the worktree of which task?' });
+        if (!pick) return;
+        ({ runId, id: taskId } = pick.t);
+      }
+      const dir = await engine.taskWorktreePath(runId!, taskId!);
+      if (!dir) {
+        void vscode.window.showInformationMessage(`Hyperion: task ${taskId} has no worktree to open (only a task whose agent failed or was stopped keeps one).`);
+        return;
+      }
+      await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(dir), { forceNewWindow: true });
+    })),
+
     vscode.commands.registerCommand(COMMANDS.cancelRun, guarded('Cancelling the run', log, async (arg) => {
       const engine = await host.get();
       let { runId } = targetOf(arg);

@@ -70,6 +70,7 @@ export class FakeEngine implements Engine {
   history() { return this.runs.flatMap((r) => r.tasks); }
   listRequests() { return []; }
   async deleteRun(runId: string): Promise<void> { this.calls.push(`deleteRun(${runId})`); }
+  async taskWorktreePath(runId: string, taskId: string): Promise<string | undefined> { this.calls.push(`taskWorktreePath(${runId}, ${taskId})`); return undefined; }
   getCheckOutput(entryId: string): CheckOutputView | undefined { return this.checkOutputs.get(entryId); }
   async recheckBlocked(): Promise<void> { this.calls.push('recheckBlocked()'); }
   async dispose(): Promise<void> { this.emitter.dispose(); }

@@ -38,6 +38,7 @@ describe('manifest', () => {
     const titles = contributes.commands.map((c: { title: string }) => c.title);
     for (const t of ['Approve Change', 'Cancel Run', 'Open Diff', 'Open Log', 'Plan Task', 'Reject Change', 'Retry Task', 'Revert Change', 'Select Models', 'Set API Key', 'Show Queue']) assert.ok(titles.includes(t), t);
     for (const t of ['Retry', 'Show Check Output', 'Open Graph in Editor', 'Delete Run']) assert.ok(titles.includes(t), t);
+    assert.ok(titles.includes('Open Task Worktree'), 'issue 10');
   });
 
   it('offers Retry and Show Check Output on queue rows, and the graph in an editor from its view', () => {
@@ -45,6 +46,10 @@ describe('manifest', () => {
     const retry = ctx.filter((e) => e.command === COMMANDS.retryEntry);
     assert.ok(retry.some((e) => !e.group.startsWith('inline') && /view == hyperion\.approvals/.test(e.when) && /retryable/.test(e.when)), 'Retry in the right-click menu');
     assert.ok(ctx.some((e) => e.command === COMMANDS.showCheckOutput && /checkOutput/.test(e.when)));
+    const open = ctx.find((e) => e.command === COMMANDS.openTaskWorktree);
+    assert.ok(open && /view == hyperion\.runs/.test(open.when), 'Open Task Worktree on task rows');
+    const rowMatches = (contextValue: string) => new RegExp(open.when.match(/viewItem =~ \/(.*)\/$/)![1]).test(contextValue);
+    assert.ok(rowMatches('task failed retryable') && rowMatches('task cancelled retryable') && !rowMatches('task proposed change reviewable'));
     const titleMenu = contributes.menus['view/title'] as Array<{ command: string; when: string }>;
     assert.ok(titleMenu.some((e) => e.command === COMMANDS.openGraphInEditor && e.when === `view == ${VIEWS.graph}`));
   });

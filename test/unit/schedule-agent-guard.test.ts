@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import type { EngineConfig } from '../../src/engine/config';
+import { keptTaskWorktree } from '../../src/engine/git/taskWorktree';
 import { silentLogger } from '../../src/engine/ports';
 import { createRun } from '../../src/engine/runs/runs';
 import { runPlan, type RunPlanDeps } from '../../src/engine/schedule/scheduler';
@@ -79,10 +80,15 @@ describe('agent stalls', () => {
 describe('agent confinement', () => {
   it('refuses the change of an agent that writes into the user\'s checkout', async () => {
     const agent = (target: string) => ({ command: `echo inside > inside.txt && ${node(`require('fs').writeFileSync(process.env.TARGET, 'escaped\\n')`)}`, env: { TARGET: target } });
-    const { task: t, changes } = await runWithTarget(agent, (repo) => path.join(repo, 'escaped.txt'));
+    const { task: t, changes, runId, repo } = await runWithTarget(agent, (r) => path.join(r, 'escaped.txt'));
     assert.equal(t.status, 'failed');
     assert.match(t.error ?? '', /the agent changed files outside its worktree: the user's checkout moved while it ran/);
     assert.equal(changes, 0, 'no change is stored');
+    // Open Task Worktree finds the kept worktree, with what the agent did inside it.
+    const kept = await keptTaskWorktree(repo, runId, 'a');
+    assert.ok(kept, 'the worktree is kept');
+    assert.equal(fs.readFileSync(path.join(kept, 'inside.txt'), 'utf8'), 'inside\n');
+    assert.equal(await keptTaskWorktree(repo, runId, 'nope'), undefined);
   });
 
   it('refuses the change of an agent that edits .git/config', async () => {
@@ -111,5 +117,5 @@ async function runWithTarget(agent: (target: string) => { command: string; env: 
   const deps: RunPlanDeps = { db: f.db, repo: f.repo.dir, client, config: config({ maxRetries: 0, agents: { x: agent(target(f.repo.dir)) } }), log: silentLogger, clock: testClock, backoff: fastBackoff };
   const view = await runPlan(deps, runId);
   const changes = f.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM change_requests WHERE run_id = ?', [runId])!.n;
-  return { task: view.tasks[0]!, changes };
+  return { task: view.tasks[0]!, changes, runId, repo: f.repo.dir };
 }

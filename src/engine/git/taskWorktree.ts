@@ -4,6 +4,7 @@ import path from 'node:path';
 import { EngineError } from '../errors';
 import { git } from './exec';
 import { withPrivateIndex } from './plumbing';
+import { stateDirFor } from '../store/location';
 
 /**
  * A git worktree per agent-run task, under `<git common dir>/hyperion/worktrees/<run>/<task>`:
@@ -31,6 +32,15 @@ function safeSegment(id: string): string {
 /** Where a task's worktree lives. `stateDir` is `<git common dir>/hyperion` (`stateDirFor`). */
 export function taskWorktreePath(stateDir: string, runId: string, taskId: string): string {
   return path.join(stateDir, 'worktrees', safeSegment(runId), safeSegment(taskId));
+}
+
+/**
+ * The folder of a task's worktree when one is there (kept after the agent failed, was stopped
+ * or escaped), else undefined. Run and task ids are only path segments (`safeSegment`).
+ */
+export async function keptTaskWorktree(repo: string, runId: string, taskId: string): Promise<string | undefined> {
+  const dir = taskWorktreePath(await stateDirFor(repo), runId, taskId);
+  return existsSync(path.join(dir, '.git')) ? dir : undefined;
 }
 
 /**
