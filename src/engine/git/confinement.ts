@@ -9,6 +9,10 @@ import { git } from './exec';
  * Taken before and after an agent runs (`schedule/runHarnessTask.ts`); a difference means the
  * agent wrote outside its worktree. Everything is read-only: `status` runs with
  * `--no-optional-locks`, so taking a fingerprint never rewrites the user's index.
+ *
+ * Both the checkout and the index are taken relative to HEAD, so the merge queue landing a
+ * change meanwhile (HEAD, index and files move together, and never on a path the user has
+ * dirty) leaves the fingerprint as it was: only edits on top of HEAD count.
  */
 export interface RepoFingerprint {
   checkout: string;
@@ -57,7 +61,7 @@ export async function fingerprintRepo(repo: string, opts: { signal?: AbortSignal
   const top = (await git(['rev-parse', '--show-toplevel'], { cwd: repo, signal })).stdout.trim();
   const [status, index, configPath, hooksPath] = await Promise.all([
     git(['--no-optional-locks', 'status', '--porcelain=v2', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=all'], { cwd: top, signal }),
-    git(['--no-optional-locks', 'ls-files', '-s', '-z'], { cwd: top, signal }),
+    git(['--no-optional-locks', 'diff-index', '--cached', '--no-renames', '-z', 'HEAD'], { cwd: top, signal }),
     git(['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: top, signal }),
     git(['rev-parse', '--path-format=absolute', '--git-path', 'hooks'], { cwd: top, signal }),
   ]);
