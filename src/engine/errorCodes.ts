@@ -11,6 +11,7 @@ export const ERROR_TITLES = {
 
   'agent/failed': 'the coding agent failed',
   'agent/unknown': 'no agent of that name is configured',
+  'agent/not-installed': 'the coding agent is not installed',
   'agent/model-output': 'the agent answered in a form Hyperion cannot use',
   'agent/tool-failed': 'an agent tool failed',
   'agent/tool-not-found': 'the agent asked for a tool that does not exist',
