@@ -31,6 +31,12 @@ export const ClaudeCodeAgent = z.object({
   args: z.array(z.string()).optional(),
   env: z.record(z.string(), z.string()).optional(),
   maxTurns: z.number().int().min(1).optional(),
+  /**
+   * Default `acceptEdits`. Claude Code counts every path under `.git/` as sensitive and refuses
+   * to edit it even so, and task worktrees live under the git common dir today; until they
+   * move, `bypassPermissions` is what lets it edit there (as root it also needs IS_SANDBOX=1).
+   */
+  permissionMode: z.enum(['acceptEdits', 'bypassPermissions']).optional(),
 });
 export type ClaudeCodeAgent = z.infer<typeof ClaudeCodeAgent>;
 

@@ -10,7 +10,7 @@ export const CLAUDE_INSTALL_HINT = 'install it with `npm install -g @anthropic-a
 
 /** The arguments Hyperion gives `claude`, before the entry's own `args`. */
 export function claudeArgs(prompt: string, cfg: ClaudeCodeAgent, model: string | undefined): string[] {
-  const args = ['-p', prompt, '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', '--max-turns', String(cfg.maxTurns ?? DEFAULT_MAX_TURNS)];
+  const args = ['-p', prompt, '--output-format', 'stream-json', '--verbose', '--permission-mode', cfg.permissionMode ?? 'acceptEdits', '--max-turns', String(cfg.maxTurns ?? DEFAULT_MAX_TURNS)];
   if (model) args.push('--model', model);
   return [...args, ...(cfg.args ?? [])];
 }
