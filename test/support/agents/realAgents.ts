@@ -7,6 +7,8 @@ import { ROOT } from '../cli';
 export interface RealAgents {
   claude: string;
   codex: string;
+  /** The cache folder (outside /tmp, where Codex will not keep its helper binaries). */
+  cache: string;
 }
 
 const SETUP = path.join(ROOT, 'scripts/agents-setup.sh');
@@ -44,7 +46,7 @@ export function realAgents(): RealAgents {
     const out = execFileSync('sh', [SETUP], { env: { ...process.env, HYPERION_AGENTS_CACHE: cache }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30 * 60_000 });
     const [claude, codex] = out.trim().split('\n');
     if (!claude || !codex) throw new Error(`scripts/agents-setup.sh printed no binaries: ${out}`);
-    return { claude, codex };
+    return { claude, codex, cache };
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(`could not install the real coding agents with scripts/agents-setup.sh (needs the npm registry, about 650 MB): ${err.stderr?.trim() || err.message}`);
