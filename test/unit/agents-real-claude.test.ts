@@ -65,6 +65,30 @@ describe('Claude Code as a task\'s agent', () => {
     assert.equal(gitOut(dir, 'status', '--porcelain'), '', 'the checkout holds only what landed');
   });
 
+  it('ends its whole process group when the task is cancelled', async () => {
+    const server = await startAnthropicAgentServer(() => 'hang');
+    servers.push(server);
+    const base = tmp('hyperion-claude-cancel-');
+    fs.mkdirSync(path.join(base, 'wt'));
+    fs.mkdirSync(path.join(base, 'scratch'));
+    const ac = new AbortController();
+    let pid: number | undefined;
+    const task = { runId: 'r', id: 't', title: 'Stall', type: 'code_gen' as const, prompt: 'x', acceptanceCriteria: [], dependsOn: [], files: [] };
+    const run = claudeCodeHarness('claude', { kind: 'claude-code', path: agents.claude, env: claudeEnv(server.url) }).run({
+      task, deps: [], worktree: path.join(base, 'wt'), scratchDir: path.join(base, 'scratch'), model: undefined, budget: {}, signal: ac.signal,
+      onEvent: (e) => { if (e.type === 'started') pid = e.pid; },
+    });
+    const deadline = Date.now() + 60_000;
+    while (server.turns.length === 0) {
+      if (Date.now() > deadline) throw new Error('Claude Code never asked the model');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    ac.abort();
+    await assert.rejects(run, (e: unknown) => e instanceof EngineError && e.code === 'cancelled');
+    assert.ok(pid !== undefined);
+    assert.throws(() => process.kill(-pid!, 0), { code: 'ESRCH' }, 'no process of its group is left');
+  });
+
   it('reports progress, the summary, tokens and cost from its result event, and fails on an error result', async () => {
     const server = await startAnthropicAgentServer(writeReadEditScript('a.txt', SUMMARY), { inputTokens: 1000, outputTokens: 50 });
     servers.push(server);

@@ -40,10 +40,10 @@ function countToolResults(messages: unknown): number {
  * A loopback Anthropic Messages server that plays a coding agent's model for Claude Code:
  * each request that carries tools is answered with the blocks `script` gives for the turn
  * (tool calls end with stop_reason `tool_use`, text alone with `end_turn`), streamed as
- * Messages SSE. Claude Code's side requests without tools get a short text answer.
+ * Messages SSE, or not at all for 'hang'. Claude Code's side requests without tools get a short text answer.
  * `ANTHROPIC_BASE_URL` is `server.url` (no `/v1`).
  */
-export async function startAnthropicAgentServer(script: (turn: AgentTurn) => ScriptedBlock[], opts: { inputTokens?: number; outputTokens?: number } = {}): Promise<AnthropicAgentServer> {
+export async function startAnthropicAgentServer(script: (turn: AgentTurn) => ScriptedBlock[] | 'hang', opts: { inputTokens?: number; outputTokens?: number } = {}): Promise<AnthropicAgentServer> {
   const turns: AgentTurn[] = [];
   const server = http.createServer((req, res) => {
     let raw = '';
@@ -69,7 +69,10 @@ export async function startAnthropicAgentServer(script: (turn: AgentTurn) => Scr
         const m = /Primary working directory: (.+)/.exec(systemText(body.system));
         const turn = { cwd: (m?.[1] ?? '').trim(), toolResults: countToolResults(body.messages), body };
         turns.push(turn);
-        blocks = script(turn);
+        const answer = script(turn);
+        // 'hang': never answer, as a model that stalls (the socket is closed with the server).
+        if (answer === 'hang') return;
+        blocks = answer;
       }
       const model = typeof body.model === 'string' ? body.model : 'loopback-claude';
       const usage = { input_tokens: opts.inputTokens ?? 100, output_tokens: opts.outputTokens ?? 20 };
