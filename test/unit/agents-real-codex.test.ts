@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { codexHarness } from '../../src/engine/agents/codexHarness';
+import type { HarnessEvent, HarnessInput } from '../../src/engine/agents/harness';
+import { EngineError } from '../../src/engine/errors';
 import { realAgents, type RealAgents } from '../support/agents/realAgents';
 import { startResponsesAgentServer, type ResponsesAgentServer } from '../support/agents/responsesAgentServer';
 import { gitOut, makeSampleRepo, runCli } from '../support/cli';
@@ -50,5 +53,32 @@ describe('Codex as a task\'s agent', () => {
     assert.match(gitOut(dir, 'log', '-1', '--format=%B', 'main'), /Wrote notes\/hello\.txt and edited it\./);
     assert.equal(server.turns.length, 3);
     assert.equal(gitOut(dir, 'status', '--porcelain'), '');
+  });
+
+  it('reports progress, its last message and tokens, and fails with the provider\'s words', async () => {
+    const server = await startResponsesAgentServer((t) => (t.toolOutputs === 0 ? { type: 'shell', script: 'printf "a\\n" > a.txt' } : { type: 'message', text: 'Made a.txt.' }));
+    const failing = await startResponsesAgentServer(() => ({ type: 'error', status: 400, message: 'model m is not allowed' }));
+    servers.push(server, failing);
+    const home = fs.mkdtempSync(path.join(agents.cache, 'codex-home-'));
+    dirs.push(home);
+    fs.mkdirSync(path.join(home, 'wt'));
+    fs.mkdirSync(path.join(home, 'scratch'));
+    const events: HarnessEvent[] = [];
+    const task = { runId: 'r', id: 't', title: 'Note', type: 'code_gen' as const, prompt: 'Write a.txt', acceptanceCriteria: [], dependsOn: [], files: [] };
+    const input: HarnessInput = { task, deps: [], worktree: path.join(home, 'wt'), scratchDir: path.join(home, 'scratch'), model: 'm', budget: {}, signal: new AbortController().signal, onEvent: (e) => events.push(e) };
+    const cfg = (url: string) => ({ kind: 'codex' as const, path: agents.codex, env: { CODEX_HOME: home, HYPERION_TEST_CODEX_KEY: 'x' }, provider: { baseUrl: url, envKey: 'HYPERION_TEST_CODEX_KEY' } });
+    const res = await codexHarness('codex', cfg(server.url)).run(input);
+    assert.equal(res.summary, 'Made a.txt.');
+    // Two model requests of 100 in / 20 out each, in one turn.
+    assert.deepEqual(res.usage, { inputTokens: 200, outputTokens: 40, costUsd: null });
+    assert.deepEqual(events.flatMap((e) => (e.type === 'progress' ? [e.text] : [])).map((t) => t.startsWith('running ') && t.includes('a.txt')), [true]);
+    assert.equal(fs.readFileSync(path.join(home, 'wt/a.txt'), 'utf8'), 'a\n');
+
+    await assert.rejects(codexHarness('codex', cfg(failing.url)).run(input), (e: unknown) => {
+      assert.ok(e instanceof EngineError);
+      assert.equal(e.code, 'agent/failed');
+      assert.match(e.message, /the agent "codex" failed: .*model m is not allowed/);
+      return true;
+    });
   });
 });

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** What the scripted model answers with: a shell command to run, or a final message. */
-export type ResponsesStep = { type: 'shell'; script: string } | { type: 'message'; text: string };
+export type ResponsesStep = { type: 'shell'; script: string } | { type: 'message'; text: string } | { type: 'error'; status: number; message: string };
 
 export interface ResponsesTurn {
   /** How many tool outputs the conversation carries so far: where the script stands. */
@@ -51,6 +51,10 @@ export async function startResponsesAgentServer(script: (turn: ResponsesTurn) =>
       turns.push(turn);
       const step = script(turn);
       const n = turns.length;
+      if (step.type === 'error') {
+        res.writeHead(step.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: step.message, type: 'invalid_request_error' } }));
+        return;
+      }
       let item: Record<string, unknown>;
       if (step.type === 'message') {
         item = { type: 'message', id: `msg_${n}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: step.text, annotations: [] }] };
