@@ -37,6 +37,39 @@ export const CommandAgent = z.object({
   env: z.record(z.string(), z.string()).optional(),
 });
 
+/** Claude Code run by the `claude-code` harness (see agents/claudeCodeHarness.ts). */
+export const ClaudeCodeAgent = z.object({
+  kind: z.literal('claude-code'),
+  /** The `claude` binary; found on PATH when unset. */
+  path: z.string().min(1).optional(),
+  /** Extra arguments, after Hyperion's own. */
+  args: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  maxTurns: z.number().int().min(1).optional(),
+  /**
+   * Default `acceptEdits`. Claude Code counts every path under `.git/` as sensitive and refuses
+   * to edit it even so, and task worktrees live under the git common dir today; until they
+   * move, `bypassPermissions` is what lets it edit there (as root it also needs IS_SANDBOX=1).
+   */
+  permissionMode: z.enum(['acceptEdits', 'bypassPermissions']).optional(),
+});
+export type ClaudeCodeAgent = z.infer<typeof ClaudeCodeAgent>;
+
+/** Codex CLI run by the `codex` harness (see agents/codexHarness.ts). */
+export const CodexAgent = z.object({
+  kind: z.literal('codex'),
+  path: z.string().min(1).optional(),
+  args: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  /** A model provider of the user's own (Responses API); the key is read from `envKey`. */
+  provider: z.object({ baseUrl: z.string().min(1), envKey: z.string().min(1), wireApi: z.literal('responses').optional() }).optional(),
+});
+export type CodexAgent = z.infer<typeof CodexAgent>;
+
+/** One configured agent: a command line, or a known agent by `kind`. */
+export const AgentConfig = z.union([ClaudeCodeAgent, CodexAgent, CommandAgent]);
+export type AgentConfig = z.infer<typeof AgentConfig>;
+
 export const EngineConfig = z.object({
   providers: z
     .object({
@@ -71,7 +104,7 @@ export const EngineConfig = z.object({
   budgetUsd: z.number().nonnegative().optional(),
   targetRef: z.string().optional(),
   /** Coding agents by name, for tasks that say `"agent": "<name>"`. Runs commands: a risky key (configTrust.ts). */
-  agents: z.record(z.string(), CommandAgent).optional(),
+  agents: z.record(z.string(), AgentConfig).optional(),
   /** The agent for every task that names none and has no ready-made patch (CLI `--agent`, `HYPERION_AGENT`). */
   defaultAgent: z.string().min(1).optional(),
   /** An agent silent this long (no output) is stalled: killed, and the attempt retried as transient. */

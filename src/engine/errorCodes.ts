@@ -13,6 +13,7 @@ export const ERROR_TITLES = {
   'agent/unknown': 'no agent of that name is configured',
   'agent/stalled': 'the coding agent printed nothing for too long and was stopped',
   'agent/escaped': 'the coding agent changed files outside its worktree',
+  'agent/not-installed': 'the coding agent is not installed',
   'agent/model-output': 'the agent answered in a form Hyperion cannot use',
   'agent/tool-failed': 'an agent tool failed',
   'agent/tool-not-found': 'the agent asked for a tool that does not exist',

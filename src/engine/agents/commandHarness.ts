@@ -34,7 +34,7 @@ export function expandCommand(command: string, values: { promptFile: string; mod
 }
 
 /** Sends `sig` to the whole process group led by `pid`; false when none of it is left. */
-function killGroup(pid: number, sig: NodeJS.Signals): boolean {
+export function killGroup(pid: number, sig: NodeJS.Signals): boolean {
   try {
     if (process.platform === 'win32') {
       // No process groups: taskkill /T ends the process tree (untested here: no Windows box).

@@ -50,6 +50,8 @@ export interface HarnessInput {
 export type HarnessEvent =
   | { type: 'started'; pid: number | undefined }
   | { type: 'output'; stream: 'stdout' | 'stderr'; text: string }
+  /** What the agent is doing, for the task's row: "editing src/a.ts", "running npm test". */
+  | { type: 'progress'; text: string }
   | { type: 'exited'; code: number | null; signal: string | null };
 
 export interface HarnessUsage {

@@ -1,5 +1,5 @@
-import { commandHarness } from '../agents/commandHarness';
 import type { AgentHarness, HarnessEvent } from '../agents/harness';
+import { harnessFor as harnessOfKind } from '../agents/harnesses';
 import type { AgentTask } from '../agents/types';
 import type { EngineConfig, ModelRef } from '../config';
 import { EngineError } from '../errors';
@@ -20,7 +20,7 @@ export function harnessFor(config: EngineConfig, name: string): AgentHarness {
     const known = Object.keys(config.agents ?? {});
     throw new EngineError('agent/unknown', `no agent "${name}" is configured: add "agents": { "${name}": { "command": "…" } } to .hyperion.json${known.length > 0 ? ` (configured: ${known.join(', ')})` : ''}`);
   }
-  return commandHarness(name, cfg);
+  return harnessOfKind(name, cfg);
 }
 
 /** The model for the task: its own route, else the config's route for its type, else the default route. */

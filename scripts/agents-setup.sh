@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the real coding agents (Claude Code, Codex CLI) into a cache folder outside the
+# project, for the tests that run them. About 650 MB from the npm registry, so it is done
+# once per machine: a second run only checks that both binaries answer --version.
+# Prints the two binary paths, one per line: claude, then codex.
+set -eu
+CACHE="${HYPERION_AGENTS_CACHE:-$HOME/.cache/hyperion-agents}"
+DIR="$CACHE/agents"
+CLAUDE="$DIR/node_modules/.bin/claude"
+CODEX="$DIR/node_modules/.bin/codex"
+if ! "$CLAUDE" --version >/dev/null 2>&1 || ! "$CODEX" --version >/dev/null 2>&1; then
+  mkdir -p "$DIR"
+  cd "$DIR"
+  [ -f package.json ] || npm init -y >/dev/null
+  npm install --no-audit --no-fund --loglevel=error @anthropic-ai/claude-code @openai/codex >&2
+  "$CLAUDE" --version >&2
+  "$CODEX" --version >&2
+fi
+echo "$CLAUDE"
+echo "$CODEX"
