@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError } from '../errors';
 import { git } from './exec';
@@ -98,4 +98,6 @@ export async function removeTaskWorktree(repo: string, wt: { dir: string; scratc
   await rm(wt.dir, { recursive: true, force: true }).catch(() => undefined);
   await rm(wt.scratchDir, { recursive: true, force: true }).catch(() => undefined);
   if (removed?.code !== 0) await git(['worktree', 'prune'], { cwd: repo, check: false }).catch(() => undefined);
+  // The run's folder goes with its last worktree (rmdir refuses while another task's is there).
+  await rmdir(path.dirname(wt.dir)).catch(() => undefined);
 }
