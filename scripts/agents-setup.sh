@@ -8,11 +8,15 @@ CACHE="${HYPERION_AGENTS_CACHE:-$HOME/.cache/hyperion-agents}"
 DIR="$CACHE/agents"
 CLAUDE="$DIR/node_modules/.bin/claude"
 CODEX="$DIR/node_modules/.bin/codex"
-if ! "$CLAUDE" --version >/dev/null 2>&1 || ! "$CODEX" --version >/dev/null 2>&1; then
+# Pinned: the tests script these versions' tool calls, and a newer Claude Code behaves
+# differently against the same loopback conversation (2.1.332 did). Bump both together.
+CLAUDE_VERSION=2.1.197
+CODEX_VERSION=0.171.0
+if ! "$CLAUDE" --version 2>/dev/null | grep -q "^$CLAUDE_VERSION " || ! "$CODEX" --version 2>/dev/null | grep -q " $CODEX_VERSION\$"; then
   mkdir -p "$DIR"
   cd "$DIR"
   [ -f package.json ] || npm init -y >/dev/null
-  npm install --no-audit --no-fund --loglevel=error @anthropic-ai/claude-code @openai/codex >&2
+  npm install --no-audit --no-fund --loglevel=error "@anthropic-ai/claude-code@$CLAUDE_VERSION" "@openai/codex@$CODEX_VERSION" >&2
   "$CLAUDE" --version >&2
   "$CODEX" --version >&2
 fi
