@@ -2,7 +2,7 @@
  * Task worktree benchmark (issue 10). Run: ./node_modules/.bin/node --import tsx bench/worktree.bench.ts
  *
  * For repositories of 1,000 and 10,000 files: the setup of a task worktree
- * (`createTaskWorktree`: `git worktree add --detach` under `<git common dir>/hyperion/worktrees`
+ * (`createTaskWorktree`: `git worktree add --detach` under a worktree base folder
  * with hooks off) against a plain `git worktree add --detach` of the same commit, alternating,
  * median of ROUNDS each. Also the capture of a small change (private index seeded with
  * `read-tree -m`, `add -A`, `write-tree`, `diff-tree`) and the removal, which happen after the

@@ -47,9 +47,8 @@ export const ClaudeCodeAgent = z.object({
   env: z.record(z.string(), z.string()).optional(),
   maxTurns: z.number().int().min(1).optional(),
   /**
-   * Default `acceptEdits`. Claude Code counts every path under `.git/` as sensitive and refuses
-   * to edit it even so, and task worktrees live under the git common dir today; until they
-   * move, `bypassPermissions` is what lets it edit there (as root it also needs IS_SANDBOX=1).
+   * Default `acceptEdits`: edits inside the task's worktree (which lives outside `.git`, see
+   * `worktreeBaseFor`, because Claude Code refuses to edit below a `.git` folder).
    */
   permissionMode: z.enum(['acceptEdits', 'bypassPermissions']).optional(),
 });

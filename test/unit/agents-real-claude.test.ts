@@ -9,6 +9,10 @@ import { EngineError } from '../../src/engine/errors';
 import { claudeLoopbackEnv, startAnthropicAgentServer, writeReadEditScript, type AnthropicAgentServer } from '../support/agents/anthropicAgentServer';
 import { realAgents, type RealAgents } from '../support/agents/realAgents';
 import { gitOut, makeSampleRepo, runCli } from '../support/cli';
+import { useTempWorktrees } from '../support/worktrees';
+import { worktreeBaseFor } from '../../src/engine/store/location';
+
+useTempWorktrees();
 
 // The real Claude Code CLI (installed once into a cache by scripts/agents-setup.sh) against
 // a loopback Anthropic server that scripts its tool calls. No skipping: a machine that
@@ -46,11 +50,10 @@ describe('Claude Code as a task\'s agent', () => {
     dirs.push(dir);
     const out = tmp('hyperion-claude-cli-');
     const config = path.join(out, 'config.json');
-    // Task worktrees live under .git/, which Claude Code's acceptEdits refuses as "sensitive"
-    // (the next test shows acceptEdits outside .git); bypassPermissions edits there. As root it
-    // also wants IS_SANDBOX=1.
-    const env = { ...claudeEnv(server.url), IS_SANDBOX: '1' };
-    fs.writeFileSync(config, JSON.stringify({ agents: { claude: { kind: 'claude-code', path: agents.claude, env, maxTurns: 10, permissionMode: 'bypassPermissions' } }, maxRetries: 0 }));
+    // The default permission mode (acceptEdits): task worktrees live outside .git, which
+    // Claude Code refuses to edit below.
+    const env = claudeEnv(server.url);
+    fs.writeFileSync(config, JSON.stringify({ agents: { claude: { kind: 'claude-code', path: agents.claude, env, maxTurns: 10 } }, maxRetries: 0 }));
     const request = path.join(out, 'request.json');
     fs.writeFileSync(request, JSON.stringify({ goal: 'claude work', approve: 'all', tasks: [{ id: 'c1', title: 'Add a note', type: 'code_gen', prompt: 'Create notes/hello.txt', agent: 'claude' }] }));
     const r = await runCli(['request', request, '--json', '--config', config], { cwd: dir, timeoutMs: 180_000 });
@@ -61,7 +64,8 @@ describe('Claude Code as a task\'s agent', () => {
     assert.match(gitOut(dir, 'log', '-1', '--format=%B', 'main'), new RegExp(SUMMARY.replace(/\./g, '\\.')));
     // Write, Read, Edit, then the end: four turns of the agent, each in the task's worktree.
     assert.equal(server.turns.length, 4);
-    assert.ok(server.turns.every((t) => t.cwd.includes(`${path.sep}hyperion${path.sep}worktrees${path.sep}`)), server.turns.map((t) => t.cwd).join(', '));
+    const base = await worktreeBaseFor(dir);
+    assert.ok(server.turns.every((t) => t.cwd.startsWith(path.join(base, 'worktrees')) && !t.cwd.includes(`${path.sep}.git${path.sep}`)), server.turns.map((t) => t.cwd).join(', '));
     assert.equal(gitOut(dir, 'status', '--porcelain'), '', 'the checkout holds only what landed');
   });
 

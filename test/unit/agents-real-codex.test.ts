@@ -8,6 +8,9 @@ import { EngineError } from '../../src/engine/errors';
 import { realAgents, type RealAgents } from '../support/agents/realAgents';
 import { startResponsesAgentServer, type ResponsesAgentServer } from '../support/agents/responsesAgentServer';
 import { gitOut, makeSampleRepo, runCli } from '../support/cli';
+import { useTempWorktrees } from '../support/worktrees';
+
+useTempWorktrees();
 
 // The real Codex CLI (installed once into a cache by scripts/agents-setup.sh) against a
 // loopback Responses API server that scripts its shell calls. No skipping: a machine that

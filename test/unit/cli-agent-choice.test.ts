@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ROOT, gitOut, makeSampleRepo, runCli } from '../support/cli';
+import { useTempWorktrees } from '../support/worktrees';
+
+useTempWorktrees();
 
 const dirs: string[] = [];
 after(() => {

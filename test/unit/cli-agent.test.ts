@@ -5,6 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ROOT, gitOut, makeSampleRepo, runCli } from '../support/cli';
+import { useTempWorktrees } from '../support/worktrees';
+import { worktreeBaseFor } from '../../src/engine/store/location';
+
+useTempWorktrees();
 
 const dirs: string[] = [];
 after(() => {
@@ -33,10 +37,6 @@ function outside(name: string, body: unknown): string {
   const f = path.join(d, name);
   fs.writeFileSync(f, JSON.stringify(body));
   return f;
-}
-
-function commonDir(r: string): string {
-  return path.resolve(r, gitOut(r, 'rev-parse', '--git-common-dir').trim());
 }
 
 describe('hyperion request with a command agent', () => {
@@ -76,7 +76,7 @@ describe('hyperion request with a command agent', () => {
     assert.ok(fs.readFileSync(path.join(dir, 'package.json'), 'utf8').endsWith('}\n\n'), 'the uncommitted edit survived');
     for (const line of before.split('\n').filter(Boolean)) assert.ok(gitOut(dir, 'status', '--porcelain').includes(line), `still ${line}`);
     // No worktree is left after a successful run.
-    assert.ok(!fs.existsSync(path.join(commonDir(dir), 'hyperion/worktrees', out.runId)), 'not even the run\'s empty folder');
+    assert.ok(!fs.existsSync(path.join(await worktreeBaseFor(dir), 'worktrees', out.runId)), 'not even the run\'s empty folder');
     assert.equal(gitOut(dir, 'worktree', 'list').trim().split('\n').length, 1);
   });
 
@@ -101,7 +101,7 @@ describe('hyperion request with a command agent', () => {
     assert.equal(byId.f2.status, 'skipped');
     assert.equal(byId.u1.status, 'failed');
     assert.match(byId.u1.error, /no agent "nobody" is configured/);
-    const kept = path.join(commonDir(dir), 'hyperion/worktrees', out.runId, 'f1');
+    const kept = path.join(await worktreeBaseFor(dir), 'worktrees', out.runId, 'f1');
     assert.equal(fs.readFileSync(path.join(kept, 'half-done.txt'), 'utf8'), 'partial\n');
     assert.match(fs.readFileSync(`${kept}.hyperion/transcript.log`, 'utf8'), /the agent gave up/);
     assert.match(fs.readFileSync(`${kept}.hyperion/prompt.md`, 'utf8'), /^# Give up/);
@@ -116,6 +116,6 @@ describe('hyperion request with a command agent', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /\.hyperion\.json sets agents, which can run commands/);
     assert.ok(!fs.existsSync(path.join(dir, 'src/sub.js')));
-    assert.ok(!fs.existsSync(path.join(commonDir(dir), 'hyperion/worktrees')), 'no agent ran');
+    assert.ok(!fs.existsSync(path.join(await worktreeBaseFor(dir), 'worktrees')), 'no agent ran');
   });
 });

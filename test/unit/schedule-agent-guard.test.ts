@@ -10,6 +10,9 @@ import { createRun } from '../../src/engine/runs/runs';
 import { runPlan, type RunPlanDeps } from '../../src/engine/schedule/scheduler';
 import { config, fastBackoff, makeRunFixture, plan, task, testClock, type RunFixture } from '../support/run-fixture';
 import { ScriptedClient } from '../support/run-model';
+import { useTempWorktrees } from '../support/worktrees';
+
+useTempWorktrees();
 
 let fx: RunFixture | undefined;
 const tmp: string[] = [];

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,10 @@ import { runPlan, type RunPlanDeps } from '../../src/engine/schedule/scheduler';
 import type { EngineConfig } from '../../src/engine/config';
 import { config, fastBackoff, makeRunFixture, plan, task, testClock, type RunFixture } from '../support/run-fixture';
 import { ScriptedClient } from '../support/run-model';
+import { useTempWorktrees } from '../support/worktrees';
+import { worktreeBaseFor } from '../../src/engine/store/location';
+
+useTempWorktrees();
 
 let fx: RunFixture | undefined;
 afterEach(() => {
@@ -56,9 +59,8 @@ async function setup(cfg: Partial<EngineConfig>, extra: Partial<RunPlanDeps> = {
   return { runId, deps, fx, client };
 }
 
-function worktreeOf(repo: string, runId: string, taskId: string): string {
-  const common = path.resolve(repo, execFileSync('git', ['rev-parse', '--git-common-dir'], { cwd: repo, encoding: 'utf8' }).trim());
-  return path.join(common, 'hyperion/worktrees', runId, taskId);
+async function worktreeOf(repo: string, runId: string, taskId: string): Promise<string> {
+  return path.join(await worktreeBaseFor(repo), 'worktrees', runId, taskId);
 }
 
 describe('agent tasks in the scheduler', () => {
@@ -74,7 +76,7 @@ describe('agent tasks in the scheduler', () => {
     const view = await p;
     assert.deepEqual(view.tasks.map((t) => [t.id, t.status]), [['a', 'cancelled'], ['b', 'skipped']]);
     await waitFor(() => !alive(child), 'the agent process to be gone', 5000);
-    assert.ok(fs.existsSync(path.join(worktreeOf(deps.repo, runId, 'a'), 'started.txt')), 'the worktree is kept to look into');
+    assert.ok(fs.existsSync(path.join(await worktreeOf(deps.repo, runId, 'a'), 'started.txt')), 'the worktree is kept to look into');
     assert.equal(client.count(), 0, 'no model was called');
     fs.rmSync(path.dirname(pidFile), { recursive: true, force: true });
   });

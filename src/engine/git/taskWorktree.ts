@@ -4,11 +4,12 @@ import path from 'node:path';
 import { EngineError } from '../errors';
 import { git } from './exec';
 import { withPrivateIndex } from './plumbing';
-import { stateDirFor } from '../store/location';
+import { worktreeBaseFor } from '../store/location';
 
 /**
- * A git worktree per agent-run task, under `<git common dir>/hyperion/worktrees/<run>/<task>`:
- * inside `.git`, so never in the user's checkout and never seen by its `git status`.
+ * A git worktree per agent-run task, under `<worktree base>/worktrees/<run>/<task>` where the
+ * base is the repository's folder in the user's cache (`worktreeBaseFor`): never in the user's
+ * checkout, never seen by its `git status`, and not under `.git`, where agents refuse to edit.
  * Checked out detached at the task's base commit. The change is read back with plumbing on a
  * private index, so neither the user's index nor the worktree's own is written.
  */
@@ -29,7 +30,7 @@ function safeSegment(id: string): string {
   return id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80) || '_';
 }
 
-/** Where a task's worktree lives. `stateDir` is `<git common dir>/hyperion` (`stateDirFor`). */
+/** Where a task's worktree lives. `stateDir` is the repository's worktree base (`worktreeBaseFor`). */
 export function taskWorktreePath(stateDir: string, runId: string, taskId: string): string {
   return path.join(stateDir, 'worktrees', safeSegment(runId), safeSegment(taskId));
 }
@@ -39,7 +40,7 @@ export function taskWorktreePath(stateDir: string, runId: string, taskId: string
  * or escaped), else undefined. Run and task ids are only path segments (`safeSegment`).
  */
 export async function keptTaskWorktree(repo: string, runId: string, taskId: string): Promise<string | undefined> {
-  const dir = taskWorktreePath(await stateDirFor(repo), runId, taskId);
+  const dir = taskWorktreePath(await worktreeBaseFor(repo), runId, taskId);
   return existsSync(path.join(dir, '.git')) ? dir : undefined;
 }
 

@@ -7,7 +7,7 @@ import { fingerprintChanges, fingerprintRepo } from '../git/confinement';
 import { captureWorktreeChange, createTaskWorktree, removeTaskWorktree } from '../git/taskWorktree';
 import type { Logger } from '../ports';
 import type { TaskRow } from '../runs/types';
-import { stateDirFor } from '../store/location';
+import { worktreeBaseFor } from '../store/location';
 import type { TaskBase } from './baseTree';
 
 /**
@@ -57,7 +57,7 @@ export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: 
   const { repo, config, row, task, base, signal } = input;
   const harness = harnessFor(config, input.agent);
   const baseCommit = await base.baseCommit;
-  const wt = await createTaskWorktree(repo, await stateDirFor(repo), { runId: row.run_id, taskId: row.id, baseCommit, baseTree: base.baseTree, signal });
+  const wt = await createTaskWorktree(repo, await worktreeBaseFor(repo), { runId: row.run_id, taskId: row.id, baseCommit, baseTree: base.baseTree, signal });
   const model = input.model ?? modelFor(config, row);
   let captured: { patch: string; tree: string } | undefined;
   // A stall aborts the harness like a cancel (its process group is killed), but the attempt
