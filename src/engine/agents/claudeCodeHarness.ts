@@ -2,8 +2,8 @@ import type { ClaudeCodeAgent } from '../config';
 import { EngineError } from '../errors';
 import { parseClaudeLine, type ClaudeStreamEvent } from './claudeStream';
 import { harnessPrompt, type AgentHarness, type HarnessInput, type HarnessResult } from './harness';
-import { runAgentProcess } from './processRun';
-import { writeScratch } from './scratch';
+import { exitFailure, runAgentProcess } from './processRun';
+import { writePrompt } from './scratch';
 
 const DEFAULT_MAX_TURNS = 50;
 export const CLAUDE_INSTALL_HINT = 'install it with `npm install -g @anthropic-ai/claude-code`, or set "path" in its agents entry';
@@ -28,26 +28,23 @@ export function claudeCodeHarness(name: string, cfg: ClaudeCodeAgent): AgentHarn
       const prompt = harnessPrompt(input.task, input.deps);
       let result: Extract<ClaudeStreamEvent, { kind: 'result' }> | undefined;
       let model: string | undefined;
-      const exit = await writeScratch(input, () => runAgentProcess(input, {
+      await writePrompt(input, prompt);
+      const exit = await runAgentProcess(input, {
         name,
         file: cfg.path ?? 'claude',
         args: claudeArgs(prompt, cfg, input.model),
         env: { ...process.env, ...cfg.env },
         installHint: CLAUDE_INSTALL_HINT,
         onLine: (line) => {
-          input.onEvent({ type: 'output', stream: 'stdout', text: `${line}\n` });
           for (const ev of parseClaudeLine(line, input.worktree)) {
             if (ev.kind === 'progress') input.onEvent({ type: 'progress', text: ev.text });
             else if (ev.kind === 'model') model = ev.model;
             else if (ev.kind === 'result') result = ev;
           }
         },
-      }), prompt);
+      });
       if (result && !result.ok) throw new EngineError('agent/failed', `the agent "${name}" ended with ${result.subtype}: ${result.text.trim().slice(0, 2000) || 'no message'}`);
-      if (exit.code !== 0 || !result) {
-        const why = exit.stderrTail.trim().split('\n').slice(-3).join(' | ') || 'no output on stderr';
-        throw new EngineError('agent/failed', `the agent "${name}" exited with ${exit.code === null ? `signal ${exit.signal}` : `code ${exit.code}`}${result ? '' : ' without a result'}: ${why}`);
-      }
+      if (exit.code !== 0 || !result) throw exitFailure(name, exit, result ? '' : ' without a result');
       return { summary: result.text.trim() || input.task.title, usage: result.usage, transcript: exit.transcript, model };
     },
   };

@@ -2,8 +2,8 @@ import type { CodexAgent } from '../config';
 import { EngineError } from '../errors';
 import { parseCodexLine } from './codexStream';
 import { harnessPrompt, type AgentHarness, type HarnessInput, type HarnessResult, type HarnessUsage } from './harness';
-import { runAgentProcess } from './processRun';
-import { writeScratch } from './scratch';
+import { exitFailure, runAgentProcess } from './processRun';
+import { writePrompt } from './scratch';
 
 export const CODEX_INSTALL_HINT = 'install it with `npm install -g @openai/codex`, or set "path" in its agents entry';
 const PROVIDER_ID = 'hyperion';
@@ -35,14 +35,14 @@ export function codexHarness(name: string, cfg: CodexAgent): AgentHarness {
       let summary = '';
       let failure: string | undefined;
       let usage: HarnessUsage | null = null;
-      const exit = await writeScratch(input, () => runAgentProcess(input, {
+      await writePrompt(input, prompt);
+      const exit = await runAgentProcess(input, {
         name,
         file: cfg.path ?? 'codex',
         args: codexArgs(prompt, cfg, input.model),
         env: { ...process.env, ...cfg.env },
         installHint: CODEX_INSTALL_HINT,
         onLine: (line) => {
-          input.onEvent({ type: 'output', stream: 'stdout', text: `${line}\n` });
           for (const ev of parseCodexLine(line, input.worktree)) {
             if (ev.kind === 'progress') input.onEvent({ type: 'progress', text: ev.text });
             else if (ev.kind === 'message') summary = ev.text;
@@ -50,12 +50,9 @@ export function codexHarness(name: string, cfg: CodexAgent): AgentHarness {
             else if (ev.kind === 'usage') usage = { inputTokens: (usage?.inputTokens ?? 0) + ev.usage.inputTokens, outputTokens: (usage?.outputTokens ?? 0) + ev.usage.outputTokens, costUsd: null };
           }
         },
-      }), prompt);
+      });
       if (failure !== undefined) throw new EngineError('agent/failed', `the agent "${name}" failed: ${failure.trim().slice(0, 2000)}`);
-      if (exit.code !== 0) {
-        const why = exit.stderrTail.trim().split('\n').slice(-3).join(' | ') || 'no output on stderr';
-        throw new EngineError('agent/failed', `the agent "${name}" exited with ${exit.code === null ? `signal ${exit.signal}` : `code ${exit.code}`}: ${why}`);
-      }
+      if (exit.code !== 0) throw exitFailure(name, exit);
       return { summary: summary.trim() || input.task.title, usage, transcript: exit.transcript };
     },
   };

@@ -3,16 +3,12 @@ import path from 'node:path';
 import type { HarnessInput } from './harness';
 
 /**
- * Runs `body` with the prompt written to `<scratchDir>/prompt.md` and the transcript written
- * beside it afterwards, so a failed task's kept worktree shows what the agent was told and
- * what it said (the scratch folder is removed with the worktree on success).
+ * Writes the task's prompt to `<scratchDir>/prompt.md` (outside the worktree, so it is never
+ * part of the captured change; kept beside a failed task's worktree with `transcript.log`,
+ * which `runAgentProcess` writes) and returns its path.
  */
-export async function writeScratch<T extends { transcript: string }>(input: HarnessInput, body: () => Promise<T>, prompt: string): Promise<T> {
-  await writeFile(path.join(input.scratchDir, 'prompt.md'), prompt);
-  const res = await body().catch(async (e: unknown) => {
-    await writeFile(path.join(input.scratchDir, 'transcript.log'), `${e instanceof Error ? e.message : String(e)}\n`).catch(() => undefined);
-    throw e;
-  });
-  await writeFile(path.join(input.scratchDir, 'transcript.log'), res.transcript).catch(() => undefined);
-  return res;
+export async function writePrompt(input: HarnessInput, prompt: string): Promise<string> {
+  const file = path.join(input.scratchDir, 'prompt.md');
+  await writeFile(file, prompt);
+  return file;
 }
