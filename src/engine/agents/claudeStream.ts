@@ -1,5 +1,5 @@
 import type { HarnessUsage } from './harness';
-import { toolProgress } from './toolProgress';
+import { isObj, jsonObject, num, toolProgress } from './toolProgress';
 
 /** What one line of `claude -p --output-format stream-json --verbose` means to the harness. */
 export type ClaudeStreamEvent =
@@ -8,9 +8,6 @@ export type ClaudeStreamEvent =
   | { kind: 'result'; ok: boolean; text: string; usage: HarnessUsage; subtype: string }
   | { kind: 'ignored' };
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /**
  * Parses one stream-json line into the events it carries (an assistant message may hold
@@ -19,13 +16,8 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
  * the paths shown.
  */
 export function parseClaudeLine(line: string, cwd: string): ClaudeStreamEvent[] {
-  let ev: unknown;
-  try {
-    ev = JSON.parse(line);
-  } catch {
-    return [];
-  }
-  if (!isObj(ev)) return [];
+  const ev = jsonObject(line);
+  if (!ev) return [];
   if (ev.type === 'system' && ev.subtype === 'init' && typeof ev.model === 'string') return [{ kind: 'model', model: ev.model }];
   if (ev.type === 'assistant' && isObj(ev.message) && Array.isArray(ev.message.content)) {
     const out: ClaudeStreamEvent[] = [];

@@ -1,5 +1,5 @@
 import type { HarnessUsage } from './harness';
-import { shownPath } from './toolProgress';
+import { firstLine, isObj, jsonObject, num, shownPath, str } from './toolProgress';
 
 /** What one line of `codex exec --json` means to the harness. */
 export type CodexStreamEvent =
@@ -9,15 +9,7 @@ export type CodexStreamEvent =
   | { kind: 'failed'; text: string }
   | { kind: 'ignored' };
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-function firstLine(s: string): string {
-  const l = s.trim().split('\n')[0] ?? '';
-  return l.length > 120 ? `${l.slice(0, 119)}…` : l;
-}
 
 /**
  * Parses one JSON line of `codex exec --json`: agent messages (the last is the summary),
@@ -26,13 +18,8 @@ function firstLine(s: string): string {
  * Codex reports tokens, not cost: cost is left to the ledger's prices.
  */
 export function parseCodexLine(line: string, cwd: string): CodexStreamEvent[] {
-  let ev: unknown;
-  try {
-    ev = JSON.parse(line);
-  } catch {
-    return [];
-  }
-  if (!isObj(ev)) return [];
+  const ev = jsonObject(line);
+  if (!ev) return [];
   if (ev.type === 'item.started' || ev.type === 'item.completed') {
     const item = isObj(ev.item) ? ev.item : {};
     if (item.type === 'command_execution' && ev.type === 'item.started') return [{ kind: 'progress', text: `running ${firstLine(str(item.command))}` }];

@@ -2,9 +2,26 @@ import path from 'node:path';
 
 const MAX = 120;
 
-function short(s: string): string {
+/** The first line of `s`, cut to 120 characters, for a progress line. */
+export function firstLine(s: string): string {
   const line = s.trim().split('\n')[0] ?? '';
   return line.length > MAX ? `${line.slice(0, MAX - 1)}…` : line;
+}
+
+/** Reading the agents' JSON-lines streams: loose, so a newer agent's extra fields never break it. */
+export type Json = Record<string, unknown>;
+export const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+export const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/** One stream line as a JSON object, or undefined when it is not one (agents print other lines too). */
+export function jsonObject(line: string): Json | undefined {
+  try {
+    const v: unknown = JSON.parse(line);
+    return isObj(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A path as the user knows it: relative to the worktree when inside it. */
@@ -30,10 +47,10 @@ export function toolProgress(name: string, input: Record<string, unknown>, cwd: 
     case 'Read':
       return file ? `reading ${shownPath(file, cwd)}` : 'reading';
     case 'Bash':
-      return `running ${short(str('command') ?? '')}`.trim();
+      return `running ${firstLine(str('command') ?? '')}`.trim();
     case 'Glob':
     case 'Grep':
-      return `searching ${short(str('pattern') ?? '')}`.trim();
+      return `searching ${firstLine(str('pattern') ?? '')}`.trim();
     default:
       return `using ${name}`;
   }
