@@ -10,6 +10,7 @@ import { EngineError } from '../../src/engine/errors';
 import { applyAndDiff } from '../../src/engine/git/batch';
 import { captureWorktreeChange, createTaskWorktree, removeTaskWorktree } from '../../src/engine/git/taskWorktree';
 import { stateDirFor } from '../../src/engine/store/location';
+import { alive, waitFor } from '../support/processes';
 
 const dirs: string[] = [];
 after(() => {
@@ -34,28 +35,6 @@ function makeRepo(): string {
   git(repo, 'add', '-A');
   git(repo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-q', '-m', 'init');
   return repo;
-}
-
-/** True while `pid` is a live process (a zombie waiting for its parent counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const TASK = { runId: 'run-1', id: 'task-1', title: 'Do it', type: 'code_gen' as const, prompt: 'Change the files', acceptanceCriteria: ['it works'], dependsOn: [], files: ['src/edit.txt'] };

@@ -11,6 +11,7 @@ import { runPlan, type RunPlanDeps } from '../../src/engine/schedule/scheduler';
 import { config, fastBackoff, makeRunFixture, plan, task, testClock, type RunFixture } from '../support/run-fixture';
 import { ScriptedClient } from '../support/run-model';
 import { useTempWorktrees } from '../support/worktrees';
+import { alive, waitFor } from '../support/processes';
 
 useTempWorktrees();
 
@@ -21,28 +22,6 @@ afterEach(() => {
   fx = undefined;
   for (const d of tmp.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
-
-/** True while `pid` is a live process (a zombie waiting for its parent counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const node = (script: string) => `${JSON.stringify(process.execPath)} -e ${JSON.stringify(script)}`;
 

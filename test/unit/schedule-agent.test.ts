@@ -12,6 +12,7 @@ import { config, fastBackoff, makeRunFixture, plan, task, testClock, type RunFix
 import { ScriptedClient } from '../support/run-model';
 import { useTempWorktrees } from '../support/worktrees';
 import { worktreeBaseFor } from '../../src/engine/store/location';
+import { alive, waitFor } from '../support/processes';
 
 useTempWorktrees();
 
@@ -20,28 +21,6 @@ afterEach(() => {
   fx?.cleanup();
   fx = undefined;
 });
-
-/** True while `pid` is a live process (a zombie waiting for its parent counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * An agent that starts a child which ignores SIGTERM, writes that child's pid to `pidFile`
