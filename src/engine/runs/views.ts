@@ -15,18 +15,21 @@ type TaskViewRow = TaskRow & {
   entry_state: string | null; entry_error: string | null; change_policy: string | null; change_explicit: number | null; run_approve: string | null;
 };
 
+/** Each task with its cost, its latest change and its latest land entry (one lookup each, joined once). */
 const TASK_VIEW_SELECT = `
 SELECT t.*,
   (SELECT COALESCE(SUM(m.cost_usd), 0) FROM model_calls m WHERE m.run_id = t.run_id AND m.task_id = t.id) AS cost,
-  (SELECT c.id FROM change_requests c WHERE c.run_id = t.run_id AND c.task_id = t.id ORDER BY c.created_at DESC, c.rowid DESC LIMIT 1) AS change_id,
   (SELECT q.landed_commit FROM queue_entries q WHERE q.run_id = t.run_id AND q.task_id = t.id AND q.kind = 'land' AND q.landed_commit IS NOT NULL
      ORDER BY q.updated_at DESC LIMIT 1) AS commit_sha,
-  (SELECT q.state FROM queue_entries q WHERE q.run_id = t.run_id AND q.task_id = t.id AND q.kind = 'land' ORDER BY q.seq DESC LIMIT 1) AS entry_state,
-  (SELECT q.last_error FROM queue_entries q WHERE q.run_id = t.run_id AND q.task_id = t.id AND q.kind = 'land' ORDER BY q.seq DESC LIMIT 1) AS entry_error,
-  (SELECT c.policy_json FROM change_requests c WHERE c.run_id = t.run_id AND c.task_id = t.id ORDER BY c.created_at DESC, c.rowid DESC LIMIT 1) AS change_policy,
-  (SELECT c.needs_explicit_approval FROM change_requests c WHERE c.run_id = t.run_id AND c.task_id = t.id ORDER BY c.created_at DESC, c.rowid DESC LIMIT 1) AS change_explicit,
-  (SELECT r.approve FROM runs r WHERE r.id = t.run_id) AS run_approve
-FROM tasks t`;
+  lc.id AS change_id, lc.policy_json AS change_policy, lc.needs_explicit_approval AS change_explicit,
+  le.state AS entry_state, le.last_error AS entry_error,
+  lr.approve AS run_approve
+FROM tasks t
+LEFT JOIN change_requests lc ON lc.rowid = (
+  SELECT c.rowid FROM change_requests c WHERE c.run_id = t.run_id AND c.task_id = t.id ORDER BY c.created_at DESC, c.rowid DESC LIMIT 1)
+LEFT JOIN queue_entries le ON le.rowid = (
+  SELECT q.rowid FROM queue_entries q WHERE q.run_id = t.run_id AND q.task_id = t.id AND q.kind = 'land' ORDER BY q.seq DESC LIMIT 1)
+LEFT JOIN runs lr ON lr.id = t.run_id`;
 
 function opt<T>(v: SqlValue | undefined): T | undefined {
   return v === null || v === undefined ? undefined : (v as T);
