@@ -102,6 +102,7 @@ describe('hyperion request with a command agent', () => {
     assert.equal(byId.u1.status, 'failed');
     assert.match(byId.u1.error, /no agent "nobody" is configured/);
     const kept = path.join(await worktreeBaseFor(dir), 'worktrees', out.runId, 'f1');
+    assert.ok(byId.f1.error.endsWith(`; its worktree is kept at ${kept}`), byId.f1.error);
     assert.equal(fs.readFileSync(path.join(kept, 'half-done.txt'), 'utf8'), 'partial\n');
     assert.match(fs.readFileSync(`${kept}.hyperion/transcript.log`, 'utf8'), /the agent gave up/);
     assert.match(fs.readFileSync(`${kept}.hyperion/prompt.md`, 'utf8'), /^# Give up/);

@@ -2,7 +2,7 @@ import type { AgentHarness, HarnessEvent } from '../agents/harness';
 import { harnessFor as harnessOfKind } from '../agents/harnesses';
 import type { AgentTask } from '../agents/types';
 import type { EngineConfig, ModelRef } from '../config';
-import { EngineError } from '../errors';
+import { EngineError, isEngineError } from '../errors';
 import { fingerprintChanges, fingerprintRepo } from '../git/confinement';
 import { captureWorktreeChange, createTaskWorktree, removeTaskWorktree } from '../git/taskWorktree';
 import type { Logger } from '../ports';
@@ -92,6 +92,10 @@ export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: 
     if (moved.length > 0) throw new EngineError('agent/escaped', `the agent changed files outside its worktree: ${moved.join(', ')} moved while it ran; its change is not stored`);
     captured = await captureWorktreeChange(wt, { signal });
     return { ...captured, summary: res.summary, model: `agent:${harness.name}${(res.model ?? model) ? `/${res.model ?? model}` : ''}` };
+  } catch (e) {
+    // The task's error is all a CLI user sees: say where to look.
+    if (isEngineError(e, 'agent/')) throw new EngineError(e.code, `${e.message}; its worktree is kept at ${wt.dir}`, { cause: e.cause, details: e.details });
+    throw e;
   } finally {
     if (captured) await removeTaskWorktree(repo, wt);
     else input.log.info('kept the worktree of a task whose agent did not finish', { runId: row.run_id, taskId: row.id, worktree: wt.dir });
