@@ -11,6 +11,7 @@ import { realAgents, type RealAgents } from '../support/agents/realAgents';
 import { gitOut, makeSampleRepo, runCli } from '../support/cli';
 import { useTempWorktrees } from '../support/worktrees';
 import { worktreeBaseFor } from '../../src/engine/store/location';
+import { groupAlive, waitFor } from '../support/processes';
 
 useTempWorktrees();
 
@@ -90,7 +91,7 @@ describe('Claude Code as a task\'s agent', () => {
     ac.abort();
     await assert.rejects(run, (e: unknown) => e instanceof EngineError && e.code === 'cancelled');
     assert.ok(pid !== undefined);
-    assert.throws(() => process.kill(-pid!, 0), { code: 'ESRCH' }, 'no process of its group is left');
+    await waitFor(() => !groupAlive(pid!), 'no process of its group is left');
   });
 
   it('reports progress, the summary, tokens and cost from its result event, and fails on an error result', async () => {
