@@ -371,10 +371,10 @@ describe('Hyperion in a real VS Code', () => {
     await answer(GOAL_CONFLICT, 'Plan Task');
     await rowMatching('h1 · proposed').waitFor({ timeout: 120_000 });
     await rowMatching('h2 · proposed').waitFor({ timeout: 60_000 });
-    await inlineAction('h1 · proposed', 'Approve Change');
+    await inlineAction('h1 · proposed', 'Approve Change', 'Headline one');
     await rowMatching('h1 · merged').waitFor({ timeout: 90_000 });
     // h2 was written on the old README line that h1 just changed: it cannot apply as is.
-    await inlineAction('h2 · proposed', 'Approve Change');
+    await inlineAction('h2 · proposed', 'Approve Change', 'Headline two');
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: /regenerated after a conflict \(v2\)/ }).first();
     await toast.waitFor({ timeout: 150_000 });
     await queueRow('Headline two', /\bv2\b/).waitFor({ timeout: 30_000 });

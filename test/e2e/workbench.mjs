@@ -80,11 +80,16 @@ export function queueRow(...patterns) {
 }
 
 /** Hovers a task row in the Runs tree and clicks one of its inline actions. */
-export async function inlineAction(rowText, action) {
+export async function inlineAction(rowText, action, pickIfAsked) {
   const row = rowMatching(rowText);
   await row.waitFor({ timeout: 30_000 });
   await row.hover();
   await row.locator(`.actions [aria-label*="${action}"]`).first().click();
+  if (pickIfAsked === undefined) return;
+  // A row re-rendered by a refresh between the hover and the click loses the action's
+  // argument, and the command then asks which change: the answer a person gives is the row's.
+  const asked = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: pickIfAsked }).first();
+  if (await asked.waitFor({ timeout: 1500 }).then(() => true, () => false)) await asked.click();
 }
 
 /** Right-clicks a row and picks `item` from its context menu. */
