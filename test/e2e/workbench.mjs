@@ -31,6 +31,18 @@ export async function palette(command) {
   await page.keyboard.press('Enter');
 }
 
+/**
+ * Approves a change from the palette and its picker, by the task title the picker shows. Used
+ * where the sidebar rows re-render under the pointer while the queue works (a hover or an
+ * inline click on a detached row then misses).
+ */
+export async function approveFromPalette(title) {
+  await palette('Hyperion: Approve Change');
+  const item = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: title }).first();
+  await item.waitFor({ timeout: 30_000 });
+  await item.click();
+}
+
 /** Types into the open quick input (input box or quick pick filter) and accepts. */
 export async function answer(text, expectTitle) {
   const widget = page.locator('.quick-input-widget');
@@ -80,16 +92,11 @@ export function queueRow(...patterns) {
 }
 
 /** Hovers a task row in the Runs tree and clicks one of its inline actions. */
-export async function inlineAction(rowText, action, pickIfAsked) {
+export async function inlineAction(rowText, action) {
   const row = rowMatching(rowText);
   await row.waitFor({ timeout: 30_000 });
   await row.hover();
   await row.locator(`.actions [aria-label*="${action}"]`).first().click();
-  if (pickIfAsked === undefined) return;
-  // A row re-rendered by a refresh between the hover and the click loses the action's
-  // argument, and the command then asks which change: the answer a person gives is the row's.
-  const asked = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: pickIfAsked }).first();
-  if (await asked.waitFor({ timeout: 1500 }).then(() => true, () => false)) await asked.click();
 }
 
 /** Right-clicks a row and picks `item` from its context menu. */
