@@ -16,7 +16,8 @@ function shown(v: unknown): string {
 /**
  * The `hyperion.*` settings reader the engine is built from. When the workspace (a file in
  * the repository, which a patch can change) sets a risky setting — the check command, a base
- * URL that would receive the API key, protected paths, the target branch, automatic approval —
+ * URL that would receive the API key, protected paths, the target branch, automatic approval,
+ * the coding agents and the default agent —
  * and the user has not confirmed these exact values before, a modal shows them and asks.
  * Confirmed values are remembered by hash in the extension's global state; ignored (or
  * dismissed) values are left out and the user's own settings apply, so nothing a patch wrote

@@ -1,4 +1,4 @@
-import { EngineConfig, ProviderKindSchema, ROLES, type ModelRef } from '../engine/config';
+import { AgentConfig, EngineConfig, ProviderKindSchema, ROLES, type ModelRef, type RouteRef } from '../engine/config';
 
 /**
  * Maps `hyperion.*` settings to `EngineConfig`. Pure: `read` is `(key) => value` over the
@@ -39,6 +39,53 @@ export function formatModelRef(ref: ModelRef): string {
   return `${ref.provider}:${ref.model}`;
 }
 
+/** The prefix of a route entry that names a coding agent: `agent:<name>` or `agent:<name>/<model>`. */
+export const AGENT_ROUTE_PREFIX = 'agent:';
+
+/**
+ * Parses a `hyperion.models.<role>` entry: `provider:model`, or `agent:<name>` /
+ * `agent:<name>/<model>` for a configured coding agent (the name ends at the first `/`, so a
+ * model such as `openrouter/x` keeps its slashes). Returns undefined for anything else.
+ */
+export function parseRouteRef(text: string): RouteRef | undefined {
+  const t = text.trim();
+  if (!t.startsWith(AGENT_ROUTE_PREFIX)) return parseModelRef(t);
+  const rest = t.slice(AGENT_ROUTE_PREFIX.length);
+  const slash = rest.indexOf('/');
+  const name = (slash < 0 ? rest : rest.slice(0, slash)).trim();
+  const model = slash < 0 ? undefined : rest.slice(slash + 1).trim();
+  if (name.length === 0 || model === '') return undefined;
+  return model === undefined ? { agent: name } : { agent: name, model };
+}
+
+/** The `hyperion.models.<role>` text of an agent route: what Select Models writes. */
+export function formatAgentRoute(name: string, model?: string): string {
+  return `${AGENT_ROUTE_PREFIX}${name}${model ? `/${model}` : ''}`;
+}
+
+/**
+ * `hyperion.agents`: each entry checked on its own (a bad one is skipped with a sentence, the
+ * others stay). Names may not contain `/`, which ends the name in an `agent:` route.
+ */
+function agentsFromSetting(raw: unknown, problems: string[]): Record<string, AgentConfig> | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push('hyperion.agents: expected an object of agent name → { "kind": "claude-code" | "codex" } or { "command": "…" }');
+    return undefined;
+  }
+  const out: Record<string, AgentConfig> = {};
+  for (const [name, entry] of Object.entries(raw as Record<string, unknown>)) {
+    if (name.trim().length === 0 || name.includes('/')) {
+      problems.push(`hyperion.agents: "${name}" is not a usable agent name (it must be non-empty and have no "/")`);
+      continue;
+    }
+    const parsed = AgentConfig.safeParse(entry);
+    if (parsed.success) out[name] = parsed.data;
+    else problems.push(`hyperion.agents.${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'entry'}: ${i.message}`).join('; ')} (use { "kind": "claude-code" | "codex", "path"?, "args"?, "env"? } or { "command": "…", "env"? })`);
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim().length > 0 ? v.trim() : undefined;
 }
@@ -49,16 +96,16 @@ function num(v: unknown): number | undefined {
 
 export function settingsToEngineConfig(read: (key: string) => unknown): SettingsResult {
   const problems: string[] = [];
-  const routes: Record<string, ModelRef[]> = {};
+  const routes: Record<string, RouteRef[]> = {};
   for (const role of MODEL_SETTING_ROLES) {
     const raw = read(`models.${role}`);
     if (raw === undefined || raw === null) continue;
     const list = Array.isArray(raw) ? raw : [raw];
-    const refs: ModelRef[] = [];
+    const refs: RouteRef[] = [];
     for (const item of list) {
-      const ref = typeof item === 'string' ? parseModelRef(item) : undefined;
+      const ref = typeof item === 'string' ? parseRouteRef(item) : undefined;
       if (ref) refs.push(ref);
-      else problems.push(`hyperion.models.${role}: "${String(item)}" is not "provider:model" (providers: ${ProviderKindSchema.options.join(', ')})`);
+      else problems.push(`hyperion.models.${role}: "${String(item)}" is not "provider:model" (providers: ${ProviderKindSchema.options.join(', ')}) or "agent:<name>"`);
     }
     if (refs.length > 0) routes[role] = refs;
   }
@@ -90,6 +137,10 @@ export function settingsToEngineConfig(read: (key: string) => unknown): Settings
   if (deadline !== undefined) input.callDeadlineMs = Math.round(deadline * 1000);
   const taskTimeout = num(read('taskTimeoutMinutes'));
   if (taskTimeout !== undefined) input.taskTimeoutMs = Math.round(taskTimeout * 60_000);
+  const agents = agentsFromSetting(read('agents'), problems);
+  if (agents) input.agents = agents;
+  const defaultAgent = str(read('defaultAgent'));
+  if (defaultAgent !== undefined) input.defaultAgent = defaultAgent;
   const protectedPaths = read('protectedPaths');
   if (Array.isArray(protectedPaths)) input.protectedPaths = protectedPaths.filter((p): p is string => typeof p === 'string' && p.length > 0);
 
@@ -104,12 +155,28 @@ export function settingsToEngineConfig(read: (key: string) => unknown): Settings
     for (const k of bad) delete input[k];
     config = EngineConfig.parse(input);
   }
+  problems.push(...unknownAgentProblems(config));
   return { config, autoApprove: read('autoApprove') === true, problems };
 }
 
 /**
+ * An agent named by `hyperion.defaultAgent` or an `agent:` route but missing from
+ * `hyperion.agents`: its tasks fail with `agent/unknown` when they start, so say it now.
+ */
+function unknownAgentProblems(config: EngineConfig): string[] {
+  const known = new Set(Object.keys(config.agents ?? {}));
+  const hint = known.size > 0 ? ` (configured: ${[...known].join(', ')})` : '';
+  const out: string[] = [];
+  if (config.defaultAgent !== undefined && !known.has(config.defaultAgent)) out.push(`hyperion.defaultAgent: no agent "${config.defaultAgent}" is configured in hyperion.agents${hint}`);
+  for (const [role, refs] of Object.entries(config.routes)) {
+    for (const r of refs) if ('agent' in r && !known.has(r.agent)) out.push(`hyperion.models.${role}: no agent "${r.agent}" is configured in hyperion.agents${hint}`);
+  }
+  return out;
+}
+
+/**
  * `hyperion.*` settings that can run a command, receive an API key or loosen the change
- * policy. A value for one of them from the workspace (`.vscode/settings.json`, a
+ * policy (`agents` names commands to run; `defaultAgent` hands every task to one of them). A value for one of them from the workspace (`.vscode/settings.json`, a
  * `.code-workspace` file) comes from files a patch can write, so it takes effect only after
  * the user confirmed it (src/extension/configTrust.ts). User (global) values are the user's own.
  */
@@ -121,6 +188,8 @@ export const RISKY_SETTINGS = [
   'protectedPaths',
   'targetBranch',
   'autoApprove',
+  'agents',
+  'defaultAgent',
 ] as const;
 
 /** What `WorkspaceConfiguration.inspect` tells about one setting (the fields used here). */
