@@ -206,7 +206,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       if (provider) host.invalidate();
     }),
 
-    vscode.commands.registerCommand(COMMANDS.selectModels, guarded('Selecting models', log, () => selectModelsCommand())),
+    vscode.commands.registerCommand(COMMANDS.selectModels, guarded('Selecting models', log, () => selectModelsCommand(host.current?.config.agents))),
 
     vscode.commands.registerCommand(COMMANDS.openLog, () => deps.channel.show(true)),
 
