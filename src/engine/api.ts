@@ -61,6 +61,10 @@ export interface TaskView extends PlanTask {
   commit?: string;
   startedAt?: number;
   finishedAt?: number;
+  /** The configured coding agent that runs (or ran) the task; undefined for the built-in developer. */
+  agent?: string;
+  /** What its agent is doing now ("editing src/a.ts"), while the task runs. */
+  activity?: string;
 }
 
 export interface RunView {
@@ -221,5 +225,10 @@ export interface Engine {
   getCheckOutput(entryId: string, attempt?: number): CheckOutputView | undefined;
   /** Re-checks blocked entries now (a blocking file was saved or committed); lands what can land. */
   recheckBlocked(): Promise<void>;
+  /**
+   * The stored transcript of the agent that ran a task, or undefined when there is none.
+   * Optional here until the engine stores transcripts (issue 10); hosts call it with `?.`.
+   */
+  taskTranscript?(runId: string, taskId: string): Promise<string | undefined>;
   dispose(): Promise<void>;
 }

@@ -19,6 +19,7 @@ export const COMMANDS = {
   showCheckOutput: 'hyperion.showCheckOutput',
   openGraphInEditor: 'hyperion.openGraphInEditor',
   openTaskWorktree: 'hyperion.openTaskWorktree',
+  showTranscript: 'hyperion.showTranscript',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 

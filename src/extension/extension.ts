@@ -16,6 +16,8 @@ import { vscodeLanguageModels } from './languageModels';
 import { channelLogger } from './logger';
 import { vscodeUserPrompt } from './prompt';
 import { RunsTreeProvider } from './runsTree';
+import { TranscriptProvider } from './transcript';
+import { ActivityTracker, TRANSCRIPT_SCHEME } from './viewmodel/agents';
 import { secretReader } from './secrets';
 import { QueueStatusBar } from './statusBar';
 import { CHECK_SCHEME } from './viewmodel/checkOutput';
@@ -59,9 +61,11 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
     log, secrets: secretReader(context.secrets), ask: vscodeUserPrompt, lm: vscodeLanguageModels,
     readSettings: () => trustedSettingsReader(context.globalState, log),
   });
-  const runs = new RunsTreeProvider(host);
+  const activity = new ActivityTracker();
+  const transcripts = new TranscriptProvider(host);
+  const runs = new RunsTreeProvider(host, undefined, activity);
   const approvals = new ApprovalsTreeProvider(host);
-  const graph = new GraphViewProvider(context.extensionUri, host, log);
+  const graph = new GraphViewProvider(context.extensionUri, host, log, activity);
   const statusBar = new QueueStatusBar(host);
   const contents = new ChangeContentProvider(host);
   const checkOutputs = new CheckOutputProvider(host);
@@ -105,6 +109,13 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
     vscode.window.registerWebviewViewProvider(VIEWS.graph, graph),
     vscode.workspace.registerTextDocumentContentProvider(CHANGE_SCHEME, contents),
     vscode.workspace.registerTextDocumentContentProvider(CHECK_SCHEME, checkOutputs),
+    vscode.workspace.registerTextDocumentContentProvider(TRANSCRIPT_SCHEME, transcripts),
+    transcripts,
+    // Before the views refresh (host.onDidChange fires after this), so they show the new activity.
+    host.onDidEngineEvent((e) => {
+      activity.record(e);
+      if (e.runId && e.taskId && (e.kind === 'task/progress' || e.kind === 'task/state')) transcripts.refresh(e.runId, e.taskId);
+    }),
     ...registerCommands({ host, log, channel, secrets: context.secrets, notice, openGraphInEditor: () => graph.openInEditor() }),
     context.secrets.onDidChange((e) => { if (e.key.startsWith('hyperion.apiKey.')) host.invalidate(); }),
     vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('hyperion')) host.invalidate(); }),

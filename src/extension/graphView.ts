@@ -3,6 +3,7 @@ import type { Logger } from '../engine/ports';
 import type { RunChoice } from '../protocol/messages';
 import { COMMANDS } from './commandIds';
 import type { EngineHost } from './engineHost';
+import { taskAgentViews, type ActivityTracker } from './viewmodel/agents';
 import { oneLine } from './viewmodel/format';
 import { directionFor, layoutGraph } from './viewmodel/graph';
 import { WebviewChannel } from './webviewChannel';
@@ -28,7 +29,7 @@ export class GraphViewProvider implements vscode.WebviewViewProvider, vscode.Dis
   private panel: vscode.WebviewPanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly host: EngineHost, private readonly log: Logger) {}
+  constructor(private readonly extensionUri: vscode.Uri, private readonly host: EngineHost, private readonly log: Logger, private readonly activity?: ActivityTracker) {}
 
   resolveWebviewView(view: vscode.WebviewView): void {
     const surface = this.attach(view.webview);
@@ -117,7 +118,7 @@ export class GraphViewProvider implements vscode.WebviewViewProvider, vscode.Dis
       return;
     }
     const choices: RunChoice[] = runs.map((r) => ({ id: r.id, label: oneLine(`${r.goal} (${r.status})`, 120) }));
-    channel.send({ type: 'graph/show', graph: layoutGraph(run, undefined, directionFor(surface.width), engine.config.prices), runs: choices });
+    channel.send({ type: 'graph/show', graph: layoutGraph(run, undefined, directionFor(surface.width), engine.config.prices, this.activity ? taskAgentViews(engine, this.activity) : undefined), runs: choices });
   }
 
   dispose(): void {

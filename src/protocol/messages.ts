@@ -33,6 +33,10 @@ export const GraphNode = z.object({
   /** False when the node's model has no price: its cost shows "—", not "$0.00". */
   costKnown: z.boolean().optional(),
   hasChange: z.boolean(),
+  /** The coding agent that runs the task (absent: the built-in developer). */
+  agent: z.string().max(80).optional(),
+  /** What the agent is doing now, while the task runs. */
+  activity: z.string().max(200).optional(),
 });
 export type GraphNode = z.infer<typeof GraphNode>;
 

@@ -88,11 +88,17 @@ export function renderGraph(doc: DomDocument, root: DomNode, graph: GraphModel, 
       role: 'button',
       'data-task-id': n.id,
     }));
-    g.appendChild(svg(doc, 'title', {}, `${n.title}\n${n.id} · ${n.type} · ${n.status} · ${formatCost(n.costUsd, n.costKnown !== false)}${n.critical ? ' · critical path' : ''}`));
+    const agentText = [n.agent, n.activity].filter(Boolean).join(': ');
+    const tip = [`${n.title}`, `${n.id} · ${n.type} · ${n.status} · ${formatCost(n.costUsd, n.costKnown !== false)}${n.critical ? ' · critical path' : ''}`];
+    if (n.agent) tip.push(`Agent: ${n.agent}`);
+    if (n.activity) tip.push(`Now: ${n.activity}`);
+    g.appendChild(svg(doc, 'title', {}, tip.join('\n')));
     g.appendChild(svg(doc, 'rect', { width: n.width, height: n.height, rx: 5, ry: 5, class: 'box' }));
     g.appendChild(svg(doc, 'rect', { width: 5, height: n.height, rx: 2, ry: 2, class: 'stripe' }));
     g.appendChild(svg(doc, 'text', { x: 12, y: 18, class: 'title' }, fitLabel(n.title, maxChars)));
     g.appendChild(svg(doc, 'text', { x: 12, y: 36, class: 'meta' }, `${n.id} · ${n.status}${n.costUsd > 0 || n.costKnown === false ? ` · ${formatCost(n.costUsd, n.costKnown !== false)}` : ''}`));
+    // The agent's name and what it does: model-adjacent text, so textContent like the rest.
+    if (agentText) g.appendChild(svg(doc, 'text', { x: 12, y: 53, class: 'agent' }, fitLabel(agentText, maxChars)));
     g.addEventListener('click', () => onOpen(n.id));
     g.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' || ev.key === ' ') {

@@ -17,6 +17,8 @@ export class FakeEngine implements Engine {
   changes: ChangeView[] = [];
   queue: QueueEntryView[] = [];
   checkOutputs = new Map<string, CheckOutputView>();
+  /** Agent transcripts by `runId/taskId`. */
+  transcripts = new Map<string, string>();
   /** Every mutating call, as `name(arg, …)`, in order. */
   readonly calls: string[] = [];
   private readonly emitter = new Emitter<EngineEvent>();
@@ -73,5 +75,6 @@ export class FakeEngine implements Engine {
   async taskWorktreePath(runId: string, taskId: string): Promise<string | undefined> { this.calls.push(`taskWorktreePath(${runId}, ${taskId})`); return undefined; }
   getCheckOutput(entryId: string): CheckOutputView | undefined { return this.checkOutputs.get(entryId); }
   async recheckBlocked(): Promise<void> { this.calls.push('recheckBlocked()'); }
+  async taskTranscript(runId: string, taskId: string): Promise<string | undefined> { return this.transcripts.get(`${runId}/${taskId}`); }
   async dispose(): Promise<void> { this.emitter.dispose(); }
 }

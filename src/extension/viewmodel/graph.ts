@@ -1,6 +1,7 @@
 import type { RunView } from '../../engine/api';
 import { criticalPath, topologicalLevels, type DagNode } from '../../engine/graph/dag';
 import type { GraphEdge, GraphModel, GraphNode } from '../../protocol/messages';
+import type { TaskAgentView } from './agents';
 import { isPriced, runStatusText, type PriceTable } from './format';
 
 export interface LayoutOptions {
@@ -12,6 +13,9 @@ export interface LayoutOptions {
 }
 
 export const DEFAULT_LAYOUT: LayoutOptions = { nodeWidth: 156, nodeHeight: 44, gapX: 40, gapY: 14, margin: 12 };
+
+/** Height of the line that names a node's agent (and its activity), added when some task has an agent. */
+export const AGENT_LINE_HEIGHT = 16;
 
 export type GraphDirection = 'right' | 'down';
 
@@ -31,8 +35,11 @@ export function directionFor(width: number | undefined): GraphDirection {
  * the host with unit weights (the longest chain of tasks), so the webview only draws.
  * Unknown dependency ids are dropped rather than drawn as dangling edges.
  */
-export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT, direction: GraphDirection = 'right', prices?: PriceTable): GraphModel {
+export function layoutGraph(run: RunView, layout: LayoutOptions = DEFAULT_LAYOUT, direction: GraphDirection = 'right', prices?: PriceTable, agentOf?: (t: RunView['tasks'][number]) => TaskAgentView): GraphModel {
   const down = direction === 'down';
+  const agents = new Map(run.tasks.map((t) => [t.id, agentOf?.(t) ?? {}]));
+  // Boxes grow by a line when some task has an agent to name, so every box keeps one size.
+  const opts = [...agents.values()].some((a) => a.agent || a.activity) ? { ...layout, nodeHeight: layout.nodeHeight + AGENT_LINE_HEIGHT } : layout;
   const ids = new Set(run.tasks.map((t) => t.id));
   const dag: DagNode[] = run.tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn.filter((d) => ids.has(d)) }));
   let levels: string[][];
@@ -80,6 +87,7 @@ export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT, 
         costUsd: t.costUsd,
         costKnown: prices === undefined || isPriced(prices, t.route),
         hasChange: t.changeId !== undefined,
+        ...agents.get(id),
       });
     });
   });

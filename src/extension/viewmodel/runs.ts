@@ -1,6 +1,7 @@
 import { isBusyRun, isRetryableTask, type RunStatus, type RunView, type TaskStatus, type TaskView } from '../../engine/api';
 import { assertNever } from '../../engine/errors';
 import { topologicalOrder } from '../../engine/graph/dag';
+import type { TaskAgentView } from './agents';
 import { formatCost, isPriced, oneLine, runStatusText, type PriceTable } from './format';
 import type { IconView, ItemView } from './nodes';
 
@@ -89,16 +90,26 @@ export function orderedTasks(run: RunView): TaskView[] {
   }
 }
 
-export function taskItem(task: TaskView, prices?: PriceTable): ItemView {
+/**
+ * `agent`: the task's coding agent and, while it runs, what it is doing (viewmodel/agents.ts);
+ * the row names the agent, and a running task's description ends with its activity.
+ */
+export function taskItem(task: TaskView, prices?: PriceTable, agent: TaskAgentView = {}): ItemView {
   const priced = prices === undefined || isPriced(prices, task.route);
   const tokens = ['task', task.status];
   if (task.changeId) tokens.push('change');
   if (task.status === 'proposed' && task.changeId) tokens.push('reviewable');
   if (isRetryableTask(task.status)) tokens.push('retryable');
+  // A transcript exists once the agent has started.
+  if (agent.agent && task.status !== 'pending' && task.status !== 'ready') tokens.push('transcript');
   const parts = [task.id, task.status];
+  // Early in the text, where a narrow sidebar still shows it: "claude: editing src/a.ts".
+  if (agent.agent || agent.activity) parts.push([agent.agent, agent.activity].filter(Boolean).join(': '));
   if (task.costUsd > 0 || (!priced && task.attempts > 0)) parts.push(formatCost(task.costUsd, priced));
   if (task.dependsOn.length > 0) parts.push(`after ${task.dependsOn.join(', ')}`);
   const lines = [task.title, `${task.id} · ${task.type} · ${task.status}`];
+  if (agent.agent) lines.push(`Agent: ${agent.agent}`);
+  if (agent.activity) lines.push(`Now: ${agent.activity}`);
   if (task.route) lines.push(`Model: ${task.route.provider}:${task.route.model}`);
   if (!priced) lines.push(`Cost: ${formatCost(task.costUsd, false)} (no price is configured for this model)`);
   if (task.attempts > 1) lines.push(`Attempts: ${task.attempts}`);

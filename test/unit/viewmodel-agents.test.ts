@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import type { ChangeView, RunView, TaskStatus, TaskView } from '../../src/engine/api';
+import { defaultConfig, type EngineConfig } from '../../src/engine/config';
+import { ToWebview } from '../../src/protocol/messages';
+import {
+  ActivityTracker, formatTranscript, parseTranscriptPath, taskAgentName, taskAgentViews, transcriptPath,
+} from '../../src/extension/viewmodel/agents';
+import { DEFAULT_LAYOUT, layoutGraph } from '../../src/extension/viewmodel/graph';
+import { taskItem } from '../../src/extension/viewmodel/runs';
+import type { DomDocument, DomNode } from '../../src/webview/dom';
+import { renderGraph } from '../../src/webview/render';
+import { FakeEngine } from '../support/fakeEngine';
+
+const HOSTILE = '<img src=x onerror=alert(1)>';
+
+function task(id: string, status: TaskStatus, extra: Partial<TaskView> = {}): TaskView {
+  return { id, title: `Task ${id}`, type: 'code_gen', prompt: 'p', acceptanceCriteria: [], dependsOn: [], files: [], runId: 'r1', status, attempts: 1, costUsd: 0, ...extra };
+}
+
+const config = (extra: Partial<EngineConfig> = {}): EngineConfig => ({ ...defaultConfig(), agents: { claude: { kind: 'claude-code' } }, ...extra });
+
+describe('which agent a task shows', () => {
+  it('takes the engine\'s word, else the config\'s choice for a task not yet settled, else its change\'s model', () => {
+    const cfg = config({ routes: { code_gen: [{ agent: 'claude' }] } });
+    assert.equal(taskAgentName(task('a', 'merged', { agent: 'codex' }), cfg), 'codex');
+    for (const s of ['pending', 'ready', 'running'] as const) assert.equal(taskAgentName(task('a', s), cfg), 'claude', s);
+    assert.equal(taskAgentName(task('a', 'pending', { type: 'docs' }), cfg), undefined, 'docs is not routed to an agent');
+    assert.equal(taskAgentName(task('a', 'proposed'), cfg, 'agent:claude/claude-sonnet-4-5'), 'claude');
+    assert.equal(taskAgentName(task('a', 'merged'), cfg, 'gpt-4.1'), undefined, 'a settled task the built-in developer ran stays so after the config changed');
+    assert.equal(taskAgentName(task('a', 'pending'), config({ defaultAgent: 'claude' })), 'claude');
+  });
+});
+
+describe('live activity of a running agent', () => {
+  it('keeps the latest task/progress text of each running task and drops it when the task changes state', () => {
+    const engine = new FakeEngine();
+    const activity = new ActivityTracker();
+    engine.onDidChange((e) => activity.record(e));
+    const running = task('t1', 'running');
+    engine.emit({ kind: 'task/progress', runId: 'r1', taskId: 't1', data: { text: 'reading src/a.ts' } });
+    engine.emit({ kind: 'task/progress', runId: 'r1', taskId: 't1', data: { text: 'editing\nsrc/a.ts' } });
+    engine.emit({ kind: 'task/progress', runId: 'r1', taskId: 't2', data: { text: 'running npm test' } });
+    engine.emit({ kind: 'task/progress', runId: 'r1', taskId: 't1', data: { bad: 1 } });
+    assert.equal(activity.activityOf(running), 'editing src/a.ts');
+    assert.equal(activity.activityOf(task('t1', 'proposed')), undefined, 'nothing once it stopped running');
+    assert.equal(activity.activityOf({ ...running, activity: 'from the engine' }), 'from the engine');
+    engine.emit({ kind: 'task/state', runId: 'r1', taskId: 't1', from: 'running', to: 'proposed' });
+    assert.equal(activity.activityOf(running), undefined);
+    assert.equal(activity.activityOf(task('t2', 'running')), 'running npm test');
+  });
+
+  it('shows the agent and its activity in the task\'s row, and offers the transcript once the agent started', () => {
+    const cfg = config({ routes: { code_gen: [{ agent: 'claude' }] } });
+    const engine = new FakeEngine(cfg);
+    const activity = new ActivityTracker();
+    activity.record({ at: 0, actor: 'agent', kind: 'task/progress', runId: 'r1', taskId: 't1', data: { text: 'editing src/a.ts' } });
+    const views = taskAgentViews(engine, activity);
+    const row = taskItem(task('t1', 'running', { dependsOn: ['t0'] }), undefined, views(task('t1', 'running')));
+    assert.equal(row.description, 't1 · running · claude: editing src/a.ts · after t0');
+    assert.match(row.tooltip ?? '', /^Agent: claude$/m);
+    assert.match(row.tooltip ?? '', /^Now: editing src\/a\.ts$/m);
+    assert.match(row.contextValue, /\btranscript\b/);
+    const waiting = taskItem(task('t2', 'pending'), undefined, views(task('t2', 'pending')));
+    assert.equal(waiting.description, 't2 · pending · claude');
+    assert.doesNotMatch(waiting.contextValue, /\btranscript\b/, 'no transcript before the agent starts');
+    engine.changes.push({ id: 'c3', model: 'agent:claude/m' } as ChangeView);
+    assert.equal(taskItem(task('t3', 'merged', { changeId: 'c3' }), undefined, views(task('t3', 'merged', { changeId: 'c3' }))).description, 't3 · merged · claude');
+    const builtIn = taskItem(task('t4', 'merged', { type: 'docs' }), undefined, views(task('t4', 'merged', { type: 'docs' })));
+    assert.equal(builtIn.description, 't4 · merged');
+    assert.doesNotMatch(builtIn.contextValue, /\btranscript\b/);
+
+    const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '../..', 'package.json'), 'utf8'));
+    const menu = (pkg.contributes.menus['view/item/context'] as Array<{ command: string; when: string }>).find((m) => m.command === 'hyperion.showTranscript');
+    assert.ok(menu && /view == hyperion\.runs/.test(menu.when), 'Show Transcript on task rows');
+    assert.ok(new RegExp(menu.when.match(/viewItem =~ \/(.*)\/$/)![1]).test(row.contextValue));
+  });
+});
+
+/** A DOM stand-in without any markup-parsing method: text can only arrive through textContent. */
+class FakeNode implements DomNode {
+  children: FakeNode[] = [];
+  attrs = new Map<string, string>();
+  private text: string | null = null;
+  constructor(readonly tag: string) {}
+  get textContent(): string | null { return this.children.length > 0 ? this.children.map((c) => c.textContent ?? '').join('') : this.text; }
+  set textContent(v: string | null) { this.children = []; this.text = v; }
+  set innerHTML(_v: string) { throw new Error('innerHTML used'); }
+  setAttribute(n: string, v: string) { this.attrs.set(n, v); }
+  appendChild<T extends DomNode>(c: T): T { this.children.push(c as unknown as FakeNode); return c; }
+  addEventListener() {}
+  replaceChildren(...nodes: DomNode[]) { this.children = nodes as FakeNode[]; this.text = null; }
+  all(): FakeNode[] { return [this, ...this.children.flatMap((c) => c.all())]; }
+}
+const doc: DomDocument = { createElement: (t) => new FakeNode(t), createElementNS: (_ns, t) => new FakeNode(t) };
+
+describe('the graph names each task\'s agent', () => {
+  const run: RunView = { id: 'r1', goal: 'g', status: 'running', costUsd: 0, createdAt: 0, tasks: [task('t1', 'running'), task('t2', 'pending', { type: 'docs', dependsOn: ['t1'] })] };
+  const agentOf = (t: TaskView) => (t.id === 't1' ? { agent: 'claude', activity: `editing ${HOSTILE}` } : {});
+
+  it('sends the agent and activity with each node, in taller boxes, and draws them as text only', () => {
+    const graph = layoutGraph(run, undefined, 'right', undefined, agentOf);
+    assert.ok(ToWebview.safeParse({ type: 'graph/show', graph, runs: [] }).success);
+    const [t1, t2] = graph.nodes;
+    assert.equal(t1.agent, 'claude');
+    assert.equal(t1.activity, `editing ${HOSTILE}`);
+    assert.equal(t2.agent, undefined);
+    assert.equal(t1.height, DEFAULT_LAYOUT.nodeHeight + 16);
+    assert.equal(layoutGraph(run).nodes[0].height, DEFAULT_LAYOUT.nodeHeight, 'no agents, no extra line');
+
+    const root = new FakeNode('div');
+    renderGraph(doc, root, graph, () => {});
+    const agentLines = root.all().filter((n) => n.attrs.get('class') === 'agent').map((n) => n.textContent);
+    assert.equal(agentLines.length, 1);
+    assert.match(agentLines[0] ?? '', /^claude: editing <i/);
+    const tip = root.all().find((n) => n.tag === 'title')?.textContent ?? '';
+    assert.match(tip, /\nAgent: claude\nNow: editing <img src=x onerror=alert\(1\)>$/);
+    assert.ok(!root.all().some((n) => n.tag === 'img'));
+  });
+});
+
+describe('the transcript document', () => {
+  it('round-trips its path and says plainly when no transcript is stored', () => {
+    assert.deepEqual(parseTranscriptPath(transcriptPath('r/1', 't 1')), { runId: 'r/1', taskId: 't 1' });
+    assert.equal(parseTranscriptPath('/r1/check-output.log'), undefined);
+    const t = { runId: 'r1', id: 't1', title: 'Add\na note' };
+    assert.equal(formatTranscript(t, 'claude', '{"type":"result"}'), '# Transcript of the agent "claude" for "Add a note" — task t1 of run r1\n\n{"type":"result"}\n');
+    assert.match(formatTranscript(t, undefined, undefined), /No transcript is stored for this task/);
+  });
+});
