@@ -59,17 +59,19 @@ describe('live activity of a running agent', () => {
     activity.record({ at: 0, actor: 'agent', kind: 'task/progress', runId: 'r1', taskId: 't1', data: { text: 'editing src/a.ts' } });
     const views = taskAgentViews(engine, activity);
     const row = taskItem(task('t1', 'running', { dependsOn: ['t0'] }), undefined, views(task('t1', 'running')));
-    assert.equal(row.description, 't1 · running · claude: editing src/a.ts · after t0');
+    assert.equal(row.label, '[claude] Task t1');
+    assert.equal(row.description, 'editing src/a.ts · t1 · running · after t0');
     assert.match(row.tooltip ?? '', /^Agent: claude$/m);
     assert.match(row.tooltip ?? '', /^Now: editing src\/a\.ts$/m);
     assert.match(row.contextValue, /\btranscript\b/);
     const waiting = taskItem(task('t2', 'pending'), undefined, views(task('t2', 'pending')));
-    assert.equal(waiting.description, 't2 · pending · claude');
+    assert.equal(waiting.label, '[claude] Task t2');
+    assert.equal(waiting.description, 't2 · pending');
     assert.doesNotMatch(waiting.contextValue, /\btranscript\b/, 'no transcript before the agent starts');
     engine.changes.push({ id: 'c3', model: 'agent:claude/m' } as ChangeView);
-    assert.equal(taskItem(task('t3', 'merged', { changeId: 'c3' }), undefined, views(task('t3', 'merged', { changeId: 'c3' }))).description, 't3 · merged · claude');
+    assert.equal(taskItem(task('t3', 'merged', { changeId: 'c3' }), undefined, views(task('t3', 'merged', { changeId: 'c3' }))).label, '[claude] Task t3');
     const builtIn = taskItem(task('t4', 'merged', { type: 'docs' }), undefined, views(task('t4', 'merged', { type: 'docs' })));
-    assert.equal(builtIn.description, 't4 · merged');
+    assert.equal(builtIn.label, 'Task t4');
     assert.doesNotMatch(builtIn.contextValue, /\btranscript\b/);
 
     const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '../..', 'package.json'), 'utf8'));

@@ -91,8 +91,8 @@ export function orderedTasks(run: RunView): TaskView[] {
 }
 
 /**
- * `agent`: the task's coding agent and, while it runs, what it is doing (viewmodel/agents.ts);
- * the row names the agent, and a running task's description ends with its activity.
+ * `agent`: the task's coding agent and, while it runs, what it is doing (viewmodel/agents.ts):
+ * the label starts with `[agent]`, and a running task's description starts with its activity.
  */
 export function taskItem(task: TaskView, prices?: PriceTable, agent: TaskAgentView = {}): ItemView {
   const priced = prices === undefined || isPriced(prices, task.route);
@@ -102,9 +102,8 @@ export function taskItem(task: TaskView, prices?: PriceTable, agent: TaskAgentVi
   if (isRetryableTask(task.status)) tokens.push('retryable');
   // A transcript exists once the agent has started.
   if (agent.agent && task.status !== 'pending' && task.status !== 'ready') tokens.push('transcript');
-  const parts = [task.id, task.status];
-  // Early in the text, where a narrow sidebar still shows it: "claude: editing src/a.ts".
-  if (agent.agent || agent.activity) parts.push([agent.agent, agent.activity].filter(Boolean).join(': '));
+  // What the agent does leads the description, so a narrow sidebar still shows it.
+  const parts = agent.activity ? [agent.activity, task.id, task.status] : [task.id, task.status];
   if (task.costUsd > 0 || (!priced && task.attempts > 0)) parts.push(formatCost(task.costUsd, priced));
   if (task.dependsOn.length > 0) parts.push(`after ${task.dependsOn.join(', ')}`);
   const lines = [task.title, `${task.id} · ${task.type} · ${task.status}`];
@@ -118,7 +117,8 @@ export function taskItem(task: TaskView, prices?: PriceTable, agent: TaskAgentVi
   if (task.error) lines.push(`Error: ${task.error}`);
   return {
     id: `task:${task.runId}:${task.id}`,
-    label: oneLine(task.title, 80),
+    // The agent's name leads the label: a description is cut off first in a narrow sidebar.
+    label: oneLine(agent.agent ? `[${agent.agent}] ${task.title}` : task.title, 80),
     description: parts.join(' · '),
     tooltip: lines.join('\n'),
     icon: taskIcon(task.status),
