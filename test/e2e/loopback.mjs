@@ -47,12 +47,22 @@ FILES.d2 = [{ path: 'docs/usage.md', content: '# Usage\n\n`greet("Ada")`\n' }];
 FILES.h1 = [{ path: 'README.md', content: '# greeting sample: headline one\n\nSay hello with greet().\n' }];
 FILES.h2 = [{ path: 'README.md', content: '# greeting sample: headline two\n\nSay hello with greet().\n' }];
 
+// Issue 10: one task of a type that the e2e routes to the real Claude Code (Select Models),
+// which writes the file itself in its worktree; this server only plans and reviews it.
+export const GOAL_AGENT = 'Leave a note written by Claude Code';
+export const AGENT_TASK_TITLE = 'Add a note by Claude Code';
+export const PLAN_AGENT = {
+  goal: GOAL_AGENT, rationale: 'One task for the coding agent.', confidence: 0.9, questions: [], assumptions: [],
+  tasks: [{ id: 'a1', title: AGENT_TASK_TITLE, type: 'optimize', prompt: 'Create notes/agent.txt.', acceptanceCriteria: [], dependsOn: [], files: ['notes/agent.txt'] }],
+};
+
 function answerFor(body) {
   const schema = body?.response_format?.json_schema?.name ?? '';
   const text = (body?.messages ?? []).map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n');
   if (schema.includes('plan') || /planner/i.test(text.slice(0, 400))) {
     if (text.includes(GOAL_DOCS)) return PLAN_DOCS;
     if (text.includes(GOAL_CONFLICT)) return PLAN_CONFLICT;
+    if (text.includes(GOAL_AGENT)) return PLAN_AGENT;
     return PLAN;
   }
   if (schema.includes('review')) return { verdict: 'approve', comments: 'Looks right.' };

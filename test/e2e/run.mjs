@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GOAL, GOAL_CONFLICT, GOAL_DOCS, HOSTILE_TITLE, startLoopback } from './loopback.mjs';
+import { routeTaskToClaude, setUpClaude } from './agents.mjs';
 import {
   answer, approveFromPalette, artifacts, contextMenu, graphFrame, inlineAction, openSidebar, palette, queueRow, root, rowMatching, screenshot, statusItem, treeRow, usePage,
 } from './workbench.mjs';
@@ -92,6 +93,9 @@ let stopServer;
 const pageErrors = [];
 /** The check command fails while this file exists (outside the repository, so no patch can touch it). */
 let failMarker;
+/** The real Claude Code and its loopback model (issue 10), or why they could not be set up. */
+let claude;
+let claudeError;
 
 async function setup() {
   rmSync(artifacts, { recursive: true, force: true });
@@ -113,6 +117,15 @@ async function setup() {
   model = await startLoopback({ key: GOOD_KEY });
   cleanups.push(() => model.close());
   log(`loopback model at ${model.url}`);
+  log('setup: the real Claude Code (scripts/agents-setup.sh; cached after the first run)');
+  try {
+    claude = await setUpClaude(base);
+    cleanups.push(() => claude.model.close());
+  } catch (e) {
+    // Only the agent step needs it: it fails with this reason, the others still run.
+    claudeError = String(e?.message ?? e).split('\n')[0];
+    log(`could not set up Claude Code: ${claudeError}`);
+  }
   mkdirSync(path.join(ud, 'User'), { recursive: true });
   writeFileSync(path.join(ud, 'User/settings.json'), JSON.stringify({
     'hyperion.providers.openaiCompatible.baseUrl': model.url,
@@ -133,6 +146,7 @@ async function setup() {
     'chat.commandCenter.enabled': false,
     'workbench.secondarySideBar.defaultVisibility': 'hidden',
     'chat.disableAIFeatures': true,
+    ...(claude ? { 'hyperion.agents': claude.settings } : {}),
   }, null, 2));
 
   const env = { ...process.env, PATH: `${NODE24}/bin:${process.env.PATH}`, npm_config_nodedir: NODE24 };
@@ -387,6 +401,15 @@ describe('Hyperion in a real VS Code', () => {
     const readme = readFileSync(path.join(ws, 'README.md'), 'utf8');
     if (!readme.includes('headline two')) throw new Error(`README.md after landing: ${JSON.stringify(readme)}`);
   }, 400_000);
+
+  step('a task routed to Claude Code in Select Models shows its agent, runs in a worktree and lands from the sidebar', async () => {
+    if (!claude) throw new Error(`the real Claude Code is not set up: ${claudeError}`);
+    if (!page.url().startsWith('http')) await page.goto(url);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    await openSidebar();
+    const how = await routeTaskToClaude({ ws, settingsFile: path.join(ud, 'User/settings.json'), goodKey: GOOD_KEY, claude, sh, log });
+    log(`Claude Code's change was approved from the ${how}`);
+  }, 480_000);
 
   step('API keys appear in no log and no settings file', async () => {
     const files = [];

@@ -107,3 +107,15 @@ export async function contextMenu(row, item) {
   await screenshot(`context-menu-${item.replace(/\W+/g, '-').toLowerCase()}`);
   await entry.click();
 }
+
+/** A row of the open quick pick whose text matches every pattern. */
+export function quickPickRow(...patterns) {
+  let loc = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  for (const p of patterns) loc = loc.filter({ hasText: p });
+  return loc.first();
+}
+
+/** The workbench page, for the few checks the helpers above do not cover. */
+export function workbenchPage() {
+  return page;
+}
