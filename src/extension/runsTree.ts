@@ -14,8 +14,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  /** `limit`: the history list's length, the same last-100 requests as `hyperion history`. */
-  /** `activity`: what running agents are doing, from live events (shared with the graph). */
+  /**
+   * `limit`: the history list's length, the same last-100 requests as `hyperion history`.
+   * `activity`: what running agents are doing, from live events (shared with the graph).
+   */
   constructor(private readonly host: EngineHost, private readonly limit = 100, private readonly activity?: ActivityTracker) {}
 
   refresh(): void {
