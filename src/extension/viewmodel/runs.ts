@@ -23,6 +23,7 @@ export function taskIcon(status: TaskStatus): IconView {
 
 export function runIcon(status: RunStatus): IconView {
   switch (status) {
+    case 'draft': return { id: 'edit', color: 'charts.purple' };
     case 'planning': return { id: 'lightbulb', color: 'charts.blue' };
     case 'running': return { id: 'sync~spin', color: 'charts.blue' };
     case 'paused': return { id: 'debug-pause', color: 'charts.yellow' };
