@@ -1,4 +1,4 @@
-import type { RunView } from '../../engine/api';
+import type { DraftView, RunView } from '../../engine/api';
 import { criticalPath, topologicalLevels, type DagNode } from '../../engine/graph/dag';
 import type { GraphEdge, GraphModel, GraphNode } from '../../protocol/messages';
 import { isPriced, runStatusText, type PriceTable } from './format';
@@ -31,7 +31,7 @@ export function directionFor(width: number | undefined): GraphDirection {
  * the host with unit weights (the longest chain of tasks), so the webview only draws.
  * Unknown dependency ids are dropped rather than drawn as dangling edges.
  */
-export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT, direction: GraphDirection = 'right', prices?: PriceTable): GraphModel {
+export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT, direction: GraphDirection = 'right', prices?: PriceTable, draft?: Pick<DraftView, 'errors' | 'cycleEdges'>): GraphModel {
   const down = direction === 'down';
   const ids = new Set(run.tasks.map((t) => t.id));
   const dag: DagNode[] = run.tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn.filter((d) => ids.has(d)) }));
@@ -41,8 +41,14 @@ export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT, 
     levels = topologicalLevels(dag);
     critical = criticalPath(dag).path;
   } catch {
-    // A cyclic graph cannot be layered; show the tasks in one column rather than nothing.
-    levels = [dag.map((n) => n.id)];
+    // A cyclic draft is layered without its cycle's edges, so drawing one edge does not
+    // reshuffle the whole graph; anything still cyclic goes in one column rather than nothing.
+    const cut = new Set((draft?.cycleEdges ?? []).map((e) => `${e.from}->${e.to}`));
+    try {
+      levels = topologicalLevels(dag.map((n) => ({ id: n.id, dependsOn: n.dependsOn.filter((d) => !cut.has(`${d}->${n.id}`)) })));
+    } catch {
+      levels = [dag.map((n) => n.id)];
+    }
     critical = [];
   }
   const row = new Map<string, number>();
@@ -84,7 +90,14 @@ export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT, 
     });
   });
   const edges: GraphEdge[] = [];
-  for (const n of dag) for (const d of n.dependsOn) edges.push({ from: d, to: n.id, critical: criticalEdges.has(`${d}->${n.id}`) });
+  const onCycle = new Set((draft?.cycleEdges ?? []).map((e) => `${e.from}->${e.to}`));
+  for (const n of dag) {
+    for (const d of n.dependsOn) {
+      const edge: GraphEdge = { from: d, to: n.id, critical: criticalEdges.has(`${d}->${n.id}`) };
+      if (onCycle.has(`${d}->${n.id}`)) edge.cycle = true;
+      edges.push(edge);
+    }
+  }
   const widest = levels.reduce((m, l) => Math.max(m, l.length), 0);
   const across = (n: number, size: number, gap: number) => (n === 0 ? 0 : opts.margin * 2 + n * size + (n - 1) * gap);
   return {
@@ -99,5 +112,6 @@ export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT, 
     nodes,
     edges,
     criticalPath: critical,
+    ...(draft ? { draft: { errors: draft.errors } } : {}),
   };
 }

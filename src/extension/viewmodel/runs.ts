@@ -36,6 +36,9 @@ export function runIcon(status: RunStatus): IconView {
   }
 }
 
+/** Runs with nothing left to run or land: their row offers the run summary inline. */
+const SETTLED_RUN: ReadonlySet<RunStatus> = new Set(['done', 'failed', 'cancelled']);
+
 /** Runs the engine may still be working on or landing; deleteRun refuses them. */
 const UNDELETABLE_RUN: ReadonlySet<RunStatus> = new Set(['planning', 'running', 'landing']);
 
@@ -64,6 +67,9 @@ export function runItem(run: RunView, latest = false, prices?: PriceTable): Item
   const tokens = ['run', run.status];
   if (isRunActive(run)) tokens.push('cancellable');
   if (!UNDELETABLE_RUN.has(run.status)) tokens.push('deletable');
+  if (run.status === 'draft') tokens.push('draft');
+  else tokens.push('summary');
+  if (SETTLED_RUN.has(run.status)) tokens.push('settled');
   const lines = [run.goal, `Status: ${runStatusText(run.status)}`, `Tasks: ${done}/${total}`, `Cost so far: ${cost}`];
   if (run.error) lines.push(`Error: ${run.error}`);
   return {
@@ -90,9 +96,11 @@ export function orderedTasks(run: RunView): TaskView[] {
   }
 }
 
-export function taskItem(task: TaskView, prices?: PriceTable): ItemView {
+/** `draft`: the task belongs to a draft plan, so it can be edited or removed. */
+export function taskItem(task: TaskView, prices?: PriceTable, draft = false): ItemView {
   const priced = prices === undefined || isPriced(prices, task.route);
   const tokens = ['task', task.status];
+  if (draft) tokens.push('draftTask');
   if (task.changeId) tokens.push('change');
   if (task.status === 'proposed' && task.changeId) tokens.push('reviewable');
   if (isRetryableTask(task.status)) tokens.push('retryable');
