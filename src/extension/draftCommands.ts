@@ -32,10 +32,13 @@ export async function resolveDraft(engine: Engine, t: CommandTarget): Promise<Dr
   return pick ? engine.getDraft(pick.id) : undefined;
 }
 
-/** Applies an edit and, when the draft is now invalid (a cycle), says what to fix. */
-async function apply(engine: Engine, runId: string, edit: DraftEdit): Promise<void> {
+/**
+ * Applies an edit and, when the draft is now invalid (a cycle), says what to fix. `fromGraph`:
+ * the graph already shows the error beside the red edges, so no notification goes stale there.
+ */
+async function apply(engine: Engine, runId: string, edit: DraftEdit, fromGraph = false): Promise<void> {
   const draft = await engine.editDraft(runId, edit);
-  if (draft.errors.length > 0) {
+  if (draft.errors.length > 0 && !fromGraph) {
     void vscode.window.showWarningMessage(`Hyperion: the draft cannot start yet: ${draft.errors.join('; ')}. Delete a red edge in the Task Graph (or Remove Dependency) to fix it.`);
   }
 }
@@ -109,7 +112,7 @@ export async function removeDraftTask(engine: Engine, t: CommandTarget): Promise
 
 /** From the graph: `to` waits for `from`, or no longer does. */
 export async function linkDraftTasks(engine: Engine, runId: string, from: string, to: string, link: boolean): Promise<void> {
-  await apply(engine, runId, link ? { kind: 'dependency/add', from, to } : { kind: 'dependency/remove', from, to });
+  await apply(engine, runId, link ? { kind: 'dependency/add', from, to } : { kind: 'dependency/remove', from, to }, true);
 }
 
 /** Start Run: refuses a draft with errors (one sentence), else runs it with the usual progress. */

@@ -47,12 +47,25 @@ FILES.d2 = [{ path: 'docs/usage.md', content: '# Usage\n\n`greet("Ada")`\n' }];
 FILES.h1 = [{ path: 'README.md', content: '# greeting sample: headline one\n\nSay hello with greet().\n' }];
 FILES.h2 = [{ path: 'README.md', content: '# greeting sample: headline two\n\nSay hello with greet().\n' }];
 
+// Issue 12's draft plan: the planner states an assumption, so under the default
+// hyperion.planReview (whenUnclear) the plan waits as a draft. e1 → e2 → e3 is a chain, so
+// one more edge e3 → e1 makes a cycle.
+export const GOAL_DRAFT = 'Write three linked notes';
+export const PLAN_DRAFT = {
+  goal: GOAL_DRAFT, rationale: 'A chain of notes.', confidence: 0.6, questions: [], assumptions: ['notes live in notes/'],
+  tasks: [task('e1', 'Write the notes index', ['notes/index.md']), task('e2', 'Write note A', ['notes/a.md'], ['e1']), task('e3', 'Write note B', ['notes/b.md'], ['e2'])],
+};
+FILES.e1 = [{ path: 'notes/index.md', content: '# Notes\n\n- a\n- b\n' }];
+FILES.e2 = [{ path: 'notes/a.md', content: '# A\n\nFirst note.\n' }];
+FILES.e3 = [{ path: 'notes/b.md', content: '# B\n' }];
+
 function answerFor(body) {
   const schema = body?.response_format?.json_schema?.name ?? '';
   const text = (body?.messages ?? []).map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n');
   if (schema.includes('plan') || /planner/i.test(text.slice(0, 400))) {
     if (text.includes(GOAL_DOCS)) return PLAN_DOCS;
     if (text.includes(GOAL_CONFLICT)) return PLAN_CONFLICT;
+    if (text.includes(GOAL_DRAFT)) return PLAN_DRAFT;
     return PLAN;
   }
   if (schema.includes('review')) return { verdict: 'approve', comments: 'Looks right.' };

@@ -74,6 +74,9 @@ describe('draft plans in the extension', () => {
     assert.deepEqual(g.edges.filter((e) => e.cycle).map((e) => `${e.from}->${e.to}`).sort(), ['b->c', 'c->b']);
     assert.equal(g.edges.find((e) => e.from === 'a' && e.to === 'b')?.cycle, undefined);
     assert.ok(new Set(g.nodes.map((n) => n.level)).size > 1, 'not collapsed into one column');
+    // A chain a → b → c closed by c → a: only the closing edge is cut, so the chain keeps its three levels.
+    const chain = layoutGraph(draftRun({ a: ['c'], b: ['a'], c: ['b'] }), undefined, 'down', undefined, { errors: ['cycle'], cycleEdges: [{ from: 'c', to: 'a' }, { from: 'a', to: 'b' }, { from: 'b', to: 'c' }] });
+    assert.deepEqual(chain.nodes.map((n) => `${n.id}:${n.level}`), ['a:0', 'b:1', 'c:2']);
     assert.equal(layoutGraph(draftRun({ a: [] })).draft, undefined, 'a run that is not a draft has no draft bar');
   });
 

@@ -1,5 +1,5 @@
 import type { DraftView, RunView } from '../../engine/api';
-import { criticalPath, topologicalLevels, type DagNode } from '../../engine/graph/dag';
+import { criticalPath, findCycle, topologicalLevels, type DagNode } from '../../engine/graph/dag';
 import type { GraphEdge, GraphModel, GraphNode } from '../../protocol/messages';
 import { isPriced, runStatusText, type PriceTable } from './format';
 
@@ -41,13 +41,17 @@ export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT, 
     levels = topologicalLevels(dag);
     critical = criticalPath(dag).path;
   } catch {
-    // A cyclic draft is layered without its cycle's edges, so drawing one edge does not
-    // reshuffle the whole graph; anything still cyclic goes in one column rather than nothing.
-    const cut = new Set((draft?.cycleEdges ?? []).map((e) => `${e.from}->${e.to}`));
-    try {
-      levels = topologicalLevels(dag.map((n) => ({ id: n.id, dependsOn: n.dependsOn.filter((d) => !cut.has(`${d}->${n.id}`)) })));
-    } catch {
-      levels = [dag.map((n) => n.id)];
+    // A cyclic draft is layered without as few of its cycle's edges as it takes (in order, so
+    // the edge the user just drew, listed first on its task, goes first): drawing one edge
+    // then moves nothing else. A graph still cyclic goes in one column rather than nothing.
+    const cut = new Set<string>();
+    const without = () => dag.map((n) => ({ id: n.id, dependsOn: n.dependsOn.filter((d) => !cut.has(`${d}->${n.id}`)) }));
+    levels = [dag.map((n) => n.id)];
+    for (const e of draft?.cycleEdges ?? []) {
+      cut.add(`${e.from}->${e.to}`);
+      if (findCycle(without())) continue;
+      levels = topologicalLevels(without());
+      break;
     }
     critical = [];
   }
