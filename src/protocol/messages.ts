@@ -92,3 +92,6 @@ export const FromWebview = z.discriminatedUnion('type', [
 export type FromWebview = z.infer<typeof FromWebview>;
 
 export type DraftMessage = Extract<FromWebview, { type: `draft/${string}` }>;
+
+/** Pixels a back edge (one closing a draft's cycle) bulges beside the boxes: the host's layout leaves this room, the webview draws into it. */
+export const BACK_EDGE_ROOM = 36;

@@ -53,12 +53,17 @@ function availableWidth(): number {
   return Math.max(0, window.innerWidth - 14);
 }
 
+/** The canvas's room below the header and summary (it scrolls past `max-height`). */
+function availableHeight(): number {
+  return Math.max(0, window.innerHeight - 110);
+}
+
 function draw(): void {
   if (!last) return;
   const { graph, runs } = last;
   const runId = graph.runId;
   const waiting = graph.nodes.filter((n) => n.status === 'proposed').length;
-  const scale = graphScale(graph.width, availableWidth(), zoom);
+  const scale = graphScale(graph.width, availableWidth(), zoom, graph.direction === 'down' ? undefined : { graph: graph.height, available: availableHeight() });
   const setZoom = (z: number | 'fit') => { zoom = z; draw(); };
   header.replaceChildren(
     runPicker(doc, runs, runId, (id) => send({ type: 'run/select', runId: id })),

@@ -1,4 +1,4 @@
-import type { GraphModel, GraphNode } from '../protocol/messages';
+import { BACK_EDGE_ROOM, type GraphModel, type GraphNode } from '../protocol/messages';
 import { el, svg, type DomDocument, type DomNode } from './dom';
 
 /** Cuts a label to fit a node box; the full text stays in the node's `<title>` tooltip. */
@@ -15,17 +15,37 @@ export function formatCost(usd: number, known = true): string {
 }
 
 /**
- * The scale that fits a graph `graphWidth` wide into `available` pixels, never enlarging,
- * times the user's zoom. Bounded so a zoom never makes the drawing vanish or explode.
+ * The scale that fits a graph `graphWidth` wide into `available` pixels (and, when given, its
+ * height into the height available), never enlarging; or the user's zoom. Bounded so a zoom never makes the drawing vanish or explode.
  */
-export function graphScale(graphWidth: number, available: number, zoom: number | 'fit'): number {
-  const fit = graphWidth > 0 && available > 0 ? Math.min(1, available / graphWidth) : 1;
+export function graphScale(graphWidth: number, available: number, zoom: number | 'fit', height?: { graph: number; available: number }): number {
+  let fit = graphWidth > 0 && available > 0 ? Math.min(1, available / graphWidth) : 1;
+  // A left-to-right graph (an editor tab) also fits its height, so a big plan shows whole;
+  // a top-to-bottom one (the sidebar) scrolls down instead of shrinking to nothing.
+  if (height && height.graph > 0 && height.available > 0) fit = Math.min(fit, height.available / height.graph);
   const s = zoom === 'fit' ? fit : zoom;
   return Math.min(4, Math.max(0.1, s));
 }
 
 /** Cubic edge from the right side of `a` to the left side of `b`, or bottom to top when the graph runs down. */
 function edgePath(a: GraphNode, b: GraphNode, down: boolean): string {
+  // An edge back against the layout (the edge that closes a draft's cycle) goes around the
+  // boxes, on the right when the graph runs down and below when it runs right, so it is
+  // never hidden under the forward edge it retraces.
+  if (down && b.y + b.height <= a.y) {
+    const x1 = a.x + a.width;
+    const y1 = a.y + a.height / 2;
+    const x2 = b.x + b.width + 6;
+    const y2 = b.y + b.height / 2;
+    return `M ${x1} ${y1} C ${x1 + BACK_EDGE_ROOM} ${y1}, ${x2 + BACK_EDGE_ROOM} ${y2}, ${x2} ${y2}`;
+  }
+  if (!down && b.x + b.width <= a.x) {
+    const x1 = a.x + a.width / 2;
+    const y1 = a.y + a.height;
+    const x2 = b.x + b.width / 2;
+    const y2 = b.y + b.height + 6;
+    return `M ${x1} ${y1} C ${x1} ${y1 + BACK_EDGE_ROOM}, ${x2} ${y2 + BACK_EDGE_ROOM}, ${x2} ${y2}`;
+  }
   if (down) {
     const x1 = a.x + a.width / 2;
     const y1 = a.y + a.height;

@@ -137,7 +137,9 @@ export function reviewPlanSteps(step, ctx) {
       const start = all.findIndex((l) => l.startsWith(`| \`${id}\``));
       if (start < 0) throw new Error(`no summary row for ${id}:\n${text}`);
       let rowText = all[start];
-      for (let i = start + 1; !rowText.trim().endsWith('|') && i < all.length; i++) rowText += all[i];
+      // A row has 9 cells, so 10 unescaped pipes.
+      const pipes = (x) => (x.match(/(?<!\\)\|/g) ?? []).length;
+      for (let i = start + 1; pipes(rowText) < 10 && i < all.length; i++) rowText += all[i];
       const bare = (x) => x.replace(/\s+/g, '');
       const want = [`| merged | ${files} | +${added} −${removed} | approve | 1 passed |`, `\`${commit.slice(0, 12)}\` |`];
       for (const w of want) if (!bare(rowText).includes(bare(w))) throw new Error(`${id}: the summary row ${JSON.stringify(rowText)} lacks ${JSON.stringify(w)} (from git show ${commit.slice(0, 12)})`);

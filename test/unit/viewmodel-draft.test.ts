@@ -77,6 +77,16 @@ describe('draft plans in the extension', () => {
     // A chain a → b → c closed by c → a: only the closing edge is cut, so the chain keeps its three levels.
     const chain = layoutGraph(draftRun({ a: ['c'], b: ['a'], c: ['b'] }), undefined, 'down', undefined, { errors: ['cycle'], cycleEdges: [{ from: 'c', to: 'a' }, { from: 'a', to: 'b' }, { from: 'b', to: 'c' }] });
     assert.deepEqual(chain.nodes.map((n) => `${n.id}:${n.level}`), ['a:0', 'b:1', 'c:2']);
+    // The closing edge c → a runs back up beside the boxes, in room the layout left for it.
+    const straight = layoutGraph(draftRun({ a: [], b: ['a'], c: ['b'] }), undefined, 'down');
+    assert.equal(chain.width, straight.width + 36);
+    const root = new FakeNode('div');
+    renderGraph(doc, root, chain, () => {}, 1, { onEdge: () => {} });
+    const back = root.all().find((n) => n.attrs.get('data-from') === 'c' && n.attrs.get('data-to') === 'a')!;
+    const c = chain.nodes.find((n) => n.id === 'c')!;
+    assert.ok(back.attrs.get('d')!.startsWith(`M ${c.x + c.width} `), back.attrs.get('d'));
+    const maxX = Math.max(...back.attrs.get('d')!.match(/-?\d+(\.\d+)?/g)!.filter((_, i) => i % 2 === 0).map(Number));
+    assert.ok(maxX <= chain.width, `the back edge stays inside the drawing (${maxX} <= ${chain.width})`);
     assert.equal(layoutGraph(draftRun({ a: [] })).draft, undefined, 'a run that is not a draft has no draft bar');
   });
 

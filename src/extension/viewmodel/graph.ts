@@ -1,6 +1,6 @@
 import type { DraftView, RunView } from '../../engine/api';
 import { criticalPath, findCycle, topologicalLevels, type DagNode } from '../../engine/graph/dag';
-import type { GraphEdge, GraphModel, GraphNode } from '../../protocol/messages';
+import { BACK_EDGE_ROOM, type GraphEdge, type GraphModel, type GraphNode } from '../../protocol/messages';
 import { isPriced, runStatusText, type PriceTable } from './format';
 
 export interface LayoutOptions {
@@ -102,6 +102,7 @@ export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT, 
       edges.push(edge);
     }
   }
+  const backRoom = (draft?.cycleEdges.length ?? 0) > 0;
   const widest = levels.reduce((m, l) => Math.max(m, l.length), 0);
   const across = (n: number, size: number, gap: number) => (n === 0 ? 0 : opts.margin * 2 + n * size + (n - 1) * gap);
   return {
@@ -111,8 +112,9 @@ export function layoutGraph(run: RunView, opts: LayoutOptions = DEFAULT_LAYOUT, 
     costUsd: run.costUsd,
     costKnown: prices === undefined || run.tasks.every((t) => isPriced(prices, t.route)),
     direction,
-    width: down ? across(widest, opts.nodeWidth, opts.gapY) : across(levels.length, opts.nodeWidth, opts.gapX),
-    height: down ? across(levels.length, opts.nodeHeight, opts.gapX) : across(widest, opts.nodeHeight, opts.gapY),
+    // A draft's back edge (it closes a cycle) bulges out beside the boxes: leave it room.
+    width: down ? across(widest, opts.nodeWidth, opts.gapY) + (backRoom && widest > 0 ? BACK_EDGE_ROOM : 0) : across(levels.length, opts.nodeWidth, opts.gapX),
+    height: down ? across(levels.length, opts.nodeHeight, opts.gapX) : across(widest, opts.nodeHeight, opts.gapY) + (backRoom && widest > 0 ? BACK_EDGE_ROOM : 0),
     nodes,
     edges,
     criticalPath: critical,
