@@ -285,6 +285,8 @@ export interface SummaryTask {
   reviewVerdict?: 'approve' | 'request_changes';
   checks: SummaryCheck[];
   costUsd: number;
+  /** False when the task's model has no price: its cost is counted as 0 and shows as "—". */
+  costKnown: boolean;
   durationMs?: number;
   commit?: string;
   /** Why the task has not landed yet (waiting for review, blocked, queued…), when it has not. */
@@ -298,7 +300,7 @@ export interface RunSummary {
   status: RunStatus;
   baseCommit?: string;
   tasks: SummaryTask[];
-  totals: { tasks: number; merged: number; files: number; linesAdded: number; linesRemoved: number; costUsd: number; durationMs: number; checksRun: number; checksFailed: number };
+  totals: { tasks: number; merged: number; files: number; linesAdded: number; linesRemoved: number; costUsd: number; costKnown: boolean; durationMs: number; checksRun: number; checksFailed: number };
   /** Tasks still waiting for something (review, the queue, an agent), one sentence each. */
   waiting: Array<{ taskId: string; reason: string }>;
 }

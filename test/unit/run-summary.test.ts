@@ -8,7 +8,7 @@ import { EngineConfig } from '../../src/engine/config';
 import { createEngine } from '../../src/engine/engine';
 import { silentLogger } from '../../src/engine/ports';
 import type { ChatProvider, ChatRequest, ChatResponse } from '../../src/engine/providers/types';
-import { patchLineCounts } from '../../src/engine/runs/summary';
+import { buildRunSummary, patchLineCounts } from '../../src/engine/runs/summary';
 import { mdText, renderRunSummary } from '../../src/engine/runs/summaryMarkdown';
 import { gitOut, makeSampleRepo, runCli } from '../support/cli';
 import type { LoopbackServer } from '../support/loopback/common';
@@ -132,7 +132,7 @@ describe('run summary', () => {
     assert.deepEqual(s.totals, {
       tasks: 3, merged: 2, files: t1.files.length + t2.files.length,
       linesAdded: t1.linesAdded + t2.linesAdded, linesRemoved: t1.linesRemoved + t2.linesRemoved,
-      costUsd: run.tasks.reduce((a, t) => a + t.costUsd, 0), durationMs: s.tasks.reduce((a, t) => a + (t.durationMs ?? 0), 0),
+      costUsd: run.tasks.reduce((a, t) => a + t.costUsd, 0), costKnown: true, durationMs: s.tasks.reduce((a, t) => a + (t.durationMs ?? 0), 0),
       checksRun: 3, checksFailed: 1,
     });
 
@@ -154,6 +154,14 @@ describe('run summary', () => {
     const unknown = await runCli(['summary', 'run_nope'], { cwd: repo });
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no run "run_nope"/);
+  });
+
+  it('shows the cost of a model without a price as unknown, not $0.00', () => {
+    const task = { id: 't1', title: 'T', type: 'code_gen' as const, prompt: 'p', acceptanceCriteria: [], dependsOn: [], files: [], runId: 'r', status: 'proposed' as const, attempts: 1, costUsd: 0 };
+    const s = buildRunSummary({ run: { id: 'r', goal: 'g', status: 'awaiting-review', costUsd: 0, createdAt: 0, tasks: [task] }, changes: [], queue: [], checks: [], isPriced: () => false });
+    assert.equal(s.tasks[0].costKnown, false);
+    assert.equal(s.totals.costKnown, false);
+    assert.match(renderRunSummary(s), /- Cost: — \(a model has no price in the config\)/);
   });
 
   it('escapes markdown and HTML in model text', () => {

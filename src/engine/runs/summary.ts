@@ -18,6 +18,8 @@ export interface RunSummaryInput {
   /** The run's queue entries. */
   queue: readonly QueueEntryView[];
   checks: readonly CheckRun[];
+  /** Whether a task's model has a price (default: every model does). */
+  isPriced?: (task: TaskView) => boolean;
 }
 
 /**
@@ -106,6 +108,7 @@ export function buildRunSummary(input: RunSummaryInput): RunSummary {
       reviewVerdict: change?.reviewVerdict,
       checks,
       costUsd: t.costUsd,
+      costKnown: input.isPriced ? input.isPriced(t) : true,
       durationMs: t.startedAt !== undefined && t.finishedAt !== undefined ? Math.max(0, t.finishedAt - t.startedAt) : undefined,
       commit: t.commit,
       ...(waiting ? { waiting } : {}),
@@ -125,6 +128,7 @@ export function buildRunSummary(input: RunSummaryInput): RunSummary {
       linesAdded: landed.reduce((s, t) => s + t.linesAdded, 0),
       linesRemoved: landed.reduce((s, t) => s + t.linesRemoved, 0),
       costUsd: tasks.reduce((s, t) => s + t.costUsd, 0),
+      costKnown: tasks.every((t) => t.costKnown),
       durationMs: tasks.reduce((s, t) => s + (t.durationMs ?? 0), 0),
       checksRun: tasks.reduce((s, t) => s + t.checks.length, 0),
       checksFailed: tasks.reduce((s, t) => s + t.checks.filter((c) => !c.passed).length, 0),

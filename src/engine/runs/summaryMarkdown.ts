@@ -22,8 +22,11 @@ function code(text: string): string {
   return `${fence}${fence.length > 1 ? ' ' : ''}${flat}${fence.length > 1 ? ' ' : ''}${fence}`;
 }
 
-export function formatUsd(usd: number): string {
-  return usd <= 0 ? '$0.00' : usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+/** `known: false` (a model without a price, counted as $0) shows "—", or the priced part with "+". */
+export function formatUsd(usd: number, known = true): string {
+  if (!known && !(usd > 0)) return '—';
+  const text = usd <= 0 ? '$0.00' : usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+  return known ? text : `${text}+`;
 }
 
 export function formatMs(ms: number | undefined): string {
@@ -56,14 +59,14 @@ export function renderRunSummary(s: RunSummary): string {
   out.push('| Task | Status | Files | Lines | Review | Checks | Cost | Time | Commit |');
   out.push('|---|---|---:|---:|---|---|---:|---:|---|');
   for (const t of s.tasks) {
-    out.push(`| ${code(t.id)} ${mdText(t.title)} | ${t.status} | ${t.files.length} | +${t.linesAdded} −${t.linesRemoved} | ${t.reviewVerdict ?? '—'} | ${checksText(t)} | ${formatUsd(t.costUsd)} | ${formatMs(t.durationMs)} | ${t.commit ? code(t.commit.slice(0, 12)) : '—'} |`);
+    out.push(`| ${code(t.id)} ${mdText(t.title)} | ${t.status} | ${t.files.length} | +${t.linesAdded} −${t.linesRemoved} | ${t.reviewVerdict ?? '—'} | ${checksText(t)} | ${formatUsd(t.costUsd, t.costKnown)} | ${formatMs(t.durationMs)} | ${t.commit ? code(t.commit.slice(0, 12)) : '—'} |`);
   }
   const x = s.totals;
   out.push('', '## Totals', '');
   out.push(`- Tasks: ${x.tasks}, landed: ${x.merged}`);
   out.push(`- Landed: ${x.files} file${x.files === 1 ? '' : 's'}, +${x.linesAdded} −${x.linesRemoved} lines`);
   out.push(`- Checks: ${x.checksRun} run, ${x.checksFailed} failed`);
-  out.push(`- Cost: ${formatUsd(x.costUsd)} · agent time: ${formatMs(x.durationMs)}`);
+  out.push(`- Cost: ${formatUsd(x.costUsd, x.costKnown)}${x.costKnown ? '' : ' (a model has no price in the config)'} · agent time: ${formatMs(x.durationMs)}`);
   out.push('', '## Still waiting', '');
   if (s.waiting.length === 0) out.push('Nothing: every task has settled.');
   for (const w of s.waiting) out.push(`- ${code(w.taskId)}: ${mdText(w.reason)}`);
@@ -75,7 +78,7 @@ export function renderRunSummary(s: RunSummary): string {
     for (const f of t.files) out.push(`- ${code(f.path)}: +${f.added} −${f.removed}`);
     out.push(`- Review: ${t.reviewVerdict ?? 'none'}`);
     for (const c of t.checks) out.push(`- Check ${code(c.command)} (attempt ${c.attempt}): ${checkResult(c)}${c.durationMs !== undefined ? `, ${formatMs(c.durationMs)}` : ''}`);
-    out.push(`- Cost: ${formatUsd(t.costUsd)} · time: ${formatMs(t.durationMs)}`);
+    out.push(`- Cost: ${formatUsd(t.costUsd, t.costKnown)} · time: ${formatMs(t.durationMs)}`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -20,5 +20,9 @@ export function runSummary(ctx: EngineContext, runId: string): RunSummary {
       [runId],
     )
     .map((r): CheckRun => ({ entryId: r.entry_id, attempt: r.attempt, command: r.command, exitCode: r.exit_code, timedOut: r.timed_out !== 0, durationMs: r.duration_ms ?? undefined }));
-  return buildRunSummary({ run, changes: listChangeViews(ctx.db, { runId }), queue, checks });
+  const prices = ctx.config.prices;
+  // As computeCost looks prices up; a task that called no model (a ready-made patch) costs a known 0.
+  const isPriced = (t: { route?: { provider: string; model: string }; attempts: number }) =>
+    !t.route || t.attempts === 0 || prices[`${t.route.provider}:${t.route.model}`] !== undefined || prices[t.route.model] !== undefined;
+  return buildRunSummary({ run, changes: listChangeViews(ctx.db, { runId }), queue, checks, isPriced });
 }
