@@ -7,6 +7,7 @@ import { OPTIONS, limitFlag, resolveCommand } from './flags';
 import { openCliEngine } from './openEngine';
 import { EXIT, exitCodeFor, sentenceFor } from './output';
 import { loadTaskRequest } from './request';
+import { renderRunSummary } from '../engine/runs/summaryMarkdown';
 import { historyJson, printHistory, printPlan, printQueue, printRun, printStatus, runResultJson } from './print';
 
 const USAGE = `Usage: hyperion <command> [options]
@@ -21,6 +22,8 @@ Commands:
   queue approve|reject|revert <change-id>
   queue retry <entry-id>   Act on a change request, or put a stopped queue entry back.
   runs delete <run-id>     Delete a settled run and everything stored about it.
+  summary <run-id>         A run's summary in Markdown: per task files, lines, review, checks,
+                           cost, time and commit; totals; what still waits (--json: as data).
 
 Options (a command refuses an option it does not use; see README for the table):
   --repo DIR               Repository (default: current directory).
@@ -141,6 +144,13 @@ export async function main(argv: string[]): Promise<number> {
         await engine.deleteRun(args[0]);
         if (flags.json) out({ deleted: args[0] });
         else process.stdout.write(`Deleted run ${args[0]}.\n`);
+        return EXIT.ok;
+      }
+      case 'summary': {
+        engine = await openCliEngine(flags, { requireProvider: false, readOnly: true });
+        const summary = await engine.runSummary(args[0]);
+        if (flags.json) out(summary);
+        else process.stdout.write(renderRunSummary(summary));
         return EXIT.ok;
       }
       default:

@@ -14,7 +14,7 @@ export type RunnablePlan = Omit<Plan, 'tasks'> & { tasks: Array<PlanTask & { rou
  * queue entries: `awaiting-review` while a change waits for the user, `landing` while approved
  * changes are still in the queue, `failed` when any task or landing failed.
  */
-export type RunStatus = 'planning' | 'running' | 'awaiting-review' | 'landing' | 'paused' | 'done' | 'failed' | 'cancelled';
+export type RunStatus = 'draft' | 'planning' | 'running' | 'awaiting-review' | 'landing' | 'paused' | 'done' | 'failed' | 'cancelled';
 export type TaskStatus =
   | 'pending' | 'ready' | 'running' | 'proposed' | 'approved' | 'rejected'
   | 'merged' | 'failed' | 'skipped' | 'cancelled';
@@ -230,5 +230,86 @@ export interface Engine {
    * Optional here until the engine stores transcripts (issue 10); hosts call it with `?.`.
    */
   taskTranscript?(runId: string, taskId: string): Promise<string | undefined>;
+  /** Stores a plan as a `draft` run: shown in the views, nothing runs until `startDraft`. */
+  draftRun(plan: RunnablePlan, opts?: { approve?: 'none' | 'all' }): Promise<string>;
+  /** A draft run's plan with what the validator says about it; undefined when the run is not a draft. */
+  getDraft(runId: string): DraftView | undefined;
+  /** Applies one edit to a draft, validates it at once and returns the new draft (`plan/bad-edit`, `plan/not-draft`). */
+  editDraft(runId: string, edit: DraftEdit): Promise<DraftView>;
+  /** Starts a valid draft (`plan/invalid` while it has a cycle); resolves like `startRun`. */
+  startDraft(runId: string, opts?: StartRunOptions): Promise<{ runId: string; done: Promise<RunView> }>;
+  /** Per task: files and lines changed, reviewer verdict, checks, cost, time and commit; totals; what still waits. */
+  runSummary(runId: string): Promise<RunSummary>;
   dispose(): Promise<void>;
+}
+
+/** Fields of a draft task the user can edit; `null` clears an agent or model. */
+export interface DraftTaskFields {
+  title?: string;
+  prompt?: string;
+  acceptanceCriteria?: string[];
+  files?: string[];
+  type?: PlanTask['type'];
+  agent?: string | null;
+  model?: string | null;
+}
+
+/** One edit of a draft plan. A dependency edge `from` → `to` means `to` depends on `from`. */
+export type DraftEdit =
+  | { kind: 'task/update'; taskId: string; fields: DraftTaskFields }
+  | { kind: 'task/add'; task: DraftTaskFields & { id?: string; title: string; dependsOn?: string[] } }
+  | { kind: 'task/remove'; taskId: string }
+  | { kind: 'dependency/add'; from: string; to: string }
+  | { kind: 'dependency/remove'; from: string; to: string };
+
+/** A draft run as the user edits it: the plan, the validator's errors and the edges on a cycle. */
+export interface DraftView {
+  runId: string;
+  plan: RunnablePlan;
+  errors: string[];
+  cycleEdges: Array<{ from: string; to: string }>;
+  /** Why the draft step appeared: the planner's questions and assumptions. */
+  questions: string[];
+  assumptions: string[];
+}
+
+/** One check command run while landing a task's change. */
+export interface SummaryCheck {
+  command: string;
+  attempt: number;
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs?: number;
+  passed: boolean;
+}
+
+export interface SummaryTask {
+  id: string;
+  title: string;
+  status: TaskStatus;
+  /** Files of the change that lands (left-out files excluded), with their line counts. */
+  files: Array<{ path: string; added: number; removed: number }>;
+  linesAdded: number;
+  linesRemoved: number;
+  reviewVerdict?: 'approve' | 'request_changes';
+  checks: SummaryCheck[];
+  costUsd: number;
+  /** False when the task's model has no price: its cost is counted as 0 and shows as "—". */
+  costKnown: boolean;
+  durationMs?: number;
+  commit?: string;
+  /** Why the task has not landed yet (waiting for review, blocked, queued…), when it has not. */
+  waiting?: string;
+}
+
+/** What a settled run did, built from its views by a pure function (usecases/runSummary.ts). */
+export interface RunSummary {
+  runId: string;
+  goal: string;
+  status: RunStatus;
+  baseCommit?: string;
+  tasks: SummaryTask[];
+  totals: { tasks: number; merged: number; files: number; linesAdded: number; linesRemoved: number; costUsd: number; costKnown: boolean; durationMs: number; checksRun: number; checksFailed: number };
+  /** Tasks still waiting for something (review, the queue, an agent), one sentence each. */
+  waiting: Array<{ taskId: string; reason: string }>;
 }

@@ -32,6 +32,11 @@ import { recoverChanges } from './usecases/recoverChanges';
 import { regenerateChange } from './usecases/regenerateChange';
 import { rejectChange } from './usecases/rejectChange';
 import { retryTask } from './usecases/retryTask';
+import { draftRun } from './usecases/draftRun';
+import { editDraft } from './usecases/editDraft';
+import { startDraft } from './usecases/startDraft';
+import { runSummary } from './usecases/runSummary';
+import { draftView } from './runs/draft';
 
 export interface EnginePorts {
   log: Logger;
@@ -205,6 +210,12 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       // Requeues what is clean now, then lands it: the host calls this when a blocking file changed.
       if ((await queue.recheckBlocked(disposeController.signal)) > 0) await lander.kick();
     },
+
+    draftRun: (plan, o) => draftRun(ctx, plan, o),
+    getDraft: (runId) => draftView(db, runId, config.planner.maxTasks),
+    editDraft: async (runId, edit) => editDraft(ctx, runId, edit),
+    startDraft: (runId, o) => startDraft(ctx, runId, o),
+    runSummary: async (runId) => runSummary(ctx, runId),
 
     async dispose() {
       disposeController.abort(new EngineError('cancelled', 'Hyperion is shutting down'));

@@ -35,6 +35,8 @@ export const ERROR_TITLES = {
   'patch/unrepairable': 'the patch cannot be repaired',
 
   'plan/invalid': 'the plan is invalid',
+  'plan/bad-edit': 'the draft plan cannot take that edit',
+  'plan/not-draft': 'the run is not a draft',
 
   'policy/blocked': 'the change breaks the patch policy',
   'policy/needs-approval': 'the change needs an explicit approval',

@@ -20,6 +20,11 @@ export const COMMANDS = {
   openGraphInEditor: 'hyperion.openGraphInEditor',
   openTaskWorktree: 'hyperion.openTaskWorktree',
   showTranscript: 'hyperion.showTranscript',
+  startRun: 'hyperion.startRun',
+  editDraftTask: 'hyperion.editDraftTask',
+  addDraftTask: 'hyperion.addDraftTask',
+  removeDraftTask: 'hyperion.removeDraftTask',
+  openRunSummary: 'hyperion.openRunSummary',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 
@@ -42,4 +47,6 @@ export const CONTEXT_KEYS = {
   hasRetryable: 'hyperion.hasRetryableEntry',
   /** Some queue entry has stored check output. */
   hasCheckOutput: 'hyperion.hasCheckOutput',
+  /** Some run is a draft plan (Start Run, Edit Task… in the palette). */
+  hasDraft: 'hyperion.hasDraft',
 } as const;

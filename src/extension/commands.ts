@@ -7,6 +7,8 @@ import { showCheckOutput } from './checkOutput';
 import { openChangeDiff } from './diffView';
 import type { EngineHost } from './engineHost';
 import { planTaskCommand } from './planTask';
+import { addDraftTask, editDraftTask, removeDraftTask, startDraftRun } from './draftCommands';
+import { openRunSummary } from './runSummaryDoc';
 import { setApiKey } from './secrets';
 import { selectModelsCommand } from './selectModels';
 import { showTranscript } from './transcript';
@@ -248,6 +250,21 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         ({ runId, id: taskId } = pick.t);
       }
       await showTranscript(runId!, taskId!);
+    })),
+    vscode.commands.registerCommand(COMMANDS.startRun, guarded('Starting the run', log, (arg) => startDraftRun(host, log, deps.notice, targetOf(arg)))),
+    vscode.commands.registerCommand(COMMANDS.editDraftTask, guarded('Editing the draft', log, async (arg) => editDraftTask(await host.get(), targetOf(arg)))),
+    vscode.commands.registerCommand(COMMANDS.addDraftTask, guarded('Adding a task', log, async (arg) => addDraftTask(await host.get(), targetOf(arg)))),
+    vscode.commands.registerCommand(COMMANDS.removeDraftTask, guarded('Removing the task', log, async (arg) => removeDraftTask(await host.get(), targetOf(arg)))),
+    vscode.commands.registerCommand(COMMANDS.openRunSummary, guarded('Opening the run summary', log, async (arg) => {
+      const engine = await host.get();
+      let { runId } = targetOf(arg);
+      if (!runId) {
+        const runs = engine.listRuns(20).filter((r) => r.status !== 'draft');
+        const pick = await vscode.window.showQuickPick(runs.map((r) => ({ label: r.goal, description: r.status, id: r.id })), { title: 'Hyperion: Open Run Summary', placeHolder: 'Summary of which run?' });
+        if (!pick) return;
+        runId = pick.id;
+      }
+      await openRunSummary(runId);
     })),
   ];
 }

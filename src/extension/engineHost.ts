@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { PlanReviewMode } from './viewmodel/draft';
 import type { Engine } from '../engine/api';
 import type { EngineEvent } from '../engine/events';
 import { EngineError, describeError } from '../engine/errors';
@@ -38,6 +39,8 @@ export class EngineHost implements vscode.Disposable {
   /** Every engine event as it happens (notifications and the log react to some). */
   readonly onDidEngineEvent = this.events.event;
   autoApprove = false;
+  /** `hyperion.planReview` as last read with the engine's settings. */
+  planReview: PlanReviewMode = 'whenUnclear';
 
   constructor(private readonly deps: EngineHostDeps) {}
 
@@ -72,9 +75,10 @@ export class EngineHost implements vscode.Disposable {
 
   private async open(repo: string): Promise<Engine> {
     const read = this.deps.readSettings ? await this.deps.readSettings() : (k: string) => vscode.workspace.getConfiguration('hyperion').get(k);
-    const { config, autoApprove, problems } = settingsToEngineConfig(read);
+    const { config, autoApprove, planReview, problems } = settingsToEngineConfig(read);
     for (const p of problems) this.deps.log.warn(p);
     this.autoApprove = autoApprove;
+    this.planReview = planReview;
     try {
       const started = Date.now();
       const engine = await (this.deps.open ?? openEngine)({

@@ -22,6 +22,7 @@ import { secretReader } from './secrets';
 import { QueueStatusBar } from './statusBar';
 import { CHECK_SCHEME } from './viewmodel/checkOutput';
 import { ReviewNotice } from './viewmodel/reviewNotice';
+import { RunSummaryProvider, SUMMARY_SCHEME } from './runSummaryDoc';
 
 /** What the extension exports, for in-editor tests: read-only access to the host. */
 export interface HyperionApi {
@@ -70,6 +71,7 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
   const contents = new ChangeContentProvider(host);
   const checkOutputs = new CheckOutputProvider(host);
   const notice = progressNotice();
+  const summaries = new RunSummaryProvider(host);
 
   const runsView = vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: runs, showCollapseAll: true });
   const approvalsView = vscode.window.createTreeView(VIEWS.approvals, { treeDataProvider: approvals });
@@ -98,6 +100,8 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
       setContext(CONTEXT_KEYS.hasCheckOutput, queue.some((e) => e.hasCheckOutput === true));
       setContext(CONTEXT_KEYS.runActive, engine.listRuns(20).some((r) => isBusyRun(r.status)));
       setContext(CONTEXT_KEYS.hasMerged, engine.listChanges({ status: 'merged' }).length > 0);
+      setContext(CONTEXT_KEYS.hasDraft, engine.listRuns(20).some((r) => r.status === 'draft'));
+      summaries.refresh();
     }, 150);
   };
 
@@ -121,6 +125,8 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
     vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('hyperion')) host.invalidate(); }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => { void host.get().catch(() => undefined); refresh(); }),
     { dispose: () => { if (timer) clearTimeout(timer); } },
+    summaries,
+    vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
   );
 
   if (vscode.workspace.isTrusted && host.repo) {

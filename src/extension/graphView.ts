@@ -1,6 +1,9 @@
 import * as vscode from 'vscode';
 import type { Logger } from '../engine/ports';
-import type { RunChoice } from '../protocol/messages';
+import type { DraftMessage, RunChoice } from '../protocol/messages';
+import { assertNever, describeError } from '../engine/errors';
+import { linkDraftTasks } from './draftCommands';
+import { showUserError } from './userErrors';
 import { COMMANDS } from './commandIds';
 import type { EngineHost } from './engineHost';
 import { taskAgentViews, type ActivityTracker } from './viewmodel/agents';
@@ -90,6 +93,7 @@ export class GraphViewProvider implements vscode.WebviewViewProvider, vscode.Dis
         if (directionFor(width) !== before) this.send(surface);
       },
       openInEditor: () => this.openInEditor(),
+      draft: (m) => void this.onDraftMessage(m),
     }, this.log);
     this.surfaces.add(surface);
     this.disposables.push(webview.onDidReceiveMessage((m) => surface.channel.receive(m)));
@@ -118,7 +122,29 @@ export class GraphViewProvider implements vscode.WebviewViewProvider, vscode.Dis
       return;
     }
     const choices: RunChoice[] = runs.map((r) => ({ id: r.id, label: oneLine(`${r.goal} (${r.status})`, 120) }));
-    channel.send({ type: 'graph/show', graph: layoutGraph(run, undefined, directionFor(surface.width), engine.config.prices, this.activity ? taskAgentViews(engine, this.activity) : undefined), runs: choices });
+    const draft = run.status === 'draft' ? engine.getDraft(run.id) : undefined;
+    channel.send({ type: 'graph/show', graph: layoutGraph(run, undefined, directionFor(surface.width), engine.config.prices, draft, this.activity ? taskAgentViews(engine, this.activity) : undefined), runs: choices });
+  }
+
+  /** Draft edits from the graph go through the same commands as the tree, so errors read the same. */
+  private async onDraftMessage(m: DraftMessage): Promise<void> {
+    switch (m.type) {
+      case 'draft/start': return void vscode.commands.executeCommand(COMMANDS.startRun, { runId: m.runId });
+      case 'draft/editTask': return void vscode.commands.executeCommand(COMMANDS.editDraftTask, { runId: m.runId, taskId: m.taskId });
+      case 'draft/addTask': return void vscode.commands.executeCommand(COMMANDS.addDraftTask, { runId: m.runId });
+      case 'draft/link':
+      case 'draft/unlink': {
+        try {
+          const engine = await this.host.get();
+          await linkDraftTasks(engine, m.runId, m.from, m.to, m.type === 'draft/link');
+        } catch (e) {
+          this.log.error('editing the draft from the graph failed', { error: describeError(e) });
+          await showUserError(e, 'Editing the draft');
+        }
+        return;
+      }
+      default: return assertNever(m, 'draft message');
+    }
   }
 
   dispose(): void {

@@ -7,6 +7,8 @@ import { planContext } from './planContext';
 import { showUserError } from './userErrors';
 import type { ReviewNotice } from './viewmodel/reviewNotice';
 import { runProgress } from './viewmodel/runs';
+import { draftNotice, needsDraftReview } from './viewmodel/draft';
+import { COMMANDS } from './commandIds';
 
 /** Converts VS Code's CancellationToken to an AbortSignal, once, at the boundary. */
 export function signalFor(token: vscode.CancellationToken): { signal: AbortSignal; dispose(): void } {
@@ -51,7 +53,8 @@ function agentsSettled(engine: Engine, runId: string, onProgress: (run: RunView)
 
 /**
  * Plan Task: asks for the goal, plans it (the planner may ask questions through the
- * UserPrompt port), starts the run and shows a cancellable progress notification until
+ * UserPrompt port), then either keeps the plan as a draft (`hyperion.planReview`) for the
+ * user to edit and start, or starts the run and shows a cancellable progress notification until
  * the agents are done. Cancelling during the run cancels the run. Errors become one
  * sentence with actions; Retry plans the same goal again.
  */
@@ -72,42 +75,73 @@ export async function planTaskCommand(host: EngineHost, log: Logger, notice: Rev
   const context = editorContext();
   let stage = 'Planning';
   let runId: string | undefined;
+  let draft: { runId: string; text: string } | undefined;
   try {
     const engine = await host.get();
+    const mode = host.planReview;
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Hyperion', cancellable: true }, async (progress, token) => {
       const cancel = signalFor(token);
       try {
         progress.report({ message: `Planning: ${goal.trim().slice(0, 80)}` });
         const plan = await engine.plan(goal.trim(), { signal: cancel.signal, context });
+        if (needsDraftReview(mode, plan)) {
+          stage = 'Storing the draft';
+          runId = await engine.draftRun(plan, { approve: host.autoApprove ? 'all' : 'none' });
+          draft = { runId, text: draftNotice(plan, mode) };
+          return;
+        }
         stage = 'The run';
         progress.report({ message: `Starting ${plan.tasks.length} tasks…` });
         const started = await engine.startRun(plan, { signal: cancel.signal, approve: host.autoApprove ? 'all' : 'none' });
         runId = started.runId;
-        started.done.catch((e) => log.warn('run ended with an error', { runId: started.runId, error: describeError(e) }));
-        void vscode.commands.executeCommand('hyperion.runs.focus');
-        let last = 0;
-        const aborted = new Promise<void>((resolve) => cancel.signal.addEventListener('abort', () => resolve(), { once: true }));
-        await Promise.race([
-          agentsSettled(engine, started.runId, (run) => {
-            const { done, total } = runProgress(run);
-            const pct = total === 0 ? 0 : Math.floor((done / total) * 100);
-            progress.report({ message: `${done}/${total} tasks done`, increment: pct - last });
-            last = pct;
-          }),
-          aborted,
-        ]);
-        if (cancel.signal.aborted) {
-          await engine.cancelRun(started.runId);
-          return;
-        }
-        // One notice that follows the count and closes at zero, never a stale message per run.
-        notice.update(engine.listChanges({ status: 'proposed' }).length, true);
+        await followRun(engine, started, { progress, signal: cancel.signal, log, notice });
       } finally {
         cancel.dispose();
       }
     });
+    if (draft) await showDraft(draft.runId, draft.text);
   } catch (e) {
     log.error(`${stage} failed`, { runId, error: describeError(e) });
     await showUserError(e, stage, () => planTaskCommand(host, log, notice, goal));
   }
+}
+
+/** Shows the new draft in the views and says how to go on; Start Run starts it from here too. */
+async function showDraft(runId: string, text: string): Promise<void> {
+  void vscode.commands.executeCommand('hyperion.runs.focus');
+  void vscode.commands.executeCommand('hyperion.graph.focus');
+  const choice = await vscode.window.showInformationMessage(`Hyperion: ${text}`, 'Start Run', 'Open Graph in Editor');
+  if (choice === 'Start Run') await vscode.commands.executeCommand(COMMANDS.startRun, { runId });
+  if (choice === 'Open Graph in Editor') await vscode.commands.executeCommand(COMMANDS.openGraphInEditor);
+}
+
+/**
+ * Follows a started run in the caller's progress notification until its agents are done,
+ * then updates the review notice. Aborting `signal` cancels the run.
+ */
+export async function followRun(
+  engine: Engine,
+  started: { runId: string; done: Promise<RunView> },
+  opts: { progress: vscode.Progress<{ message?: string; increment?: number }>; signal: AbortSignal; log: Logger; notice: ReviewNotice },
+): Promise<void> {
+  const { progress, signal, log, notice } = opts;
+  started.done.catch((e) => log.warn('run ended with an error', { runId: started.runId, error: describeError(e) }));
+  void vscode.commands.executeCommand('hyperion.runs.focus');
+  let last = 0;
+  const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  await Promise.race([
+    agentsSettled(engine, started.runId, (run) => {
+      const { done, total } = runProgress(run);
+      const pct = total === 0 ? 0 : Math.floor((done / total) * 100);
+      progress.report({ message: `${done}/${total} tasks done`, increment: pct - last });
+      last = pct;
+    }),
+    aborted,
+  ]);
+  if (signal.aborted) {
+    await engine.cancelRun(started.runId);
+    return;
+  }
+  // One notice that follows the count and closes at zero, never a stale message per run.
+  notice.update(engine.listChanges({ status: 'proposed' }).length, true);
 }

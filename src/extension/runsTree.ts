@@ -31,8 +31,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
       return run ? toTreeItem(runItem(run, engine?.listRuns(1)[0]?.id === run.id, engine?.config.prices)) : new vscode.TreeItem(node.runId);
     }
     if (node.kind === 'task') {
-      const task = engine?.getRun(node.runId)?.tasks.find((t) => t.id === node.taskId);
-      return task && engine ? toTreeItem(taskItem(task, engine.config.prices, this.activity ? taskAgentViews(engine, this.activity)(task) : undefined)) : new vscode.TreeItem(node.taskId);
+      const run = engine?.getRun(node.runId);
+      const task = run?.tasks.find((t) => t.id === node.taskId);
+      return task && engine ? toTreeItem(taskItem(task, engine.config.prices, this.activity ? taskAgentViews(engine, this.activity)(task) : undefined, run?.status === 'draft')) : new vscode.TreeItem(node.taskId);
     }
     return new vscode.TreeItem(node.kind === 'message' ? node.text : node.kind);
   }

@@ -1,4 +1,5 @@
 import { AgentConfig, EngineConfig, ProviderKindSchema, ROLES, type ModelRef, type RouteRef } from '../engine/config';
+import { planReviewMode, type PlanReviewMode } from './viewmodel/draft';
 
 /**
  * Maps `hyperion.*` settings to `EngineConfig`. Pure: `read` is `(key) => value` over the
@@ -19,6 +20,8 @@ export interface SettingsResult {
   config: EngineConfig;
   /** True when `hyperion.autoApprove` is on: runs start with `approve: 'all'`. */
   autoApprove: boolean;
+  /** `hyperion.planReview`: when a new plan waits as a draft (see viewmodel/draft.ts). */
+  planReview: PlanReviewMode;
   problems: string[];
 }
 
@@ -156,7 +159,7 @@ export function settingsToEngineConfig(read: (key: string) => unknown): Settings
     config = EngineConfig.parse(input);
   }
   problems.push(...unknownAgentProblems(config));
-  return { config, autoApprove: read('autoApprove') === true, problems };
+  return { config, autoApprove: read('autoApprove') === true, planReview: planReviewMode(read('planReview')), problems };
 }
 
 /**

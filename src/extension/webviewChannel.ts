@@ -1,6 +1,6 @@
 import { assertNever } from '../engine/errors';
 import type { Logger } from '../engine/ports';
-import { FromWebview, ToWebview } from '../protocol/messages';
+import { FromWebview, ToWebview, type DraftMessage } from '../protocol/messages';
 
 export interface WebviewHandlers {
   /** The webview loaded its script and listens: send it the current state. */
@@ -11,6 +11,8 @@ export interface WebviewHandlers {
   resize(width: number): void;
   /** The user asked for the graph in an editor tab. */
   openInEditor(): void;
+  /** An edit of a draft plan drawn in the graph (or Start Run); absent: draft messages are logged and dropped. */
+  draft?(m: DraftMessage): void;
 }
 
 /**
@@ -60,6 +62,17 @@ export class WebviewChannel {
         return true;
       case 'graph/openEditor':
         this.handlers.openInEditor();
+        return true;
+      case 'draft/start':
+      case 'draft/editTask':
+      case 'draft/addTask':
+      case 'draft/link':
+      case 'draft/unlink':
+        if (!this.handlers.draft) {
+          this.log.warn('dropped a draft edit: this graph surface does not edit drafts', { type: m.type });
+          return false;
+        }
+        this.handlers.draft(m);
         return true;
       default:
         return assertNever(m, 'webview message');

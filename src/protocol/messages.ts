@@ -44,6 +44,8 @@ export const GraphEdge = z.object({
   from: Id,
   to: Id,
   critical: z.boolean(),
+  /** The edge lies on a dependency cycle of a draft plan: drawn red until the user deletes it. */
+  cycle: z.boolean().optional(),
 });
 export type GraphEdge = z.infer<typeof GraphEdge>;
 
@@ -60,6 +62,8 @@ export const GraphModel = z.object({
   nodes: z.array(GraphNode).max(500),
   edges: z.array(GraphEdge).max(5000),
   criticalPath: z.array(Id),
+  /** Present while the run is a draft plan: the graph is editable and shows the validator's errors. */
+  draft: z.object({ errors: z.array(z.string().max(2000)).max(50) }).optional(),
 });
 export type GraphModel = z.infer<typeof GraphModel>;
 
@@ -81,5 +85,17 @@ export const FromWebview = z.discriminatedUnion('type', [
   /** The webview's width in CSS pixels, on load and when it changes: the host picks the layout. */
   z.object({ type: z.literal('view/size'), width: z.number().finite().nonnegative().max(100_000) }),
   z.object({ type: z.literal('graph/openEditor') }),
+  // Draft plans: the host edits through the engine, which validates each edit at once.
+  z.object({ type: z.literal('draft/start'), runId: Id }),
+  z.object({ type: z.literal('draft/editTask'), runId: Id, taskId: Id }),
+  z.object({ type: z.literal('draft/addTask'), runId: Id }),
+  /** `to` waits for `from` (link), or no longer does (unlink). */
+  z.object({ type: z.literal('draft/link'), runId: Id, from: Id, to: Id }),
+  z.object({ type: z.literal('draft/unlink'), runId: Id, from: Id, to: Id }),
 ]);
 export type FromWebview = z.infer<typeof FromWebview>;
+
+export type DraftMessage = Extract<FromWebview, { type: `draft/${string}` }>;
+
+/** Pixels a back edge (one closing a draft's cycle) bulges beside the boxes: the host's layout leaves this room, the webview draws into it. */
+export const BACK_EDGE_ROOM = 36;

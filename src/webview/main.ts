@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { FromWebview, ToWebview, type GraphModel, type RunChoice } from '../protocol/messages';
 import type { DomDocument, DomNode } from './dom';
 import { el } from './dom';
-import { graphScale, renderGraph, renderSummary } from './render';
+import { graphScale, renderDraftNotes, renderGraph, renderSummary } from './render';
 import { countBadge, progressRing, registerToolkit, runPicker } from './ui/toolkit';
 
 /**
@@ -38,6 +38,9 @@ const canvas = byId('canvas');
 header.replaceChildren(progressRing(doc));
 
 let zoom: number | 'fit' = 'fit';
+/** Link mode of a draft: the next two task clicks draw a dependency (UI state only). */
+let linking = false;
+let linkFrom: string | undefined;
 let last: { graph: GraphModel; runs: RunChoice[] } | undefined;
 
 function button(label: string, title: string, onClick: () => void): DomNode {
@@ -50,12 +53,17 @@ function availableWidth(): number {
   return Math.max(0, window.innerWidth - 14);
 }
 
+/** The canvas's room below the header and summary (it scrolls past `max-height`). */
+function availableHeight(): number {
+  return Math.max(0, window.innerHeight - 110);
+}
+
 function draw(): void {
   if (!last) return;
   const { graph, runs } = last;
   const runId = graph.runId;
   const waiting = graph.nodes.filter((n) => n.status === 'proposed').length;
-  const scale = graphScale(graph.width, availableWidth(), zoom);
+  const scale = graphScale(graph.width, availableWidth(), zoom, graph.direction === 'down' ? undefined : { graph: graph.height, available: availableHeight() });
   const setZoom = (z: number | 'fit') => { zoom = z; draw(); };
   header.replaceChildren(
     runPicker(doc, runs, runId, (id) => send({ type: 'run/select', runId: id })),
@@ -68,7 +76,34 @@ function draw(): void {
   tools.appendChild(button('⤢', 'Open Graph in Editor', () => send({ type: 'graph/openEditor' })));
   renderSummary(doc, summary, graph);
   summary.appendChild(tools);
-  renderGraph(doc, canvas, graph, (taskId) => send({ type: 'node/open', runId, taskId }), scale);
+  if (!graph.draft) {
+    linking = false;
+    linkFrom = undefined;
+    renderGraph(doc, canvas, graph, (taskId) => send({ type: 'node/open', runId, taskId }), scale);
+    return;
+  }
+  const drafting = el(doc, 'div', { class: 'tools draft-tools', role: 'toolbar', 'aria-label': 'Draft plan' });
+  const start = drafting.appendChild(button('▶ Start Run', graph.draft.errors.length > 0 ? 'Fix the errors first' : 'Start Run', () => send({ type: 'draft/start', runId })));
+  start.setAttribute('class', 'tool primary');
+  if (graph.draft.errors.length > 0) start.setAttribute('disabled', '');
+  drafting.appendChild(button('+ Task', 'Add Task', () => send({ type: 'draft/addTask', runId })));
+  const link = drafting.appendChild(button(linking ? 'Link ✓' : 'Link', 'Draw a dependency', () => { linking = !linking; linkFrom = undefined; draw(); }));
+  link.setAttribute('aria-pressed', String(linking));
+  summary.appendChild(drafting);
+  const notes = summary.appendChild(el(doc, 'div', { class: 'draft-notes' }));
+  renderDraftNotes(doc, notes, graph, linking, linkFrom);
+  const onNode = (taskId: string) => {
+    if (!linking) return send({ type: 'draft/editTask', runId, taskId });
+    if (linkFrom === undefined || linkFrom === taskId) {
+      linkFrom = linkFrom === taskId ? undefined : taskId;
+      return draw();
+    }
+    send({ type: 'draft/link', runId, from: linkFrom, to: taskId });
+    linking = false;
+    linkFrom = undefined;
+    draw();
+  };
+  renderGraph(doc, canvas, graph, onNode, scale, { onEdge: (from, to) => send({ type: 'draft/unlink', runId, from, to }), linkFrom });
 }
 
 window.addEventListener('message', (event: MessageEvent) => {

@@ -1,4 +1,4 @@
-import type { GraphModel, GraphNode } from '../protocol/messages';
+import { BACK_EDGE_ROOM, type GraphModel, type GraphNode } from '../protocol/messages';
 import { el, svg, type DomDocument, type DomNode } from './dom';
 
 /** Cuts a label to fit a node box; the full text stays in the node's `<title>` tooltip. */
@@ -15,17 +15,37 @@ export function formatCost(usd: number, known = true): string {
 }
 
 /**
- * The scale that fits a graph `graphWidth` wide into `available` pixels, never enlarging,
- * times the user's zoom. Bounded so a zoom never makes the drawing vanish or explode.
+ * The scale that fits a graph `graphWidth` wide into `available` pixels (and, when given, its
+ * height into the height available), never enlarging; or the user's zoom. Bounded so a zoom never makes the drawing vanish or explode.
  */
-export function graphScale(graphWidth: number, available: number, zoom: number | 'fit'): number {
-  const fit = graphWidth > 0 && available > 0 ? Math.min(1, available / graphWidth) : 1;
+export function graphScale(graphWidth: number, available: number, zoom: number | 'fit', height?: { graph: number; available: number }): number {
+  let fit = graphWidth > 0 && available > 0 ? Math.min(1, available / graphWidth) : 1;
+  // A left-to-right graph (an editor tab) also fits its height, so a big plan shows whole;
+  // a top-to-bottom one (the sidebar) scrolls down instead of shrinking to nothing.
+  if (height && height.graph > 0 && height.available > 0) fit = Math.min(fit, height.available / height.graph);
   const s = zoom === 'fit' ? fit : zoom;
   return Math.min(4, Math.max(0.1, s));
 }
 
 /** Cubic edge from the right side of `a` to the left side of `b`, or bottom to top when the graph runs down. */
 function edgePath(a: GraphNode, b: GraphNode, down: boolean): string {
+  // An edge back against the layout (the edge that closes a draft's cycle) goes around the
+  // boxes, on the right when the graph runs down and below when it runs right, so it is
+  // never hidden under the forward edge it retraces.
+  if (down && b.y + b.height <= a.y) {
+    const x1 = a.x + a.width;
+    const y1 = a.y + a.height / 2;
+    const x2 = b.x + b.width + 6;
+    const y2 = b.y + b.height / 2;
+    return `M ${x1} ${y1} C ${x1 + BACK_EDGE_ROOM} ${y1}, ${x2 + BACK_EDGE_ROOM} ${y2}, ${x2} ${y2}`;
+  }
+  if (!down && b.x + b.width <= a.x) {
+    const x1 = a.x + a.width / 2;
+    const y1 = a.y + a.height;
+    const x2 = b.x + b.width / 2;
+    const y2 = b.y + b.height + 6;
+    return `M ${x1} ${y1} C ${x1} ${y1 + BACK_EDGE_ROOM}, ${x2} ${y2 + BACK_EDGE_ROOM}, ${x2} ${y2}`;
+  }
   if (down) {
     const x1 = a.x + a.width / 2;
     const y1 = a.y + a.height;
@@ -49,7 +69,14 @@ function edgePath(a: GraphNode, b: GraphNode, down: boolean): string {
  * goal) goes through `textContent`, never markup, so a title like
  * `<img src=x onerror=alert(1)>` shows as those characters.
  */
-export function renderGraph(doc: DomDocument, root: DomNode, graph: GraphModel, onOpen: (taskId: string) => void, scale = 1): void {
+export interface DraftDrawing {
+  /** A click on an edge of a draft: the host deletes the dependency. */
+  onEdge(from: string, to: string): void;
+  /** The task picked as the start of a new dependency (Link mode), drawn highlighted. */
+  linkFrom?: string;
+}
+
+export function renderGraph(doc: DomDocument, root: DomNode, graph: GraphModel, onOpen: (taskId: string) => void, scale = 1, draft?: DraftDrawing): void {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const down = graph.direction === 'down';
   // The drawing keeps its own coordinates (viewBox); width and height scale it to fit or zoom.
@@ -62,7 +89,7 @@ export function renderGraph(doc: DomDocument, root: DomNode, graph: GraphModel, 
     'aria-label': `Task graph, ${graph.nodes.length} tasks`,
   });
   const defs = canvas.appendChild(svg(doc, 'defs'));
-  for (const [id, cls] of [['arrow', 'arrow'], ['arrow-critical', 'arrow critical']] as const) {
+  for (const [id, cls] of [['arrow', 'arrow'], ['arrow-critical', 'arrow critical'], ['arrow-cycle', 'arrow cycle']] as const) {
     const marker = defs.appendChild(svg(doc, 'marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto-start-reverse' }));
     marker.appendChild(svg(doc, 'path', { d: 'M 0 0 L 10 5 L 0 10 z', class: cls }));
   }
@@ -72,17 +99,29 @@ export function renderGraph(doc: DomDocument, root: DomNode, graph: GraphModel, 
     const a = byId.get(e.from);
     const b = byId.get(e.to);
     if (!a || !b) continue;
-    edges.appendChild(svg(doc, 'path', {
-      d: edgePath(a, b, down),
-      class: e.critical ? 'edge critical' : 'edge',
-      'marker-end': `url(#${e.critical ? 'arrow-critical' : 'arrow'})`,
-    }));
+    const d = edgePath(a, b, down);
+    const cls = e.cycle ? 'edge cycle' : e.critical ? 'edge critical' : 'edge';
+    edges.appendChild(svg(doc, 'path', { d, class: cls, 'marker-end': `url(#${e.cycle ? 'arrow-cycle' : e.critical ? 'arrow-critical' : 'arrow'})` }));
+    if (draft) {
+      // A wide invisible stroke over the edge: a 1 px line is too thin to click.
+      const label = `Dependency ${e.from} → ${e.to}${e.cycle ? ' (part of a cycle)' : ''}: click to delete`;
+      const hit = edges.appendChild(svg(doc, 'path', { d, class: 'edge-hit', tabindex: 0, role: 'button', 'aria-label': label, 'data-from': e.from, 'data-to': e.to }));
+      hit.appendChild(svg(doc, 'title', {}, label));
+      const del = () => draft.onEdge(e.from, e.to);
+      hit.addEventListener('click', del);
+      hit.addEventListener('keydown', (ev) => {
+        if (ev.key === 'Enter' || ev.key === 'Delete' || ev.key === 'Backspace') {
+          ev.preventDefault?.();
+          del();
+        }
+      });
+    }
   }
   const nodes = canvas.appendChild(svg(doc, 'g', { class: 'nodes' }));
   const maxChars = Math.max(8, Math.floor((graph.nodes[0]?.width ?? 170) / 7.2) - 2);
   for (const n of graph.nodes) {
     const g = nodes.appendChild(svg(doc, 'g', {
-      class: `node status-${n.status}${n.critical ? ' critical' : ''}${n.hasChange ? ' has-change' : ''}`,
+      class: `node status-${n.status}${n.critical ? ' critical' : ''}${n.hasChange ? ' has-change' : ''}${draft?.linkFrom === n.id ? ' link-from' : ''}`,
       transform: `translate(${n.x} ${n.y})`,
       tabindex: 0,
       role: 'button',
@@ -119,4 +158,16 @@ export function renderSummary(doc: DomDocument, root: DomNode, graph: GraphModel
   const meta = el(doc, 'div', { class: 'meta' }, `${graph.runStatus} · ${graph.nodes.length} tasks (${parts.join(', ')}) · ${formatCost(graph.costUsd, graph.costKnown !== false)}`);
   const path = el(doc, 'div', { class: 'critical-path' }, graph.criticalPath.length > 0 ? `Critical path: ${graph.criticalPath.join(' → ')}` : '');
   root.replaceChildren(goal, meta, path);
+}
+
+/** The draft bar: what to do, and every validator error as text. */
+export function renderDraftNotes(doc: DomDocument, root: DomNode, graph: GraphModel, linking: boolean, linkFrom?: string): void {
+  const errors = graph.draft?.errors ?? [];
+  const hint = linking
+    ? linkFrom ? `Link: now click the task that waits for ${linkFrom}.` : 'Link: click the task that must finish first.'
+    : 'Draft plan: click a task to edit it, Link to draw a dependency, click an edge to delete it, then Start Run.';
+  root.replaceChildren(
+    el(doc, 'div', { class: 'draft-hint' }, hint),
+    ...errors.map((e) => el(doc, 'div', { class: 'draft-error', role: 'alert' }, e)),
+  );
 }

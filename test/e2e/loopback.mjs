@@ -55,6 +55,17 @@ export const PLAN_AGENT = {
   goal: GOAL_AGENT, rationale: 'One task for the coding agent.', confidence: 0.9, questions: [], assumptions: [],
   tasks: [{ id: 'a1', title: AGENT_TASK_TITLE, type: 'optimize', prompt: 'Create notes/agent.txt.', acceptanceCriteria: [], dependsOn: [], files: ['notes/agent.txt'] }],
 };
+// Issue 12's draft plan: the planner states an assumption, so under the default
+// hyperion.planReview (whenUnclear) the plan waits as a draft. e1 → e2 → e3 is a chain, so
+// one more edge e3 → e1 makes a cycle.
+export const GOAL_DRAFT = 'Write three linked notes';
+export const PLAN_DRAFT = {
+  goal: GOAL_DRAFT, rationale: 'A chain of notes.', confidence: 0.6, questions: [], assumptions: ['notes live in notes/'],
+  tasks: [task('e1', 'Write the notes index', ['notes/index.md']), task('e2', 'Write note A', ['notes/a.md'], ['e1']), task('e3', 'Write note B', ['notes/b.md'], ['e2'])],
+};
+FILES.e1 = [{ path: 'notes/index.md', content: '# Notes\n\n- a\n- b\n' }];
+FILES.e2 = [{ path: 'notes/a.md', content: '# A\n\nFirst note.\n' }];
+FILES.e3 = [{ path: 'notes/b.md', content: '# B\n' }];
 
 function answerFor(body) {
   const schema = body?.response_format?.json_schema?.name ?? '';
@@ -63,6 +74,7 @@ function answerFor(body) {
     if (text.includes(GOAL_DOCS)) return PLAN_DOCS;
     if (text.includes(GOAL_CONFLICT)) return PLAN_CONFLICT;
     if (text.includes(GOAL_AGENT)) return PLAN_AGENT;
+    if (text.includes(GOAL_DRAFT)) return PLAN_DRAFT;
     return PLAN;
   }
   if (schema.includes('review')) return { verdict: 'approve', comments: 'Looks right.' };

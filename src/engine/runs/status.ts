@@ -4,7 +4,7 @@ import type { RunStatus, TaskStatus } from '../api';
  * A run's status as every host shows it, derived in ONE place from the stored run status
  * (what the scheduler last decided) and its tasks' statuses (which follow review and landing):
  *
- * - `planning`, `cancelled`: as stored (a retry sets the stored status back to running);
+ * - `draft`, `planning`, `cancelled`: as stored (a retry sets the stored status back to running);
  * - `running` (or `paused` when the budget stopped it): a task runs or waits to run;
  * - `awaiting-review`: a change waits for the user;
  * - `landing`: approved changes are still in the merge queue;
@@ -13,6 +13,8 @@ import type { RunStatus, TaskStatus } from '../api';
  */
 export function deriveRunStatus(stored: RunStatus, tasks: ReadonlyArray<{ status: TaskStatus }>): RunStatus {
   const has = (...s: TaskStatus[]) => tasks.some((t) => s.includes(t.status));
+  // A draft runs nothing until the user starts it (runs/draft.ts); its tasks all wait.
+  if (stored === 'draft') return 'draft';
   if (stored === 'planning') return 'planning';
   // The user's cancel wins over what is left to review; a retry sets the stored status back to running.
   if (stored === 'cancelled') return has('running') ? 'running' : 'cancelled';

@@ -1,6 +1,6 @@
-import type { RunView } from '../../engine/api';
-import { criticalPath, topologicalLevels, type DagNode } from '../../engine/graph/dag';
-import type { GraphEdge, GraphModel, GraphNode } from '../../protocol/messages';
+import type { DraftView, RunView } from '../../engine/api';
+import { criticalPath, findCycle, topologicalLevels, type DagNode } from '../../engine/graph/dag';
+import { BACK_EDGE_ROOM, type GraphEdge, type GraphModel, type GraphNode } from '../../protocol/messages';
 import type { TaskAgentView } from './agents';
 import { isPriced, runStatusText, type PriceTable } from './format';
 
@@ -35,7 +35,7 @@ export function directionFor(width: number | undefined): GraphDirection {
  * the host with unit weights (the longest chain of tasks), so the webview only draws.
  * Unknown dependency ids are dropped rather than drawn as dangling edges.
  */
-export function layoutGraph(run: RunView, layout: LayoutOptions = DEFAULT_LAYOUT, direction: GraphDirection = 'right', prices?: PriceTable, agentOf?: (t: RunView['tasks'][number]) => TaskAgentView): GraphModel {
+export function layoutGraph(run: RunView, layout: LayoutOptions = DEFAULT_LAYOUT, direction: GraphDirection = 'right', prices?: PriceTable, draft?: Pick<DraftView, 'errors' | 'cycleEdges'>, agentOf?: (t: RunView['tasks'][number]) => TaskAgentView): GraphModel {
   const down = direction === 'down';
   const agents = new Map(run.tasks.map((t) => [t.id, agentOf?.(t) ?? {}]));
   // Boxes grow by a line when some task has an agent to name, so every box keeps one size.
@@ -48,8 +48,18 @@ export function layoutGraph(run: RunView, layout: LayoutOptions = DEFAULT_LAYOUT
     levels = topologicalLevels(dag);
     critical = criticalPath(dag).path;
   } catch {
-    // A cyclic graph cannot be layered; show the tasks in one column rather than nothing.
+    // A cyclic draft is layered without as few of its cycle's edges as it takes (in order, so
+    // the edge the user just drew, listed first on its task, goes first): drawing one edge
+    // then moves nothing else. A graph still cyclic goes in one column rather than nothing.
+    const cut = new Set<string>();
+    const without = () => dag.map((n) => ({ id: n.id, dependsOn: n.dependsOn.filter((d) => !cut.has(`${d}->${n.id}`)) }));
     levels = [dag.map((n) => n.id)];
+    for (const e of draft?.cycleEdges ?? []) {
+      cut.add(`${e.from}->${e.to}`);
+      if (findCycle(without())) continue;
+      levels = topologicalLevels(without());
+      break;
+    }
     critical = [];
   }
   const row = new Map<string, number>();
@@ -92,7 +102,15 @@ export function layoutGraph(run: RunView, layout: LayoutOptions = DEFAULT_LAYOUT
     });
   });
   const edges: GraphEdge[] = [];
-  for (const n of dag) for (const d of n.dependsOn) edges.push({ from: d, to: n.id, critical: criticalEdges.has(`${d}->${n.id}`) });
+  const onCycle = new Set((draft?.cycleEdges ?? []).map((e) => `${e.from}->${e.to}`));
+  for (const n of dag) {
+    for (const d of n.dependsOn) {
+      const edge: GraphEdge = { from: d, to: n.id, critical: criticalEdges.has(`${d}->${n.id}`) };
+      if (onCycle.has(`${d}->${n.id}`)) edge.cycle = true;
+      edges.push(edge);
+    }
+  }
+  const backRoom = (draft?.cycleEdges.length ?? 0) > 0;
   const widest = levels.reduce((m, l) => Math.max(m, l.length), 0);
   const across = (n: number, size: number, gap: number) => (n === 0 ? 0 : opts.margin * 2 + n * size + (n - 1) * gap);
   return {
@@ -102,10 +120,12 @@ export function layoutGraph(run: RunView, layout: LayoutOptions = DEFAULT_LAYOUT
     costUsd: run.costUsd,
     costKnown: prices === undefined || run.tasks.every((t) => isPriced(prices, t.route)),
     direction,
-    width: down ? across(widest, opts.nodeWidth, opts.gapY) : across(levels.length, opts.nodeWidth, opts.gapX),
-    height: down ? across(levels.length, opts.nodeHeight, opts.gapX) : across(widest, opts.nodeHeight, opts.gapY),
+    // A draft's back edge (it closes a cycle) bulges out beside the boxes: leave it room.
+    width: down ? across(widest, opts.nodeWidth, opts.gapY) + (backRoom && widest > 0 ? BACK_EDGE_ROOM : 0) : across(levels.length, opts.nodeWidth, opts.gapX),
+    height: down ? across(levels.length, opts.nodeHeight, opts.gapX) : across(widest, opts.nodeHeight, opts.gapY) + (backRoom && widest > 0 ? BACK_EDGE_ROOM : 0),
     nodes,
     edges,
     criticalPath: critical,
+    ...(draft ? { draft: { errors: draft.errors } } : {}),
   };
 }

@@ -24,6 +24,7 @@ export function taskIcon(status: TaskStatus): IconView {
 
 export function runIcon(status: RunStatus): IconView {
   switch (status) {
+    case 'draft': return { id: 'edit', color: 'charts.purple' };
     case 'planning': return { id: 'lightbulb', color: 'charts.blue' };
     case 'running': return { id: 'sync~spin', color: 'charts.blue' };
     case 'paused': return { id: 'debug-pause', color: 'charts.yellow' };
@@ -35,6 +36,9 @@ export function runIcon(status: RunStatus): IconView {
     default: return assertNever(status, 'run status');
   }
 }
+
+/** Runs with nothing left to run or land: their row offers the run summary inline. */
+const SETTLED_RUN: ReadonlySet<RunStatus> = new Set(['done', 'failed', 'cancelled']);
 
 /** Runs the engine may still be working on or landing; deleteRun refuses them. */
 const UNDELETABLE_RUN: ReadonlySet<RunStatus> = new Set(['planning', 'running', 'landing']);
@@ -64,6 +68,9 @@ export function runItem(run: RunView, latest = false, prices?: PriceTable): Item
   const tokens = ['run', run.status];
   if (isRunActive(run)) tokens.push('cancellable');
   if (!UNDELETABLE_RUN.has(run.status)) tokens.push('deletable');
+  if (run.status === 'draft') tokens.push('draft');
+  else tokens.push('summary');
+  if (SETTLED_RUN.has(run.status)) tokens.push('settled');
   const lines = [run.goal, `Status: ${runStatusText(run.status)}`, `Tasks: ${done}/${total}`, `Cost so far: ${cost}`];
   if (run.error) lines.push(`Error: ${run.error}`);
   return {
@@ -93,10 +100,12 @@ export function orderedTasks(run: RunView): TaskView[] {
 /**
  * `agent`: the task's coding agent and, while it runs, what it is doing (viewmodel/agents.ts):
  * the label starts with `[agent]`, and a running task's description starts with its activity.
+ * `draft`: the task belongs to a draft plan, so it can be edited or removed.
  */
-export function taskItem(task: TaskView, prices?: PriceTable, agent: TaskAgentView = {}): ItemView {
+export function taskItem(task: TaskView, prices?: PriceTable, agent: TaskAgentView = {}, draft = false): ItemView {
   const priced = prices === undefined || isPriced(prices, task.route);
   const tokens = ['task', task.status];
+  if (draft) tokens.push('draftTask');
   if (task.changeId) tokens.push('change');
   if (task.status === 'proposed' && task.changeId) tokens.push('reviewable');
   if (isRetryableTask(task.status)) tokens.push('retryable');
