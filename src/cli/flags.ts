@@ -43,6 +43,7 @@ export const COMMANDS: Record<string, { flags: readonly FlagName[]; args: string
   'queue revert': { flags: [...COMMON, 'check'], args: ['<change-id>'] },
   'queue reject': { flags: COMMON, args: ['<change-id>'] },
   'runs delete': { flags: COMMON, args: ['<run-id>'] },
+  transcript: { flags: COMMON, args: ['<run-id>', '<task-id>'] },
 };
 
 export interface ParsedCommand {

@@ -7,7 +7,7 @@ import { OPTIONS, limitFlag, resolveCommand } from './flags';
 import { openCliEngine } from './openEngine';
 import { EXIT, exitCodeFor, sentenceFor } from './output';
 import { loadTaskRequest } from './request';
-import { historyJson, printHistory, printPlan, printQueue, printRun, printStatus, runResultJson } from './print';
+import { historyJson, printHistory, printPlan, printProgress, printQueue, printRun, printStatus, runResultJson } from './print';
 
 const USAGE = `Usage: hyperion <command> [options]
 
@@ -21,6 +21,8 @@ Commands:
   queue approve|reject|revert <change-id>
   queue retry <entry-id>   Act on a change request, or put a stopped queue entry back.
   runs delete <run-id>     Delete a settled run and everything stored about it.
+  transcript <run-id> <task-id>
+                           Print the stored transcript of a task's coding agent (latest attempt).
 
 Options (a command refuses an option it does not use; see README for the table):
   --repo DIR               Repository (default: current directory).
@@ -49,9 +51,10 @@ function approveFlag(v: string | undefined): 'none' | 'all' | undefined {
 }
 
 /** Runs a plan to the end: agents, then (with approvals) the merge queue. */
-async function executePlan(engine: Engine, plan: RunnablePlan, approve: 'none' | 'all', signal: AbortSignal): Promise<RunView> {
+async function executePlan(engine: Engine, plan: RunnablePlan, approve: 'none' | 'all', signal: AbortSignal, json: boolean): Promise<RunView> {
+  const progress = json ? undefined : printProgress(engine.onDidChange);
   const { runId, done } = await engine.startRun(plan, { approve, signal });
-  await done;
+  await done.finally(() => progress?.dispose());
   if (approve === 'all') await engine.runQueue(signal);
   return engine.getRun(runId)!;
 }
@@ -104,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
         const approve = approveFlag(flags.approve) ?? 'none';
         engine = await openCliEngine(flags, { requireProvider: true });
         const plan = await engine.plan(args[0], { signal: controller.signal });
-        const run = await executePlan(engine, plan, approve, controller.signal);
+        const run = await executePlan(engine, plan, approve, controller.signal, flags.json === true);
         if (flags.json) out(runResultJson(run));
         else printRun(run, engine.listQueue());
         return runFailed(run, approve, engine.listQueue()) ? EXIT.failure : EXIT.ok;
@@ -115,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
         engine = await openCliEngine(flags, { requireProvider: false });
         const req = loadTaskRequest(path.resolve(args[0]), engine.config.planner.maxTasks);
         const approve = approveOverride ?? req.approve;
-        const run = await executePlan(engine, req.plan, approve, controller.signal);
+        const run = await executePlan(engine, req.plan, approve, controller.signal, flags.json === true);
         if (flags.json) out(runResultJson(run));
         else printRun(run, engine.listQueue());
         return runFailed(run, approve, engine.listQueue()) ? EXIT.failure : EXIT.ok;
@@ -141,6 +144,15 @@ export async function main(argv: string[]): Promise<number> {
         await engine.deleteRun(args[0]);
         if (flags.json) out({ deleted: args[0] });
         else process.stdout.write(`Deleted run ${args[0]}.\n`);
+        return EXIT.ok;
+      }
+      case 'transcript': {
+        engine = await openCliEngine(flags, { requireProvider: false, readOnly: true });
+        const [runId, taskId] = args;
+        const text = await engine.taskTranscript(runId, taskId);
+        if (text === undefined) throw new EngineError('usage/no-transcript', `no agent transcript is stored for task "${taskId}" of run "${runId}" (it ran the built-in developer, has not run yet, or the run was deleted)`);
+        if (flags.json) out({ runId, taskId, transcript: text });
+        else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
         return EXIT.ok;
       }
       default:

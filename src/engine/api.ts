@@ -61,6 +61,10 @@ export interface TaskView extends PlanTask {
   commit?: string;
   startedAt?: number;
   finishedAt?: number;
+  /** While the task runs a coding agent: what it is doing now ("editing src/a.ts", "running npm test"). */
+  activity?: string;
+  /** The configured coding agent that runs (or will run, or ran) the task; undefined for the built-in developer. */
+  agent?: string;
 }
 
 export interface RunView {
@@ -178,7 +182,11 @@ export interface StartRunOptions {
 
 export interface Engine {
   readonly config: EngineConfig;
-  /** Fires for every state change (task, change, queue, run); payload is the audit event. */
+  /**
+   * Fires for every state change (task, change, queue, run); payload is the audit event. Also
+   * fires `task/progress` (`data.text`: what a running agent is doing; throttled, never in the
+   * audit log), which hosts may show as it comes or read back as `TaskView.activity`.
+   */
   readonly onDidChange: (listener: (e: EngineEvent) => void) => { dispose(): void };
   plan(goal: string, opts?: PlanOptions): Promise<RunnablePlan>;
   /** Stores the plan as a run and starts its agents; resolves when the run settles. */
@@ -221,5 +229,10 @@ export interface Engine {
   getCheckOutput(entryId: string, attempt?: number): CheckOutputView | undefined;
   /** Re-checks blocked entries now (a blocking file was saved or committed); lands what can land. */
   recheckBlocked(): Promise<void>;
+  /**
+   * The stored transcript (bounded: head and tail, ~256 KB) of a task's coding agent: its latest
+   * attempt, or attempt `attempt` (1-based). Undefined when the task ran no agent or the run was deleted.
+   */
+  taskTranscript(runId: string, taskId: string, attempt?: number): Promise<string | undefined>;
   dispose(): Promise<void>;
 }

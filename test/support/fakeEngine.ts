@@ -73,5 +73,8 @@ export class FakeEngine implements Engine {
   async taskWorktreePath(runId: string, taskId: string): Promise<string | undefined> { this.calls.push(`taskWorktreePath(${runId}, ${taskId})`); return undefined; }
   getCheckOutput(entryId: string): CheckOutputView | undefined { return this.checkOutputs.get(entryId); }
   async recheckBlocked(): Promise<void> { this.calls.push('recheckBlocked()'); }
+  /** Transcripts by `runId/taskId`, as the test sets them. */
+  readonly transcripts = new Map<string, string>();
+  async taskTranscript(runId: string, taskId: string): Promise<string | undefined> { this.calls.push(`taskTranscript(${runId}, ${taskId})`); return this.transcripts.get(`${runId}/${taskId}`); }
   async dispose(): Promise<void> { this.emitter.dispose(); }
 }
