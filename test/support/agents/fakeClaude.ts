@@ -7,7 +7,8 @@ import path from 'node:path';
  * ledger, its budget, its environment): a node script that records its argv and environment to
  * `<dir>/calls.jsonl` (outside the worktree), then plays `lines` (JSON values printed one a line
  * as Claude Code's stream-json, `{"$write": [file, text]}` writing a file in its working
- * directory, `{"$waitFor": file}` waiting until that file exists, `{"$sleep": ms}`), then exits
+ * directory, `{"$waitFor": file}` waiting until that file exists, `{"$sleep": ms}`, `{"$print": text}`
+ * printing text as it is, for agents that answer in text), then exits
  * 0, or keeps printing `forever` every 20 ms when given (each `$n` in it replaced by a counter). The real Claude Code is tested
  * against a loopback server in agents-real-claude.test.ts.
  */
@@ -24,6 +25,7 @@ const forever = ${JSON.stringify(opts.forever ?? null)};
     if (l && l.$write) fs.writeFileSync(l.$write[0], l.$write[1]);
     else if (l && l.$waitFor) while (!fs.existsSync(l.$waitFor)) await new Promise((r) => setTimeout(r, 20));
     else if (l && l.$sleep) await new Promise((r) => setTimeout(r, l.$sleep));
+    else if (l && typeof l.$print === 'string') process.stdout.write(l.$print);
     else process.stdout.write(JSON.stringify(l) + '\\n');
   }
   if (forever !== null) {
