@@ -1,12 +1,13 @@
 /**
  * Agent start benchmark (issue 10). Run: ./node_modules/.bin/node --import tsx bench/agent-start.bench.ts
  *
- * The real Claude Code and Codex CLIs (scripts/agents-setup.sh installs the pinned versions),
- * started with the command lines Hyperion's harnesses build (`claudeArgs`, `codexArgs`) in a
+ * The real Claude Code, Codex and Copilot CLIs (scripts/agents-setup.sh installs the pinned
+ * versions), started with the command lines Hyperion's harnesses build (`claudeArgs`,
+ * `codexArgs`, `copilotArgs`; Copilot in its bring-your-own-key mode, so no GitHub login) in a
  * small git repository, each pointed at a loopback server: the time from spawn to the server
  * receiving the agent's first model request (`POST …/messages` or `POST …/responses`). The
- * agent is killed (its process group) as soon as that request arrives. Claude and Codex
- * alternate, ROUNDS each; medians and ranges are printed side by side.
+ * agent is killed (its process group) as soon as that request arrives. The three alternate,
+ * ROUNDS each; medians and ranges are printed side by side.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { claudeArgs } from '../src/engine/agents/claudeCodeHarness';
 import { codexArgs } from '../src/engine/agents/codexHarness';
+import { copilotArgs } from '../src/engine/agents/copilotHarness';
 import { killGroup } from '../src/engine/agents/processRun';
 import { machineLine } from './support/machine';
 
@@ -39,11 +41,11 @@ async function loopback(): Promise<{ url: string; next(): Promise<{ at: number; 
   };
 }
 
-function agents(): { claude: string; codex: string; cache: string } {
+function agents(): { claude: string; codex: string; copilot: string; cache: string } {
   const out = execFileSync('sh', [path.join(root, 'scripts/agents-setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const [claude, codex] = out.trim().split('\n');
+  const [claude, codex, copilot] = out.trim().split('\n');
   const cache = process.env.HYPERION_AGENTS_CACHE ?? path.join(os.homedir(), '.cache/hyperion-agents');
-  return { claude: claude!, codex: codex!, cache };
+  return { claude: claude!, codex: codex!, copilot: copilot!, cache };
 }
 
 async function once(file: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, server: Awaited<ReturnType<typeof loopback>>): Promise<number> {
@@ -65,8 +67,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const range = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
 
 async function main(): Promise<void> {
-  const { claude, codex, cache } = agents();
-  process.stdout.write(`${machineLine()}\n${ROUNDS} rounds, Claude Code and Codex alternating\n`);
+  const { claude, codex, copilot, cache } = agents();
+  process.stdout.write(`${machineLine()}\n${ROUNDS} rounds, Claude Code, Codex and Copilot alternating\n`);
   const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-bench-agent-'));
   fs.writeFileSync(path.join(repo, 'README.md'), 'hello\n');
   execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo });
@@ -75,25 +77,31 @@ async function main(): Promise<void> {
   // Each agent keeps its state in a folder of its own (Codex will not use one under /tmp).
   const claudeHome = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-bench-claude-'));
   const codexHome = fs.mkdtempSync(path.join(cache, 'bench-codex-home-'));
+  const copilotHome = fs.mkdtempSync(path.join(cache, 'bench-copilot-home-'));
   const server = await loopback();
   const prompt = 'Add a line to README.md.';
   const claudeEnv = { ...process.env, ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: 'x', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1', CLAUDE_CONFIG_DIR: claudeHome };
   const codexEnv = { ...process.env, CODEX_HOME: codexHome, BENCH_KEY: 'x' };
   const cArgs = claudeArgs(prompt, { kind: 'claude-code' }, 'claude-sonnet-4-5');
+  const copilotEnv = { ...process.env, HOME: copilotHome, COPILOT_PROVIDER_BASE_URL: server.url, COPILOT_PROVIDER_TYPE: 'anthropic', COPILOT_PROVIDER_API_KEY: 'x' };
+  const pArgs = copilotArgs(prompt, { kind: 'copilot' }, 'claude-sonnet-4');
   const xArgs = codexArgs(prompt, { kind: 'codex', provider: { baseUrl: `${server.url}/v1`, envKey: 'BENCH_KEY' } }, 'gpt-5');
   const c: number[] = [];
   const x: number[] = [];
+  const p: number[] = [];
   try {
     for (let i = 0; i < ROUNDS; i++) {
       c.push(await once(claude, cArgs, claudeEnv, repo, server));
       x.push(await once(codex, xArgs, codexEnv, repo, server));
+      p.push(await once(copilot, pArgs, copilotEnv, repo, server));
     }
   } finally {
     server.close();
-    for (const d of [repo, claudeHome, codexHome]) fs.rmSync(d, { recursive: true, force: true });
+    for (const d of [repo, claudeHome, codexHome, copilotHome]) fs.rmSync(d, { recursive: true, force: true });
   }
   process.stdout.write(`Claude Code ${execFileSync(claude, ['--version'], { encoding: 'utf8' }).trim()}: spawn to first model request median ${median(c).toFixed(0)} ms (${range(c)})\n`);
   process.stdout.write(`Codex ${execFileSync(codex, ['--version'], { encoding: 'utf8' }).trim()}: spawn to first model request median ${median(x).toFixed(0)} ms (${range(x)})\n`);
+  process.stdout.write(`Copilot ${execFileSync(copilot, ['--version'], { encoding: 'utf8', env: copilotEnv }).trim().split('\n')[0]}: spawn to first model request median ${median(p).toFixed(0)} ms (${range(p)})\n`);
   process.stdout.write(`agent-start claude/codex: ${(median(c) / median(x)).toFixed(2)}\n`);
 }
 

@@ -13,8 +13,8 @@ COPILOT="$DIR/node_modules/.bin/copilot"
 # differently against the same loopback conversation (2.1.332 did). Bump both together.
 CLAUDE_VERSION=2.1.197
 CODEX_VERSION=0.171.0
-# Copilot CLI needs a GitHub login to run, so the tests only check the flags Hyperion passes
-# against this version's --help.
+# Copilot CLI runs in the tests in its bring-your-own-key mode (no GitHub login); its --help
+# is checked for every flag Hyperion passes.
 COPILOT_VERSION=1.0.102
 if ! "$CLAUDE" --version 2>/dev/null | grep -q "^$CLAUDE_VERSION " || ! "$CODEX" --version 2>/dev/null | grep -q " $CODEX_VERSION\$" \
   || ! "$COPILOT" --version 2>/dev/null | grep -q "^GitHub Copilot CLI $COPILOT_VERSION\.\$"; then

@@ -24,8 +24,9 @@ afterEach(() => {
 const secrets: SecretReader = { get: async (name) => `stored-${name}` };
 
 /**
- * Copilot CLI cannot run here (it needs a GitHub login), so these tests check the command line
- * Hyperion gives it, with a stand-in binary, and that the real installed Copilot CLI knows every
+ * The command line Hyperion gives Copilot CLI, exactly, with a stand-in binary (the real CLI
+ * runs offline in agents-real-copilot.test.ts, in its bring-your-own-key mode only, since the
+ * GitHub-hosted path needs a login), and that the real installed Copilot CLI documents every
  * flag in it, so a flag renamed upstream fails here instead of at a user's.
  */
 describe('the copilot harness', () => {

@@ -7,7 +7,7 @@ import { ROOT } from '../cli';
 export interface RealAgents {
   claude: string;
   codex: string;
-  /** GitHub Copilot CLI: installed for its --help only (it needs a GitHub login to run). */
+  /** GitHub Copilot CLI (run in its bring-your-own-key mode: the GitHub-hosted path needs a login). */
   copilot: string;
   /** The cache folder (outside /tmp, where Codex will not keep its helper binaries). */
   cache: string;
