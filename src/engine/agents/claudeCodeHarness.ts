@@ -33,11 +33,11 @@ export function claudeCodeHarness(name: string, cfg: ClaudeCodeAgent): AgentHarn
       let model: string | undefined;
       // Tokens per model response (a response's usage repeats on each of its blocks): the sum is what the attempt used so far.
       const responses = new Map<string, { inputTokens: number; outputTokens: number }>();
-      const reportUsage = (costUsd: number | null) => {
+      const streamed = () => {
         let inputTokens = 0;
         let outputTokens = 0;
         for (const r of responses.values()) (inputTokens += r.inputTokens, outputTokens += r.outputTokens);
-        input.onEvent({ type: 'usage', usage: { inputTokens, outputTokens, costUsd }, model });
+        return { inputTokens, outputTokens };
       };
       await writePrompt(input, prompt);
       const exit = await runAgentProcess(input, {
@@ -52,10 +52,12 @@ export function claudeCodeHarness(name: string, cfg: ClaudeCodeAgent): AgentHarn
             else if (ev.kind === 'model') model = ev.model;
             else if (ev.kind === 'usage') {
               responses.set(ev.messageId, { inputTokens: ev.inputTokens, outputTokens: ev.outputTokens });
-              reportUsage(null);
+              input.onEvent({ type: 'usage', usage: { ...streamed(), costUsd: null }, model });
             } else if (ev.kind === 'result') {
-              result = ev;
-              input.onEvent({ type: 'usage', usage: ev.usage, model });
+              // An error result (error_max_budget_usd) reports no tokens: keep what streamed in.
+              const s = streamed();
+              result = { ...ev, usage: { ...ev.usage, inputTokens: Math.max(ev.usage.inputTokens, s.inputTokens), outputTokens: Math.max(ev.usage.outputTokens, s.outputTokens) } };
+              input.onEvent({ type: 'usage', usage: result.usage, model });
             }
           }
         },
