@@ -39,16 +39,25 @@ describe('the copilot harness', () => {
       });
     }
     const fx = await makeRunFixture();
-    const fake = fakeClaude([{ $write: ['src/added.ts', 'export const added = true;\n'] }, { $print: 'I added src/added.ts.\n' }]);
+    // Copilot CLI 1.0.102's JSON lines, as the real one prints them (see agents-real-copilot.test.ts).
+    const fake = fakeClaude([
+      { type: 'tool.execution_start', data: { toolCallId: 't1', toolName: 'create', arguments: { path: 'src/added.ts', file_text: 'x' } } },
+      { $write: ['src/added.ts', 'export const added = true;\n'] },
+      { type: 'assistant.message', data: { content: 'I added src/added.ts.', toolRequests: [] } },
+      { type: 'result', exitCode: 0, usage: { premiumRequests: 0 } },
+    ]);
     cleanups.push(() => fx.cleanup(), fake.cleanup);
     const runId = createRun(fx.db, { goal: 'g', repo: fx.repo.dir, baseCommit: fx.repo.head(), plan: plan([task('a', { agent: 'cp', model: 'gpt-5.4', prompt: 'Add the added flag' })]), approve: 'none', clock: testClock });
+    const progress: string[] = [];
     const view = await runPlan({
       db: fx.db, repo: fx.repo.dir, client: new ScriptedClient({ dev: () => new Error('the built-in developer must not run') }), log: silentLogger, clock: testClock, backoff: fastBackoff, secrets,
+      onEvent: (e) => void (e.kind === 'task/progress' && progress.push(String(e.data?.text))),
       config: config({ maxRetries: 0, agents: { cp: { kind: 'copilot', path: fake.bin, args: ['--log-level', 'none'] } } }),
     }, runId);
     const t = view.tasks[0]!;
     assert.equal(t.status, 'proposed', t.error);
-    assert.equal(t.summary, 'I added src/added.ts.', "its text answer is the task's summary");
+    assert.equal(t.summary, 'I added src/added.ts.', "its last message is the task's summary");
+    assert.deepEqual(progress, ['editing src/added.ts']);
     const change = fx.db.get<{ patch: string }>('SELECT patch FROM change_requests WHERE run_id = ?', [runId])!;
     assert.match(change.patch, /^\+\+\+ b\/src\/added\.ts$/m);
 
@@ -57,7 +66,7 @@ describe('the copilot harness', () => {
     assert.match(call!.argv[1]!, /Add the added flag/);
     assert.deepEqual(call!.argv.slice(2), [
       '--allow-tool', 'write', '--allow-tool', 'shell', '--deny-tool', 'shell(git push)',
-      '--disallow-temp-dir', '--disable-builtin-mcps', '--no-ask-user', '--no-auto-update', '--no-color', '--silent',
+      '--disallow-temp-dir', '--disable-builtin-mcps', '--no-ask-user', '--no-auto-update', '--no-color', '--output-format', 'json',
       '--model', 'gpt-5.4', '--log-level', 'none',
     ]);
     assert.ok(!call!.argv.includes('--allow-all-paths') && !call!.argv.includes('--allow-all') && !call!.argv.includes('--yolo'), 'file access stays in the worktree');

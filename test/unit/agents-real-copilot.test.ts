@@ -23,7 +23,9 @@ afterEach(async () => {
  * The real GitHub Copilot CLI 1.0.102, with the command line the harness builds, offline: its
  * "bring your own key" mode (COPILOT_PROVIDER_BASE_URL, no GitHub login then) points it at a
  * loopback server that speaks the Anthropic Messages protocol and scripts its tool calls
- * (`create`, `edit`, `bash`: Copilot's own tool names).
+ * (`create`, `edit`, `bash`: Copilot's own tool names). Copilot stars out the value of
+ * COPILOT_PROVIDER_API_KEY wherever it appears in what it prints, so a key of "x" would mangle
+ * every x: the key here is a string that appears nowhere else.
  */
 describe('Copilot CLI as a task\'s agent', () => {
   it('creates, edits and runs a command in its worktree, is refused a write outside it, and its change is proposed', async () => {
@@ -47,13 +49,14 @@ describe('Copilot CLI as a task\'s agent', () => {
       }
     });
     cleanups.push(() => server.close());
+    const progress: string[] = [];
     const runId = createRun(fx.db, { goal: 'g', repo: fx.repo.dir, baseCommit: fx.repo.head(), plan: plan([task('a', { agent: 'copilot', model: 'claude-sonnet-4' })]), approve: 'none', clock: testClock });
     const view = await runPlan({
       db: fx.db, repo: fx.repo.dir, client: new ScriptedClient({ dev: () => new Error('the built-in developer must not run') }), log: silentLogger, clock: testClock, backoff: fastBackoff,
-      onEvent: () => undefined,
+      onEvent: (e) => void (e.kind === 'task/progress' && progress.push(String(e.data?.text))),
       config: config({
         maxRetries: 0,
-        agents: { copilot: { kind: 'copilot', path: agents.copilot, env: { HOME: home, COPILOT_PROVIDER_BASE_URL: server.url, COPILOT_PROVIDER_TYPE: 'anthropic', COPILOT_PROVIDER_API_KEY: 'x' } } },
+        agents: { copilot: { kind: 'copilot', path: agents.copilot, env: { HOME: home, COPILOT_PROVIDER_BASE_URL: server.url, COPILOT_PROVIDER_TYPE: 'anthropic', COPILOT_PROVIDER_API_KEY: 'loopback-key-1' } } },
       }),
     }, runId);
     const t = view.tasks[0]!;
@@ -65,5 +68,8 @@ describe('Copilot CLI as a task\'s agent', () => {
     assert.match(patch, /^\+hello copilot$/m);
     assert.match(patch, /^\+\+\+ b\/ran\.txt$/m, 'its shell command ran in the worktree');
     assert.equal(server.turns[0]!.body.model, 'claude-sonnet-4', "the route's model");
+    // Throttled: the first tool run at once, the last when the agent ends.
+    assert.equal(progress[0], `editing ${outside}`);
+    assert.equal(progress.at(-1), 'running echo ran > ran.txt');
   });
 });
