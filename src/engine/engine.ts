@@ -18,7 +18,7 @@ import { listRequests } from './runs/requests';
 import { createRun } from './runs/runs';
 import { getChangeView, getRunView, history, listChangeViews, listRunViews } from './runs/views';
 import { readTaskTranscript } from './runs/agentAttempts';
-import { TaskActivity, runWithAgentInfo, withAgentInfo } from './runs/taskActivity';
+import { RunAgents, TaskActivity, runWithAgentInfo, withAgentInfo } from './runs/taskActivity';
 import { RunRegistry } from './schedule/registry';
 import type { BackoffOptions } from './schedule/retry';
 import { runPlan } from './schedule/scheduler';
@@ -149,6 +149,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   }
 
   const files = changeFileReader(db, repo);
+  const agents = new RunAgents(db, config);
 
   const engine: Engine = {
     config,
@@ -169,8 +170,8 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     cancelRun: (runId) => cancelRun(ctx, runId),
     retryTask: async (runId, taskId) => retryTask(ctx, runId, taskId),
 
-    listRuns: (limit = 20) => listRunViews(db, limit).map((r) => runWithAgentInfo(db, config, activity, r)!),
-    getRun: (runId) => runWithAgentInfo(db, config, activity, getRunView(db, runId)),
+    listRuns: (limit = 20) => listRunViews(db, limit).map((r) => runWithAgentInfo(agents, activity, r)!),
+    getRun: (runId) => runWithAgentInfo(agents, activity, getRunView(db, runId)),
     listChanges: (filter) => listChangeViews(db, filter),
     getChange: (id) => getChangeView(db, id),
 
@@ -200,7 +201,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     queueMetrics: () => queue.metrics(),
     readBaseFile: (changeId, path) => files.readBaseFile(changeId, path),
     readProposedFile: (changeId, path) => files.readProposedFile(changeId, path),
-    history: (limit = 100) => withAgentInfo(db, config, activity, history(db, limit)),
+    history: (limit = 100) => withAgentInfo(agents, activity, history(db, limit)),
 
     // Contract stubs: each is implemented by its own use case (see issue 9).
     listRequests: (limit) => listRequests(db, limit),

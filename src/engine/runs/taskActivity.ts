@@ -26,25 +26,38 @@ export class TaskActivity {
 }
 
 /**
+ * The agent of each task of a run, from its stored plan, computed once per run: a stored plan
+ * never changes, and it can be large (ready-made patches are in it), while hosts read views on
+ * every change notification. The engine's config is fixed for its life, so is the answer.
+ */
+export class RunAgents {
+  private readonly byRun = new Map<string, Map<string, string | undefined>>();
+
+  constructor(private readonly db: Db, private readonly config: EngineConfig) {}
+
+  of(runId: string, taskId: string, type: string): string | undefined {
+    let run = this.byRun.get(runId);
+    if (!run) {
+      run = new Map((getStoredPlan(this.db, runId)?.tasks ?? []).map((t) => [t.id, agentChoiceFor(this.config, t)?.name]));
+      this.byRun.set(runId, run);
+    }
+    return run.has(taskId) ? run.get(taskId) : agentChoiceFor(this.config, { type })?.name;
+  }
+}
+
+/**
  * Task views with `activity` (while running) and `agent` (the configured agent that runs or
  * will run the task, from the stored plan and `agentChoiceFor`; undefined for the built-in
- * developer and for ready-made patches). One stored-plan read per run.
+ * developer and for ready-made patches).
  */
-export function withAgentInfo(db: Db, config: EngineConfig, activity: TaskActivity, tasks: TaskView[]): TaskView[] {
-  const plans = new Map<string, Map<string, { type: string; patch?: string; agent?: string; model?: string }>>();
-  const planOf = (runId: string) => {
-    let p = plans.get(runId);
-    if (!p) plans.set(runId, (p = new Map((getStoredPlan(db, runId)?.tasks ?? []).map((t) => [t.id, t]))));
-    return p;
-  };
+export function withAgentInfo(agents: RunAgents, activity: TaskActivity, tasks: TaskView[]): TaskView[] {
   return tasks.map((t) => {
-    const stored = planOf(t.runId).get(t.id);
-    const agent = agentChoiceFor(config, stored ?? { type: t.type })?.name;
+    const agent = agents.of(t.runId, t.id, t.type);
     const now = t.status === 'running' ? activity.of(t.runId, t.id) : undefined;
     return { ...t, ...(agent !== undefined ? { agent } : {}), ...(now !== undefined ? { activity: now } : {}) };
   });
 }
 
-export function runWithAgentInfo(db: Db, config: EngineConfig, activity: TaskActivity, run: RunView | undefined): RunView | undefined {
-  return run ? { ...run, tasks: withAgentInfo(db, config, activity, run.tasks) } : undefined;
+export function runWithAgentInfo(agents: RunAgents, activity: TaskActivity, run: RunView | undefined): RunView | undefined {
+  return run ? { ...run, tasks: withAgentInfo(agents, activity, run.tasks) } : undefined;
 }
