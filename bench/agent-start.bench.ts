@@ -60,6 +60,17 @@ async function once(file: string, args: string[], env: NodeJS.ProcessEnv, cwd: s
   } finally {
     if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
     await exited;
+    // The rest of the group dies a moment later; until then it may still write into its home.
+    for (let i = 0; i < 100 && child.pid !== undefined && groupLeft(child.pid); i++) await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function groupLeft(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
