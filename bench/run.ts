@@ -11,6 +11,7 @@ const BENCHES: Array<{ file: string; nodeArgs?: string[] }> = [
   { file: 'bench/store.bench.ts' },
   { file: 'bench/queue.bench.ts' },
   { file: 'bench/worktree.bench.ts' },
+  { file: 'bench/agent-start.bench.ts' },
   { file: 'bench/extension.bench.ts' },
   { file: 'bench/overhead.bench.ts', nodeArgs: ['--expose-gc'] },
   { file: 'bench/orchestration.bench.ts' },

@@ -44,6 +44,7 @@ export const COMMANDS: Record<string, { flags: readonly FlagName[]; args: string
   'queue reject': { flags: COMMON, args: ['<change-id>'] },
   'runs delete': { flags: COMMON, args: ['<run-id>'] },
   summary: { flags: COMMON, args: ['<run-id>'] },
+  transcript: { flags: COMMON, args: ['<run-id>', '<task-id>'] },
 };
 
 export interface ParsedCommand {

@@ -8,7 +8,7 @@ import { openCliEngine } from './openEngine';
 import { EXIT, exitCodeFor, sentenceFor } from './output';
 import { loadTaskRequest } from './request';
 import { renderRunSummary } from '../engine/runs/summaryMarkdown';
-import { historyJson, printHistory, printPlan, printQueue, printRun, printStatus, runResultJson } from './print';
+import { historyJson, printHistory, printPlan, printProgress, printQueue, printRun, printStatus, runResultJson } from './print';
 
 const USAGE = `Usage: hyperion <command> [options]
 
@@ -24,6 +24,8 @@ Commands:
   runs delete <run-id>     Delete a settled run and everything stored about it.
   summary <run-id>         A run's summary in Markdown: per task files, lines, review, checks,
                            cost, time and commit; totals; what still waits (--json: as data).
+  transcript <run-id> <task-id>
+                           Print the stored transcript of a task's coding agent (latest attempt).
 
 Options (a command refuses an option it does not use; see README for the table):
   --repo DIR               Repository (default: current directory).
@@ -52,9 +54,10 @@ function approveFlag(v: string | undefined): 'none' | 'all' | undefined {
 }
 
 /** Runs a plan to the end: agents, then (with approvals) the merge queue. */
-async function executePlan(engine: Engine, plan: RunnablePlan, approve: 'none' | 'all', signal: AbortSignal): Promise<RunView> {
+async function executePlan(engine: Engine, plan: RunnablePlan, approve: 'none' | 'all', signal: AbortSignal, json: boolean): Promise<RunView> {
+  const progress = json ? undefined : printProgress(engine.onDidChange);
   const { runId, done } = await engine.startRun(plan, { approve, signal });
-  await done;
+  await done.finally(() => progress?.dispose());
   if (approve === 'all') await engine.runQueue(signal);
   return engine.getRun(runId)!;
 }
@@ -107,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
         const approve = approveFlag(flags.approve) ?? 'none';
         engine = await openCliEngine(flags, { requireProvider: true });
         const plan = await engine.plan(args[0], { signal: controller.signal });
-        const run = await executePlan(engine, plan, approve, controller.signal);
+        const run = await executePlan(engine, plan, approve, controller.signal, flags.json === true);
         if (flags.json) out(runResultJson(run));
         else printRun(run, engine.listQueue());
         return runFailed(run, approve, engine.listQueue()) ? EXIT.failure : EXIT.ok;
@@ -118,7 +121,7 @@ export async function main(argv: string[]): Promise<number> {
         engine = await openCliEngine(flags, { requireProvider: false });
         const req = loadTaskRequest(path.resolve(args[0]), engine.config.planner.maxTasks);
         const approve = approveOverride ?? req.approve;
-        const run = await executePlan(engine, req.plan, approve, controller.signal);
+        const run = await executePlan(engine, req.plan, approve, controller.signal, flags.json === true);
         if (flags.json) out(runResultJson(run));
         else printRun(run, engine.listQueue());
         return runFailed(run, approve, engine.listQueue()) ? EXIT.failure : EXIT.ok;
@@ -151,6 +154,15 @@ export async function main(argv: string[]): Promise<number> {
         const summary = await engine.runSummary(args[0]);
         if (flags.json) out(summary);
         else process.stdout.write(renderRunSummary(summary));
+        return EXIT.ok;
+      }
+      case 'transcript': {
+        engine = await openCliEngine(flags, { requireProvider: false, readOnly: true });
+        const [runId, taskId] = args;
+        const text = await engine.taskTranscript(runId, taskId);
+        if (text === undefined) throw new EngineError('usage/no-transcript', `no agent transcript is stored for task "${taskId}" of run "${runId}" (it ran the built-in developer, has not run yet, or the run was deleted)`);
+        if (flags.json) out({ runId, taskId, transcript: text });
+        else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
         return EXIT.ok;
       }
       default:

@@ -1,4 +1,4 @@
-import type { QueueEntryView, QueueSummary, RequestView, RunView, RunnablePlan, TaskView } from '../engine/api';
+import type { Engine, QueueEntryView, QueueSummary, RequestView, RunView, RunnablePlan, TaskView } from '../engine/api';
 import { criticalPath, topologicalLevels } from '../engine/graph/dag';
 
 /** Human-readable output on stdout. Model-written text is printed as-is, never interpreted. */
@@ -94,4 +94,15 @@ export function printHistory(items: HistoryItem[]): void {
     line(`${when}  ${r.runId}  ${r.status.padEnd(15)} ${counts(r.taskCounts)}  ${goal.length > 80 ? `${goal.slice(0, 79)}…` : goal}`);
     for (const t of tasks) line(taskLine(t));
   }
+}
+
+/**
+ * Prints each `task/progress` event of `engine` as "  <task> … <what the agent does>" while a
+ * run goes (human output only: `--json` keeps stdout to one object). The engine throttles the
+ * events, so this prints at most a few lines a second per task. Returns the subscription.
+ */
+export function printProgress(onDidChange: Engine['onDidChange']): { dispose(): void } {
+  return onDidChange((e) => {
+    if (e.kind === 'task/progress' && typeof e.data?.text === 'string') line(`  ${(e.taskId ?? '').padEnd(12)} … ${e.data.text}`);
+  });
 }

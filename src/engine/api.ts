@@ -61,10 +61,10 @@ export interface TaskView extends PlanTask {
   commit?: string;
   startedAt?: number;
   finishedAt?: number;
-  /** The configured coding agent that runs (or ran) the task; undefined for the built-in developer. */
-  agent?: string;
-  /** What its agent is doing now ("editing src/a.ts"), while the task runs. */
+  /** While the task runs a coding agent: what it is doing now ("editing src/a.ts", "running npm test"). */
   activity?: string;
+  /** The configured coding agent that runs (or will run, or ran) the task; undefined for the built-in developer. */
+  agent?: string;
 }
 
 export interface RunView {
@@ -182,7 +182,11 @@ export interface StartRunOptions {
 
 export interface Engine {
   readonly config: EngineConfig;
-  /** Fires for every state change (task, change, queue, run); payload is the audit event. */
+  /**
+   * Fires for every state change (task, change, queue, run); payload is the audit event. Also
+   * fires `task/progress` (`data.text`: what a running agent is doing; throttled, never in the
+   * audit log), which hosts may show as it comes or read back as `TaskView.activity`.
+   */
   readonly onDidChange: (listener: (e: EngineEvent) => void) => { dispose(): void };
   plan(goal: string, opts?: PlanOptions): Promise<RunnablePlan>;
   /** Stores the plan as a run and starts its agents; resolves when the run settles. */
@@ -226,10 +230,10 @@ export interface Engine {
   /** Re-checks blocked entries now (a blocking file was saved or committed); lands what can land. */
   recheckBlocked(): Promise<void>;
   /**
-   * The stored transcript of the agent that ran a task, or undefined when there is none.
-   * Optional here until the engine stores transcripts (issue 10); hosts call it with `?.`.
+   * The stored transcript (bounded: head and tail, ~256 KB) of a task's coding agent: its latest
+   * attempt, or attempt `attempt` (1-based). Undefined when the task ran no agent or the run was deleted.
    */
-  taskTranscript?(runId: string, taskId: string): Promise<string | undefined>;
+  taskTranscript(runId: string, taskId: string, attempt?: number): Promise<string | undefined>;
   /** Stores a plan as a `draft` run: shown in the views, nothing runs until `startDraft`. */
   draftRun(plan: RunnablePlan, opts?: { approve?: 'none' | 'all' }): Promise<string>;
   /** A draft run's plan with what the validator says about it; undefined when the run is not a draft. */

@@ -35,6 +35,8 @@ export const Price = z.object({ input: z.number().nonnegative(), output: z.numbe
 export const CommandAgent = z.object({
   command: z.string().min(1),
   env: z.record(z.string(), z.string()).optional(),
+  /** The provider whose key Hyperion holds that this command may have (as OPENAI_API_KEY or ANTHROPIC_API_KEY); none otherwise. */
+  provider: z.enum(['openai', 'anthropic', 'openai-compatible']).optional(),
 });
 
 /** Claude Code run by the `claude-code` harness (see agents/claudeCodeHarness.ts). */
@@ -65,8 +67,17 @@ export const CodexAgent = z.object({
 });
 export type CodexAgent = z.infer<typeof CodexAgent>;
 
+/** GitHub Copilot CLI run by the `copilot` harness (see agents/copilotHarness.ts); it uses the user's own GitHub login. */
+export const CopilotAgent = z.object({
+  kind: z.literal('copilot'),
+  path: z.string().min(1).optional(),
+  args: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+});
+export type CopilotAgent = z.infer<typeof CopilotAgent>;
+
 /** One configured agent: a command line, or a known agent by `kind`. */
-export const AgentConfig = z.union([ClaudeCodeAgent, CodexAgent, CommandAgent]);
+export const AgentConfig = z.union([ClaudeCodeAgent, CodexAgent, CopilotAgent, CommandAgent]);
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
 export const EngineConfig = z.object({

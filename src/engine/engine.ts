@@ -17,6 +17,8 @@ import { recoverRuns } from './runs/recovery';
 import { listRequests } from './runs/requests';
 import { createRun } from './runs/runs';
 import { getChangeView, getRunView, history, listChangeViews, listRunViews } from './runs/views';
+import { readTaskTranscript } from './runs/agentAttempts';
+import { RunAgents, TaskActivity, runWithAgentInfo, withAgentInfo } from './runs/taskActivity';
 import { RunRegistry } from './schedule/registry';
 import type { BackoffOptions } from './schedule/retry';
 import { runPlan } from './schedule/scheduler';
@@ -86,6 +88,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   const repo = top.stdout.trim();
   const db = await openDb({ dir: opts.stateDir ?? (await stateDirFor(repo)), log });
   const emitter = new Emitter<EngineEvent>();
+  const activity = new TaskActivity();
   const providers = createProviderRegistry({ config, secrets: opts.ports.secrets, lm: opts.ports.lm, log, overrides: opts.providerOverrides });
   const client = createModelClient({ registry: providers, config, log, clock });
   const disposeController = new AbortController();
@@ -93,7 +96,10 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   // The context is complete once the queue exists; the queue's hooks only run after that.
   const ctx = {
     db, repo, config, log, clock, client,
-    onEvent: (e: EngineEvent) => emitter.fire(e),
+    onEvent: (e: EngineEvent) => {
+      activity.observe(e);
+      emitter.fire(e);
+    },
     registry: new RunRegistry(),
     loops: new Map(),
     autoLand: opts.autoLand ?? false,
@@ -126,7 +132,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     disposeController.signal.addEventListener('abort', () => controller.abort(), { once: true });
     const done = runPlan(
       {
-        db, repo, client, config, log, clock, onEvent: ctx.onEvent, registry: ctx.registry, signal: controller.signal, backoff: opts.taskBackoff,
+        db, repo, client, config, log, clock, onEvent: ctx.onEvent, registry: ctx.registry, signal: controller.signal, backoff: opts.taskBackoff, secrets: opts.ports.secrets,
         onChangeProposed: (changeId) => autoApprove(ctx, changeId),
       },
       runId,
@@ -148,6 +154,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   }
 
   const files = changeFileReader(db, repo);
+  const agents = new RunAgents(db, config);
 
   const engine: Engine = {
     config,
@@ -168,8 +175,8 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     cancelRun: (runId) => cancelRun(ctx, runId),
     retryTask: async (runId, taskId) => retryTask(ctx, runId, taskId),
 
-    listRuns: (limit = 20) => listRunViews(db, limit),
-    getRun: (runId) => getRunView(db, runId),
+    listRuns: (limit = 20) => listRunViews(db, limit).map((r) => runWithAgentInfo(agents, activity, r)!),
+    getRun: (runId) => runWithAgentInfo(agents, activity, getRunView(db, runId)),
     listChanges: (filter) => listChangeViews(db, filter),
     getChange: (id) => getChangeView(db, id),
 
@@ -199,7 +206,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     queueMetrics: () => queue.metrics(),
     readBaseFile: (changeId, path) => files.readBaseFile(changeId, path),
     readProposedFile: (changeId, path) => files.readProposedFile(changeId, path),
-    history: (limit = 100) => history(db, limit),
+    history: (limit = 100) => withAgentInfo(agents, activity, history(db, limit)),
 
     // Contract stubs: each is implemented by its own use case (see issue 9).
     listRequests: (limit) => listRequests(db, limit),
@@ -216,6 +223,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     editDraft: async (runId, edit) => editDraft(ctx, runId, edit),
     startDraft: (runId, o) => startDraft(ctx, runId, o),
     runSummary: async (runId) => runSummary(ctx, runId),
+    taskTranscript: async (runId, taskId, attempt) => readTaskTranscript(db, runId, taskId, attempt),
 
     async dispose() {
       disposeController.abort(new EngineError('cancelled', 'Hyperion is shutting down'));

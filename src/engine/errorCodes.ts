@@ -18,6 +18,7 @@ export const ERROR_TITLES = {
   'agent/tool-failed': 'an agent tool failed',
   'agent/tool-not-found': 'the agent asked for a tool that does not exist',
   'agent/tool-refused': 'an agent tool refused the request',
+  'agent/over-budget': 'the coding agent reached the budget and was stopped',
 
   'git/bad-identity': 'git has no usable identity for the commit',
   'git/bad-output': 'git printed something Hyperion did not expect',
@@ -120,6 +121,7 @@ export const ERROR_TITLES = {
   'usage/untrusted-config': 'the repository config was not confirmed',
   'usage/unsupported': 'not supported',
   'usage/untrusted': 'the workspace is not trusted',
+  'usage/no-transcript': 'no agent transcript is stored for that task',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TITLES;

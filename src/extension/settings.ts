@@ -73,7 +73,7 @@ export function formatAgentRoute(name: string, model?: string): string {
 function agentsFromSetting(raw: unknown, problems: string[]): Record<string, AgentConfig> | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    problems.push('hyperion.agents: expected an object of agent name → { "kind": "claude-code" | "codex" } or { "command": "…" }');
+    problems.push('hyperion.agents: expected an object of agent name → { "kind": "claude-code" | "codex" | "copilot" } or { "command": "…" }');
     return undefined;
   }
   const out: Record<string, AgentConfig> = {};
@@ -84,7 +84,7 @@ function agentsFromSetting(raw: unknown, problems: string[]): Record<string, Age
     }
     const parsed = AgentConfig.safeParse(entry);
     if (parsed.success) out[name] = parsed.data;
-    else problems.push(`hyperion.agents.${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'entry'}: ${i.message}`).join('; ')} (use { "kind": "claude-code" | "codex", "path"?, "args"?, "env"? } or { "command": "…", "env"? })`);
+    else problems.push(`hyperion.agents.${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'entry'}: ${i.message}`).join('; ')} (use { "kind": "claude-code" | "codex" | "copilot", "path"?, "args"?, "env"? } or { "command": "…", "env"? })`);
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -22,7 +22,7 @@ export class TranscriptProvider implements vscode.TextDocumentContentProvider, v
     const engine = await this.host.get();
     const task = engine.getRun(parsed.runId)?.tasks.find((t) => t.id === parsed.taskId);
     const agent = task ? taskAgentName(task, engine.config, task.changeId ? engine.getChange(task.changeId)?.model : undefined) : undefined;
-    const text = await engine.taskTranscript?.(parsed.runId, parsed.taskId);
+    const text = await engine.taskTranscript(parsed.runId, parsed.taskId);
     return formatTranscript(task ?? { runId: parsed.runId, id: parsed.taskId, title: parsed.taskId }, agent, text);
   }
 

@@ -76,11 +76,11 @@ export class FakeEngine implements Engine {
   async taskWorktreePath(runId: string, taskId: string): Promise<string | undefined> { this.calls.push(`taskWorktreePath(${runId}, ${taskId})`); return undefined; }
   getCheckOutput(entryId: string): CheckOutputView | undefined { return this.checkOutputs.get(entryId); }
   async recheckBlocked(): Promise<void> { this.calls.push('recheckBlocked()'); }
-  async taskTranscript(runId: string, taskId: string): Promise<string | undefined> { return this.transcripts.get(`${runId}/${taskId}`); }
   draftRun(): Promise<string> { return this.unsupported('store drafts'); }
   getDraft(): DraftView | undefined { return undefined; }
   editDraft(): Promise<DraftView> { return this.unsupported('edit drafts'); }
   startDraft(): Promise<{ runId: string; done: Promise<RunView> }> { return this.unsupported('run agents'); }
   runSummary(): Promise<RunSummary> { return this.unsupported('summarise runs'); }
+  async taskTranscript(runId: string, taskId: string): Promise<string | undefined> { this.calls.push(`taskTranscript(${runId}, ${taskId})`); return this.transcripts.get(`${runId}/${taskId}`); }
   async dispose(): Promise<void> { this.emitter.dispose(); }
 }

@@ -121,4 +121,32 @@ describe('Claude Code as a task\'s agent', () => {
       return true;
     });
   });
+  it('stops itself at --max-budget-usd, which the harness reports as agent/over-budget, having streamed its usage', async () => {
+    // Every turn reads a file again, forever; each response costs about $3 at Sonnet's prices.
+    const server = await startAnthropicAgentServer((turn) => [{ type: 'tool_use', name: 'Read', input: { file_path: `${turn.cwd}/README.md` } }], { inputTokens: 1000, outputTokens: 200_000 });
+    servers.push(server);
+    const base = tmp('hyperion-claude-budget-');
+    fs.mkdirSync(path.join(base, 'wt'));
+    fs.mkdirSync(path.join(base, 'scratch'));
+    fs.writeFileSync(path.join(base, 'wt/README.md'), 'hello\n');
+    const events: HarnessEvent[] = [];
+    const task = { runId: 'r', id: 't', title: 'Spend', type: 'code_gen' as const, prompt: 'Read README.md', acceptanceCriteria: [], dependsOn: [], files: [] };
+    await assert.rejects(claudeCodeHarness('claude', { kind: 'claude-code', path: agents.claude, env: claudeEnv(server.url), maxTurns: 20 }).run({
+      task, deps: [], worktree: path.join(base, 'wt'), scratchDir: path.join(base, 'scratch'), model: 'claude-sonnet-4-5', budget: { maxUsd: 1 },
+      signal: new AbortController().signal, onEvent: (e) => events.push(e),
+    }), (e: unknown) => {
+      assert.ok(e instanceof EngineError);
+      assert.equal(e.code, 'agent/over-budget', e.message);
+      assert.match(e.message, /stopped at its budget of \$1\.0000/);
+      return true;
+    });
+    assert.ok(server.turns.length < 20, `it stopped early (${server.turns.length} turns)`);
+    const usage = events.flatMap((e) => (e.type === 'usage' ? [e.usage] : []));
+    // Claude Code's assistant events carry a response's usage as it started (output tokens: 1),
+    // so the streamed tokens undercount; its own --max-budget-usd is what stops it in time.
+    assert.ok(usage.some((u) => u.costUsd === null && u.inputTokens === 1000), `tokens stream in before the result: ${JSON.stringify(usage)}`);
+    const last = usage.at(-1)!;
+    assert.ok((last.costUsd ?? 0) >= 1, `the result's cost is the last usage (${last.costUsd})`);
+    assert.ok(last.inputTokens >= 1000, 'an error result without tokens keeps the streamed ones');
+  });
 });

@@ -45,8 +45,10 @@ function tempDir(): string {
 describe('agent stalls', () => {
   it('an agent silent for agentStallMs is killed and retried as transient, and no process is left', async () => {
     const pids = path.join(tempDir(), 'pids');
-    // Prints once, records its pid, then sleeps forever without a word.
-    const agent = { command: node(`require('fs').appendFileSync(process.env.PIDS, process.pid + '\\n'); console.log('thinking'); setInterval(() => {}, 1000)`), env: { PIDS: pids } };
+    // Records its pid, prints once, then sleeps without a word. A shell, not node: node's own
+    // start can take longer than the 300 ms stall on a loaded machine, and the stall would then
+    // kill it before it recorded its pid.
+    const agent = { command: 'echo $$ >> "$PIDS"; echo thinking; exec sleep 600', env: { PIDS: pids } };
     const { task: t, attempts, changes } = await runAgent(agent, { agentStallMs: 300, maxRetries: 2 });
     assert.equal(t.status, 'failed');
     assert.match(t.error ?? '', /the agent "x" printed nothing for 300 ms and was stopped/);

@@ -40,14 +40,17 @@ export function codexHarness(name: string, cfg: CodexAgent): AgentHarness {
         name,
         file: cfg.path ?? 'codex',
         args: codexArgs(prompt, cfg, input.model),
-        env: { ...process.env, ...cfg.env },
+        env: { ...(input.env ?? process.env), ...cfg.env },
         installHint: CODEX_INSTALL_HINT,
         onLine: (line) => {
           for (const ev of parseCodexLine(line, input.worktree)) {
             if (ev.kind === 'progress') input.onEvent({ type: 'progress', text: ev.text });
             else if (ev.kind === 'message') summary = ev.text;
             else if (ev.kind === 'failed') failure = ev.text || failure || 'no message';
-            else if (ev.kind === 'usage') usage = { inputTokens: (usage?.inputTokens ?? 0) + ev.usage.inputTokens, outputTokens: (usage?.outputTokens ?? 0) + ev.usage.outputTokens, costUsd: null };
+            else if (ev.kind === 'usage') {
+              usage = { inputTokens: (usage?.inputTokens ?? 0) + ev.usage.inputTokens, outputTokens: (usage?.outputTokens ?? 0) + ev.usage.outputTokens, costUsd: null };
+              input.onEvent({ type: 'usage', usage, model: input.model });
+            }
           }
         },
       });

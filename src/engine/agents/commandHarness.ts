@@ -52,7 +52,7 @@ export function commandHarness(name: string, cfg: CommandAgentConfig, opts: Comm
         file: expandCommand(cfg.command, { promptFile, model: input.model }),
         args: [],
         shell: true,
-        env: { ...process.env, ...cfg.env, HYPERION_PROMPT_FILE: promptFile, HYPERION_MODEL: input.model ?? '', HYPERION_TASK_ID: input.task.id, HYPERION_RUN_ID: input.task.runId },
+        env: { ...(input.env ?? process.env), ...cfg.env, HYPERION_PROMPT_FILE: promptFile, HYPERION_MODEL: input.model ?? '', HYPERION_TASK_ID: input.task.id, HYPERION_RUN_ID: input.task.runId },
         killGraceMs: opts.killGraceMs,
       });
       if (exit.code !== 0) throw exitFailure(name, exit);

@@ -44,6 +44,11 @@ export interface HarnessInput {
   budget: HarnessBudget;
   signal: AbortSignal;
   onEvent: (e: HarnessEvent) => void;
+  /**
+   * The agent's environment before the entry's own `env`: the user's environment plus the key
+   * Hyperion holds for the agent's provider (see schedule/agentEnv.ts). Default `process.env`.
+   */
+  env?: Record<string, string | undefined>;
 }
 
 /** What a harness reports while its agent runs (live progress will map these to engine events). */
@@ -52,6 +57,12 @@ export type HarnessEvent =
   | { type: 'output'; stream: 'stdout' | 'stderr'; text: string }
   /** What the agent is doing, for the task's row: "editing src/a.ts", "running npm test". */
   | { type: 'progress'; text: string }
+  /**
+   * What the agent has used so far in this attempt (cumulative, not a delta), as soon as its
+   * stream says: the caller keeps the latest for the task's ledger and stops the agent when
+   * its cost reaches the budget.
+   */
+  | { type: 'usage'; usage: HarnessUsage; model?: string }
   | { type: 'exited'; code: number | null; signal: string | null };
 
 export interface HarnessUsage {

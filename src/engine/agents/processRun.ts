@@ -7,15 +7,31 @@ import type { HarnessInput } from './harness';
 const MAX_TRANSCRIPT = 1_000_000;
 const MAX_STDOUT = 64_000;
 
-/** Sends `sig` to the whole process group led by `pid`; false when none of it is left. */
-export function killGroup(pid: number, sig: NodeJS.Signals): boolean {
+/** What `killGroup` uses of the platform; tests inject another. */
+export interface KillPlatform {
+  platform: NodeJS.Platform;
+  kill: (pid: number, sig: NodeJS.Signals) => void;
+  taskkill: (args: string[]) => void;
+}
+
+const realPlatform: KillPlatform = {
+  platform: process.platform,
+  kill: (pid, sig) => process.kill(pid, sig),
+  taskkill: (args) => void spawnSync('taskkill', args, { stdio: 'ignore', windowsHide: true }),
+};
+
+/**
+ * Sends `sig` to the whole process group led by `pid`; false when none of it is left. Windows
+ * has no process groups: there `taskkill /pid <pid> /T /F` ends the process tree instead
+ * (forcefully, whatever `sig` says; untested on a real Windows).
+ */
+export function killGroup(pid: number, sig: NodeJS.Signals, p: KillPlatform = realPlatform): boolean {
   try {
-    if (process.platform === 'win32') {
-      // No process groups: taskkill /T ends the process tree (untested here: no Windows box).
-      spawnSync('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true });
+    if (p.platform === 'win32') {
+      p.taskkill(['/pid', String(pid), '/T', '/F']);
       return true;
     }
-    process.kill(-pid, sig);
+    p.kill(-pid, sig);
     return true;
   } catch {
     return false;

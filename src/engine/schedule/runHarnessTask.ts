@@ -1,27 +1,51 @@
-import type { AgentHarness, HarnessEvent } from '../agents/harness';
+import type { AgentHarness, HarnessEvent, HarnessUsage } from '../agents/harness';
 import { harnessFor as harnessOfKind } from '../agents/harnesses';
 import type { AgentTask } from '../agents/types';
-import type { EngineConfig, ModelRef } from '../config';
+import type { AgentConfig, EngineConfig, ModelRef } from '../config';
 import { EngineError, isEngineError } from '../errors';
 import { fingerprintChanges, fingerprintRepo } from '../git/confinement';
 import { captureWorktreeChange, createTaskWorktree, removeTaskWorktree } from '../git/taskWorktree';
-import type { Logger } from '../ports';
+import type { Logger, SecretReader } from '../ports';
 import type { TaskRow } from '../runs/types';
 import { worktreeBaseFor } from '../store/location';
+import { agentEnv } from './agentEnv';
 import type { TaskBase } from './baseTree';
+import { throttleProgress } from './progressThrottle';
 
 /**
  * The harness for a configured agent name. Throws `agent/unknown` with what to add to the
  * config when there is none.
  */
 export function harnessFor(config: EngineConfig, name: string): AgentHarness {
+  return harnessOfKind(name, agentConfigFor(config, name));
+}
+
+function agentConfigFor(config: EngineConfig, name: string): AgentConfig {
   const cfg = config.agents !== undefined && Object.prototype.hasOwnProperty.call(config.agents, name) ? config.agents[name] : undefined;
   if (!cfg) {
     const known = Object.keys(config.agents ?? {});
     throw new EngineError('agent/unknown', `no agent "${name}" is configured: add "agents": { "${name}": { "command": "…" } } to .hyperion.json${known.length > 0 ? ` (configured: ${known.join(', ')})` : ''}`);
   }
-  return harnessOfKind(name, cfg);
+  return cfg;
 }
+
+/** USD for an agent's usage: what it reported, else `config.prices` (`<agent>:<model>`, then `<model>`); 0 when unpriced. */
+export function agentCost(config: EngineConfig, agent: string, usage: HarnessUsage, model: string | undefined): number {
+  if (usage.costUsd !== null) return usage.costUsd;
+  const p = model !== undefined ? (config.prices[`${agent}:${model}`] ?? config.prices[model]) : undefined;
+  return p ? (usage.inputTokens * p.input + usage.outputTokens * p.output) / 1_000_000 : 0;
+}
+
+/** What an agent attempt left, reported once however it ended: for the task's ledger and history. */
+export interface AgentAttemptEnd {
+  agent: string;
+  model: string | undefined;
+  usage: HarnessUsage | null;
+  costUsd: number;
+  transcript: string;
+}
+
+const MAX_TRANSCRIPT = 1_000_000;
 
 /** The model for the task: its own route, else the config's route for its type, else the default route. */
 function modelFor(config: EngineConfig, row: TaskRow): string | undefined {
@@ -41,6 +65,14 @@ export interface HarnessTaskInput {
   model?: string;
   signal: AbortSignal;
   onEvent?: (e: HarnessEvent) => void;
+  /** What the agent is doing, throttled (see `throttleProgress`): for the live `task/progress` event. */
+  onProgress?: (text: string) => void;
+  /** Called once when the agent ended, however it ended, before this function settles. */
+  onAttemptEnd?: (end: AgentAttemptEnd) => void;
+  /** Keys Hyperion holds; only the agent's own provider's key is passed on (see agentEnv.ts). */
+  secrets?: SecretReader;
+  /** What the run may still spend; the agent is stopped when its cost reaches it (`agent/over-budget`). */
+  maxUsd?: number;
 }
 
 /**
@@ -55,7 +87,10 @@ export interface HarnessTaskInput {
  */
 export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: string; tree: string; summary: string; model: string }> {
   const { repo, config, row, task, base, signal } = input;
-  const harness = harnessFor(config, input.agent);
+  const cfg = agentConfigFor(config, input.agent);
+  const harness = harnessOfKind(input.agent, cfg);
+  if (input.maxUsd !== undefined && input.maxUsd <= 0) throw new EngineError('agent/over-budget', `the run's budget is spent; the agent "${harness.name}" was not started`);
+  const env = await agentEnv(cfg, input.secrets);
   const baseCommit = await base.baseCommit;
   const wt = await createTaskWorktree(repo, await worktreeBaseFor(repo), { runId: row.run_id, taskId: row.id, baseCommit, baseTree: base.baseTree, signal });
   const model = input.model ?? modelFor(config, row);
@@ -63,30 +98,53 @@ export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: 
   // A stall aborts the harness like a cancel (its process group is killed), but the attempt
   // fails as transient instead, so the retry policy gives the agent another go.
   const stall = new AbortController();
+  // Reaching the budget kills the agent the same way; that attempt fails for good.
+  const overBudget = new AbortController();
   let stallTimer: NodeJS.Timeout | undefined;
   const arm = () => {
     clearTimeout(stallTimer);
     stallTimer = setTimeout(() => stall.abort(), config.agentStallMs);
   };
+  let usage: HarnessUsage | null = null;
+  let usedModel: string | undefined;
+  let transcript = '';
+  const progress = throttleProgress((text) => input.onProgress?.(text));
+  const spent = () => (usage ? agentCost(config, harness.name, usage, usedModel ?? model) : 0);
   try {
     const before = await fingerprintRepo(repo, { signal });
     arm();
     let res;
     try {
       res = await harness.run({
-        task, deps: base.deps, worktree: wt.dir, scratchDir: wt.scratchDir, model, budget: {}, signal: AbortSignal.any([signal, stall.signal]),
+        task, deps: base.deps, worktree: wt.dir, scratchDir: wt.scratchDir, model, budget: { maxUsd: input.maxUsd }, env,
+        signal: AbortSignal.any([signal, stall.signal, overBudget.signal]),
         onEvent: (e) => {
-          if (e.type === 'output') arm();
+          if (e.type === 'output') {
+            arm();
+            transcript = transcript.length + e.text.length > MAX_TRANSCRIPT ? (transcript + e.text).slice(-MAX_TRANSCRIPT) : transcript + e.text;
+          } else if (e.type === 'progress') progress.push(e.text);
+          else if (e.type === 'usage') {
+            usage = e.usage;
+            usedModel = e.model ?? usedModel;
+            if (input.maxUsd !== undefined && spent() >= input.maxUsd) overBudget.abort();
+          }
           input.onEvent?.(e);
         },
       });
+      usage ??= res.usage;
+      usedModel = res.model ?? usedModel;
     } catch (e) {
+      if (overBudget.signal.aborted && !signal.aborted) {
+        throw new EngineError('agent/over-budget', `the agent "${harness.name}" reached the run's remaining budget of $${input.maxUsd!.toFixed(4)} ($${spent().toFixed(4)} spent) and was stopped`, { cause: e });
+      }
       if (stall.signal.aborted && !signal.aborted) {
         throw new EngineError('agent/stalled', `the agent "${harness.name}" printed nothing for ${config.agentStallMs} ms and was stopped`, { cause: e, details: { transient: true } });
       }
       throw e;
     } finally {
       clearTimeout(stallTimer);
+      progress.flush();
+      input.onAttemptEnd?.({ agent: harness.name, model: usedModel ?? model, usage, costUsd: spent(), transcript });
     }
     const moved = fingerprintChanges(before, await fingerprintRepo(repo, { signal }));
     if (moved.length > 0) throw new EngineError('agent/escaped', `the agent changed files outside its worktree: ${moved.join(', ')} moved while it ran; its change is not stored`);

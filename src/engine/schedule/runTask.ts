@@ -9,6 +9,7 @@ import { parsesAsGiven, resolvePatch } from '../changes/resolve';
 import { insertChange } from '../changes/lifecycle';
 import type { EngineEvent } from '../events';
 import { applyAndDiff } from '../git/batch';
+import { recordAgentAttempt } from '../runs/agentAttempts';
 import { recordingClient, type RecordingClient } from '../runs/modelCalls';
 import { commitWithEvents, newId, transitionTask } from '../runs/runs';
 import type { RunRow, TaskRow } from '../runs/types';
@@ -16,7 +17,7 @@ import { planTaskOfRow } from '../runs/views';
 import type { Db } from '../store/types';
 import { buildTaskBase, rememberResultTree } from './baseTree';
 import type { AgentChoice } from './agentChoice';
-import { runHarnessTask } from './runHarnessTask';
+import { runHarnessTask, type HarnessTaskInput } from './runHarnessTask';
 import type { TaskGraph } from './runIndex';
 import { blockingReason, checkPolicy } from './policy';
 import { DEFAULT_BACKOFF, TaskStop, backoffDelay, categorize, sleep, type ErrorCategory } from './retry';
@@ -50,19 +51,35 @@ function generationOf(db: Db, runId: string, taskId: string): number {
   return r?.n ?? 0;
 }
 
-async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, client: RecordingClient, signal: AbortSignal, agent: AgentChoice | undefined): Promise<TaskOutput> {
+async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, client: RecordingClient, signal: AbortSignal, agent: AgentChoice | undefined, attempt: number): Promise<TaskOutput> {
   const { db, repo, config } = deps;
   const base = await buildTaskBase(db, repo, { id: run.id, base_commit: run.base_commit!, created_at: run.created_at }, row, graph, signal);
   const task = toAgentTask(row);
   if (readyPatch !== undefined) return produceReadyMade(deps, row, base, readyPatch, signal);
   // A task that names an agent runs it in a worktree of its own (issue 10); the rest is the same.
   const out = agent !== undefined
-    ? await runHarnessTask({ repo, config, log: deps.log, row, task, base, agent: agent.name, model: agent.model, signal })
+    ? await runHarnessTask({ repo, config, log: deps.log, row, task, base, agent: agent.name, model: agent.model, signal, ...agentAttemptHooks(deps, row, attempt) })
     : await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
   const policyOptions = { ...basePolicy(config), ...(await repoPolicyInputs(repo, { baseTree: base.baseTree, tree: out.tree, patch: out.patch, signal })) };
   const policy = checkPolicy(out.patch, policyOptions);
   const review = policy.blocked ? null : await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal, log: deps.log });
   return { baseCommit: await base.baseCommit, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model ?? null, review, policyOptions };
+}
+
+/**
+ * What an agent attempt needs from the run: the keys Hyperion holds, what is left of the run's
+ * budget, where its progress goes (a live `task/progress` event, not written to the audit log:
+ * it is only what the row shows now) and where its transcript and usage are stored.
+ */
+function agentAttemptHooks(deps: TaskRunDeps, row: TaskRow, attempt: number): Pick<HarnessTaskInput, 'secrets' | 'maxUsd' | 'onProgress' | 'onAttemptEnd'> {
+  const { db, config } = deps;
+  const spent = db.get<{ cost_usd: number }>('SELECT cost_usd FROM runs WHERE id = ?', [row.run_id])?.cost_usd ?? 0;
+  return {
+    secrets: deps.secrets,
+    maxUsd: config.budgetUsd !== undefined ? config.budgetUsd - spent : undefined,
+    onProgress: (text) => deps.onEvent?.({ at: deps.clock.now(), actor: 'agent', kind: 'task/progress', runId: row.run_id, taskId: row.id, data: { text } }),
+    onAttemptEnd: (end) => recordAgentAttempt(db, deps.onEvent, { runId: row.run_id, taskId: row.id, attempt, ...end, at: deps.clock.now() }),
+  };
 }
 
 function basePolicy(config: TaskRunDeps['config']): PatchPolicyOptions {
@@ -194,7 +211,7 @@ export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, grap
       defer: (role) => role === 'reviewer',
     });
     try {
-      const out = await produce(deps, run, row, graph, readyPatch, client, signal, agent);
+      const out = await produce(deps, run, row, graph, readyPatch, client, signal, agent, attempt.n);
       if (signal.aborted) throw signal.reason;
       const stored = storeChange(deps, row, attempt.attemptId, out, client);
       if (!stored) {

@@ -4,7 +4,7 @@ import { agentChoiceFor } from './agentChoice';
 import type { EngineConfig } from '../config';
 import { EngineError } from '../errors';
 import type { EngineEvent } from '../events';
-import type { Clock, Logger } from '../ports';
+import type { Clock, Logger, SecretReader } from '../ports';
 import {
   DEAD_STATUSES, DONE_STATUSES, commitWithEvents, dependentsOf, getRunRow, getStoredPlan, getTaskRows, isSettled, transitionRun, transitionTask,
 } from '../runs/runs';
@@ -31,6 +31,8 @@ export interface RunPlanDeps {
   backoff?: BackoffOptions;
   /** The engine's runs in flight, so its cancel and skip reach this run's tasks (default: a private one). */
   registry?: RunRegistry;
+  /** Keys Hyperion holds, for coding agents of their provider (schedule/agentEnv.ts). */
+  secrets?: SecretReader;
 }
 
 /** True when two predicted file sets touch a common path (a folder covers what is below it). */

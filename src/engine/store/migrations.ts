@@ -183,4 +183,20 @@ CREATE TABLE change_versions (
 );
 `,
   },
+  {
+    version: 5,
+    description: 'coding-agent transcripts, one per task attempt (bounded), for history',
+    sql: `
+CREATE TABLE task_transcripts (
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,        -- tasks.attempts when the agent ran
+  agent TEXT NOT NULL,
+  transcript TEXT NOT NULL,        -- head and tail of what the agent printed, at most ~256 KB
+  truncated INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, task_id, attempt)
+);
+`,
+  },
 ];

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 export type ScriptedBlock = { type: 'text'; text: string } | { type: 'tool_use'; name: string; input: Record<string, unknown> };
 
 export interface AgentTurn {
-  /** The agent's working directory, from its system prompt ("Primary working directory: …"). */
+  /** The agent's working directory, from its system prompt ("Primary working directory: …", Copilot: "Current working directory: …"). */
   cwd: string;
   /** How many tool results the conversation carries so far: where the script stands. */
   toolResults: number;
@@ -66,7 +66,8 @@ export async function startAnthropicAgentServer(script: (turn: AgentTurn) => Scr
       }
       let blocks: ScriptedBlock[] = [{ type: 'text', text: 'ok' }];
       if (Array.isArray(body.tools) && body.tools.length > 0) {
-        const m = /Primary working directory: (.+)/.exec(systemText(body.system));
+        // Claude Code says "Primary working directory", Copilot CLI "Current working directory".
+        const m = /(?:Primary|Current) working directory: (.+)/.exec(systemText(body.system));
         const turn = { cwd: (m?.[1] ?? '').trim(), toolResults: countToolResults(body.messages), body };
         turns.push(turn);
         const answer = script(turn);

@@ -7,6 +7,8 @@ import { ROOT } from '../cli';
 export interface RealAgents {
   claude: string;
   codex: string;
+  /** GitHub Copilot CLI (run in its bring-your-own-key mode: the GitHub-hosted path needs a login). */
+  copilot: string;
   /** The cache folder (outside /tmp, where Codex will not keep its helper binaries). */
   cache: string;
 }
@@ -44,9 +46,9 @@ export function realAgents(): RealAgents {
   }
   try {
     const out = execFileSync('sh', [SETUP], { env: { ...process.env, HYPERION_AGENTS_CACHE: cache }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30 * 60_000 });
-    const [claude, codex] = out.trim().split('\n');
-    if (!claude || !codex) throw new Error(`scripts/agents-setup.sh printed no binaries: ${out}`);
-    return { claude, codex, cache };
+    const [claude, codex, copilot] = out.trim().split('\n');
+    if (!claude || !codex || !copilot) throw new Error(`scripts/agents-setup.sh printed no binaries: ${out}`);
+    return { claude, codex, copilot, cache };
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(`could not install the real coding agents with scripts/agents-setup.sh (needs the npm registry, about 650 MB): ${err.stderr?.trim() || err.message}`);
