@@ -32,6 +32,11 @@ import { recoverChanges } from './usecases/recoverChanges';
 import { regenerateChange } from './usecases/regenerateChange';
 import { rejectChange } from './usecases/rejectChange';
 import { retryTask } from './usecases/retryTask';
+import { acceptHunks, listHunks } from './usecases/acceptHunks';
+import { requestChanges } from './usecases/requestChanges';
+import { listVersions, versionFileReader } from './usecases/changeVersions';
+import { listComments } from './changes/comments';
+import { addComment } from './usecases/addComment';
 
 export interface EnginePorts {
   log: Logger;
@@ -143,6 +148,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   }
 
   const files = changeFileReader(db, repo);
+  const readVersionFile = versionFileReader(db, repo);
 
   const engine: Engine = {
     config,
@@ -205,6 +211,14 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       // Requeues what is clean now, then lands it: the host calls this when a blocking file changed.
       if ((await queue.recheckBlocked(disposeController.signal)) > 0) await lander.kick();
     },
+
+    listHunks: (changeId) => listHunks(ctx, changeId),
+    acceptHunks: (changeId, o) => acceptHunks(ctx, changeId, o),
+    addComment: (changeId, comment) => addComment(ctx, changeId, comment),
+    listComments: (changeId) => listComments(db, changeId),
+    requestChanges: (changeId, o) => requestChanges(ctx, changeId, o),
+    listVersions: (changeId) => listVersions(db, changeId),
+    readVersionFile: (changeId, version, path) => readVersionFile(changeId, version, path),
 
     async dispose() {
       disposeController.abort(new EngineError('cancelled', 'Hyperion is shutting down'));

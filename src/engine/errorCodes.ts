@@ -118,6 +118,9 @@ export const ERROR_TITLES = {
   'usage/untrusted-config': 'the repository config was not confirmed',
   'usage/unsupported': 'not supported',
   'usage/untrusted': 'the workspace is not trusted',
+  'usage/unknown-hunk': 'no such hunk in the change',
+  'usage/empty-comment': 'the comment is empty',
+  'usage/unknown-version': 'no such version of the change',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TITLES;
