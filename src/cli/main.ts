@@ -7,6 +7,7 @@ import { OPTIONS, limitFlag, resolveCommand } from './flags';
 import { openCliEngine } from './openEngine';
 import { EXIT, exitCodeFor, sentenceFor } from './output';
 import { loadTaskRequest } from './request';
+import { reviewCommand } from './review';
 import { historyJson, printHistory, printPlan, printQueue, printRun, printStatus, runResultJson } from './print';
 
 const USAGE = `Usage: hyperion <command> [options]
@@ -21,6 +22,10 @@ Commands:
   queue approve|reject|revert <change-id>
   queue retry <entry-id>   Act on a change request, or put a stopped queue entry back.
   runs delete <run-id>     Delete a settled run and everything stored about it.
+  comment <change-id> --comment "<text>" [--file F [--line N]]
+                           Write a review comment on a change (a line, a file, or the whole change).
+  request-changes <change-id> [--comment "<text>" [--file F [--line N]]]
+                           Send the change's comments to its agent; it makes the next version.
 
 Options (a command refuses an option it does not use; see README for the table):
   --repo DIR               Repository (default: current directory).
@@ -142,6 +147,11 @@ export async function main(argv: string[]): Promise<number> {
         if (flags.json) out({ deleted: args[0] });
         else process.stdout.write(`Deleted run ${args[0]}.\n`);
         return EXIT.ok;
+      }
+      case 'comment':
+      case 'request-changes': {
+        engine = await openCliEngine(flags, { requireProvider: false });
+        return await reviewCommand(engine, name, args[0], flags, out, controller.signal);
       }
       default:
         // Listing the queue only reads: it never recovers, approves or queues anything.
