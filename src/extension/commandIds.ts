@@ -19,6 +19,16 @@ export const COMMANDS = {
   showCheckOutput: 'hyperion.showCheckOutput',
   openGraphInEditor: 'hyperion.openGraphInEditor',
   openTaskWorktree: 'hyperion.openTaskWorktree',
+  reviewInline: 'hyperion.reviewInline',
+  acceptHunk: 'hyperion.acceptHunk',
+  rejectHunk: 'hyperion.rejectHunk',
+  undoHunkDecision: 'hyperion.undoHunkDecision',
+  applyInlineReview: 'hyperion.applyInlineReview',
+  nextHunk: 'hyperion.nextHunk',
+  previousHunk: 'hyperion.previousHunk',
+  addReviewComment: 'hyperion.addReviewComment',
+  requestChanges: 'hyperion.requestChanges',
+  openVersionDiff: 'hyperion.openVersionDiff',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 
@@ -41,4 +51,6 @@ export const CONTEXT_KEYS = {
   hasRetryable: 'hyperion.hasRetryableEntry',
   /** Some queue entry has stored check output. */
   hasCheckOutput: 'hyperion.hasCheckOutput',
+  /** The active editor shows a file of a change under inline review. */
+  inlineReview: 'hyperion.inlineReview',
 } as const;

@@ -20,6 +20,8 @@ import { secretReader } from './secrets';
 import { QueueStatusBar } from './statusBar';
 import { CHECK_SCHEME } from './viewmodel/checkOutput';
 import { ReviewNotice } from './viewmodel/reviewNotice';
+import { InlineReview } from './inlineReview';
+import { ReviewComments } from './reviewComments';
 
 /** What the extension exports, for in-editor tests: read-only access to the host. */
 export interface HyperionApi {
@@ -66,6 +68,8 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
   const contents = new ChangeContentProvider(host);
   const checkOutputs = new CheckOutputProvider(host);
   const notice = progressNotice();
+  const inlineReview = new InlineReview(host, log);
+  const reviewComments = new ReviewComments(host, log);
 
   const runsView = vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: runs, showCollapseAll: true });
   const approvalsView = vscode.window.createTreeView(VIEWS.approvals, { treeDataProvider: approvals });
@@ -82,6 +86,8 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
       statusBar.update();
       const engine = host.current;
       if (!engine) return;
+      inlineReview.refresh(engine);
+      reviewComments.refresh();
       const queue = engine.listQueue();
       const s = approvalSections({ changes: engine.listChanges({ status: 'proposed' }), queue });
       approvalsView.badge = s.review.length > 0 ? { value: s.review.length, tooltip: `${s.review.length} waiting for review` } : undefined;
@@ -110,6 +116,7 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
     vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('hyperion')) host.invalidate(); }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => { void host.get().catch(() => undefined); refresh(); }),
     { dispose: () => { if (timer) clearTimeout(timer); } },
+    inlineReview, reviewComments, ...inlineReview.commands(), ...reviewComments.commands(),
   );
 
   if (vscode.workspace.isTrusted && host.repo) {

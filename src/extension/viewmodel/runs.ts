@@ -95,10 +95,12 @@ export function taskItem(task: TaskView, prices?: PriceTable): ItemView {
   if (task.changeId) tokens.push('change');
   if (task.status === 'proposed' && task.changeId) tokens.push('reviewable');
   if (isRetryableTask(task.status)) tokens.push('retryable');
-  const parts = [task.id, task.status];
+  // A change accepted by hunks lands only part of what the agent proposed: say so where the status is.
+  const status = task.partlyAccepted ? `${task.status} (partly accepted)` : task.status;
+  const parts = [task.id, status];
   if (task.costUsd > 0 || (!priced && task.attempts > 0)) parts.push(formatCost(task.costUsd, priced));
   if (task.dependsOn.length > 0) parts.push(`after ${task.dependsOn.join(', ')}`);
-  const lines = [task.title, `${task.id} · ${task.type} · ${task.status}`];
+  const lines = [task.title, `${task.id} · ${task.type} · ${status}`];
   if (task.route) lines.push(`Model: ${task.route.provider}:${task.route.model}`);
   if (!priced) lines.push(`Cost: ${formatCost(task.costUsd, false)} (no price is configured for this model)`);
   if (task.attempts > 1) lines.push(`Attempts: ${task.attempts}`);
