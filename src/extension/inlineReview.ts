@@ -4,7 +4,7 @@ import type { Logger } from '../engine/ports';
 import { CHANGE_SCHEME, parseChangeUri } from './changeUris';
 import { COMMANDS, CONTEXT_KEYS } from './commandIds';
 import { guarded, resolveChange } from './commands';
-import { changeUri } from './diffView';
+import { changeUri, openChangeDiff } from './diffView';
 import type { EngineHost } from './engineHost';
 import { placeHunks, ReviewSession, type HunkPlacement } from './viewmodel/inlineReview';
 import { targetOf } from './viewmodel/nodes';
@@ -114,7 +114,9 @@ export class InlineReview implements vscode.Disposable {
       const more = r.texts.length > 1 ? ` (+${r.texts.length - 1} more removed)` : '';
       // appendCodeblock escapes: the agent's text is never read as Markdown or HTML.
       const hover = new vscode.MarkdownString(`Removed by hunk ${h.index + 1}:`).appendCodeblock(r.texts.join('\n'), 'text');
-      return { range: line(r.line), hoverMessage: hover, renderOptions: { after: { contentText: `− ${shown}${more}` } } };
+      // At the end of the line: an empty range at column 0 would draw the ghost text before the line's own text.
+      const end = editor.document.lineAt(Math.min(r.line, editor.document.lineCount - 1)).range.end;
+      return { range: new vscode.Range(end, end), hoverMessage: hover, renderOptions: { after: { contentText: `− ${shown}${more}` } } };
     })));
   }
 
@@ -192,12 +194,14 @@ export class InlineReview implements vscode.Disposable {
     if (!h || !session) return;
     session.decide(h.path, h.index, d);
     this.changed();
-    // After a decision, move on to the next hunk still undecided in this file.
+    // After a decision, move on to the next hunk still undecided in this file, or, when all
+    // are decided, to the top where the Apply lens is.
     const editor = vscode.window.activeTextEditor;
     const p = editor ? this.placements(editor.document) : undefined;
     if (d !== undefined && editor && p) {
       const next = p.placed.find((x) => session.decision(x.path, x.index) === undefined);
       if (next) this.reveal(editor, next.anchorLine);
+      else if (session.outcome().kind !== 'undecided') this.reveal(editor, 0);
     }
   }
 
@@ -223,6 +227,13 @@ export class InlineReview implements vscode.Disposable {
     }
     this.sessions.delete(session.changeId);
     this.changed();
+    // The review tab shows the version just replaced (rejected hunks included): close it, and
+    // show what lands instead, the new version's diff.
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((tab) =>
+      tab.input instanceof vscode.TabInputText && tab.input.uri.scheme === CHANGE_SCHEME && parseChangeUri(tab.input.uri)?.changeId === session.changeId);
+    await vscode.window.tabGroups.close(tabs);
+    const now = engine.getChange(session.changeId);
+    if (now && outcome.kind === 'partial') await openChangeDiff(now, this.host.repo);
     const c = session.counts();
     vscode.window.setStatusBarMessage(outcome.kind === 'reject' ? `Hyperion: rejected "${title}"` : `Hyperion: accepted ${c.accepted} of ${c.total} hunks of "${title}"`, 6000);
     this.log.info('inline review applied', { changeId: session.changeId, outcome: outcome.kind, accepted: c.accepted, total: c.total });

@@ -11,7 +11,9 @@ import { answer, approveFromPalette, contextMenu, palette, rowMatching, screensh
  *   ws: () => string, sh: (cmd: string, args: string[], opts?: object) => string, log: (m: string) => void }} o
  */
 export function reviewSteps({ step, page, ws, sh, log }) {
+  // A lens with a command is a link; one that only states a decision ("Accepted hunk 1") is plain text.
   const lens = (text) => page().locator('.monaco-editor .codelens-decoration a', { hasText: text }).first();
+  const lensText = (text) => page().locator('.monaco-editor .codelens-decoration', { hasText: text }).first();
   const cursorLine = async () => Number(/Ln (\d+)/.exec(await page().locator('.statusbar-item[id="status.editor.selection"]').first().innerText())?.[1]);
   const waitLine = async (n, what) => {
     const deadline = Date.now() + 10_000;
@@ -33,8 +35,7 @@ export function reviewSteps({ step, page, ws, sh, log }) {
     await contextMenu(rowMatching('r1 · proposed'), 'Review Inline');
     await page().locator('.tab', { hasText: 'notes.txt' }).first().waitFor({ timeout: 20_000 });
     await lens('Accept hunk 1').waitFor({ timeout: 20_000 });
-    await lens('Reject hunk 3').waitFor({ timeout: 10_000 });
-    await lens('0 of 3 hunks decided').waitFor({ timeout: 10_000 });
+    await lensText('0 of 3 hunks decided').waitFor({ timeout: 10_000 });
     await screenshot('inline-review-opened');
     // The editor opens on the first hunk; Alt+F5 / Shift+Alt+F5 move between hunks.
     await waitLine(3, 'on opening');
@@ -45,13 +46,16 @@ export function reviewSteps({ step, page, ws, sh, log }) {
     await page().keyboard.press('Shift+Alt+F5');
     await waitLine(15, 'after Shift+Alt+F5');
     await lens('Accept hunk 1').click();
-    await lens('Accepted hunk 1').waitFor({ timeout: 10_000 });
+    await lensText('Accepted hunk 1').waitFor({ timeout: 10_000 });
     await lens('Reject hunk 2').click();
-    await lens('Rejected hunk 2').waitFor({ timeout: 10_000 });
+    await lensText('Rejected hunk 2').waitFor({ timeout: 10_000 });
     await lens('Accept hunk 3').click();
     await lens('Apply review: land 2 of 3 hunks').waitFor({ timeout: 10_000 });
     await screenshot('inline-review-decided');
     await lens('Apply review: land 2 of 3 hunks').click();
+    // The review tab closes and the diff of what lands (v2: hunks 1 and 3) opens in its place.
+    await page().locator('.tab', { hasText: '(r1 v2)' }).first().waitFor({ timeout: 30_000 });
+    if (await page().locator('.monaco-diff-editor .editor.modified .view-line', { hasText: 'NOTE FIFTEEN' }).count()) throw new Error('the diff of what lands shows the rejected hunk');
     await rowMatching('r1 · merged').waitFor({ timeout: 90_000 });
     const row = await rowMatching('r1 · merged').innerText();
     if (!/partly accepted/.test(row)) throw new Error(`the task row does not say it was partly accepted: ${JSON.stringify(row)}`);
