@@ -172,7 +172,7 @@ export async function openVersionDiff(engine: Engine, changeId: string, from: nu
   const uri = (v: number, f: string) => changeUri('proposed', changeId, f, change.version, v);
   const title = `${change.taskTitle}: v${from} ↔ v${to}`;
   if (files.length === 1) {
-    await vscode.commands.executeCommand('vscode.diff', uri(from, files[0]!), uri(to, files[0]!), `${title} (${files[0]})`, { preview: true });
+    await vscode.commands.executeCommand('vscode.diff', uri(from, files[0]!), uri(to, files[0]!), `${title}: ${files[0]}`, { preview: true });
     return;
   }
   await vscode.commands.executeCommand('vscode.changes', title, files.map((f) => [uri(to, f), uri(from, f), uri(to, f)]));
