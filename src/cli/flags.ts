@@ -16,6 +16,9 @@ export const OPTIONS = {
   limit: { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  comment: { type: 'string' },
+  file: { type: 'string' },
+  line: { type: 'string' },
 } as const;
 
 export type FlagName = keyof typeof OPTIONS;
@@ -45,6 +48,9 @@ export const COMMANDS: Record<string, { flags: readonly FlagName[]; args: string
   'runs delete': { flags: COMMON, args: ['<run-id>'] },
   summary: { flags: COMMON, args: ['<run-id>'] },
   transcript: { flags: COMMON, args: ['<run-id>', '<task-id>'] },
+  // Review comments: `comment` stores one, `request-changes` sends them to the task's agent (a model call).
+  comment: { flags: [...COMMON, 'comment', 'file', 'line'], args: ['<change-id>'] },
+  'request-changes': { flags: [...COMMON, ...MODELS, 'comment', 'file', 'line'], args: ['<change-id>'] },
 };
 
 export interface ParsedCommand {

@@ -9,6 +9,7 @@ import { EXIT, exitCodeFor, sentenceFor } from './output';
 import { loadTaskRequest } from './request';
 import { renderRunSummary } from '../engine/runs/summaryMarkdown';
 import { historyJson, printHistory, printPlan, printProgress, printQueue, printRun, printStatus, runResultJson } from './print';
+import { reviewCommand } from './review';
 
 const USAGE = `Usage: hyperion <command> [options]
 
@@ -26,6 +27,10 @@ Commands:
                            cost, time and commit; totals; what still waits (--json: as data).
   transcript <run-id> <task-id>
                            Print the stored transcript of a task's coding agent (latest attempt).
+  comment <change-id> --comment "<text>" [--file F [--line N]]
+                           Write a review comment on a change (a line, a file, or the whole change).
+  request-changes <change-id> [--comment "<text>" [--file F [--line N]]]
+                           Send the change's comments to its agent; it makes the next version.
 
 Options (a command refuses an option it does not use; see README for the table):
   --repo DIR               Repository (default: current directory).
@@ -164,6 +169,11 @@ export async function main(argv: string[]): Promise<number> {
         if (flags.json) out({ runId, taskId, transcript: text });
         else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
         return EXIT.ok;
+      }
+      case 'comment':
+      case 'request-changes': {
+        engine = await openCliEngine(flags, { requireProvider: false });
+        return await reviewCommand(engine, name, args[0], flags, out, controller.signal);
       }
       default:
         // Listing the queue only reads: it never recovers, approves or queues anything.

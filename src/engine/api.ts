@@ -65,6 +65,8 @@ export interface TaskView extends PlanTask {
   activity?: string;
   /** The configured coding agent that runs (or will run, or ran) the task; undefined for the built-in developer. */
   agent?: string;
+  /** Its change was accepted in part (some hunks); hosts show "partly accepted". */
+  partlyAccepted?: boolean;
 }
 
 export interface RunView {
@@ -102,6 +104,8 @@ export interface ChangeView {
   policy: Array<{ rule: string; path?: string; message: string }>;
   status: ChangeStatus;
   error?: string;
+  /** True when the user accepted only some of its hunks; the rest are kept in its history. */
+  partlyAccepted?: boolean;
 }
 
 export interface QueueEntryView {
@@ -180,6 +184,55 @@ export interface StartRunOptions {
   approve?: 'none' | 'all';
 }
 
+/** A comment a person writes on a change: on a line of a file, on a file, or (no path) on the whole change. */
+export interface NewComment {
+  path?: string;
+  /** 1-based, in the proposed file. */
+  line?: number;
+  body: string;
+}
+
+export interface ChangeCommentView extends NewComment {
+  id: string;
+  changeId: string;
+  /** The version it was written on. */
+  version: number;
+  author: 'user' | 'reviewer';
+  createdAt: number;
+  /** The version whose Request Changes sent it to the agent. */
+  sentInVersion?: number;
+  /** The version the agent made from it, and its summary of what it did. */
+  answeredInVersion?: number;
+  answer?: string;
+}
+
+/** One reviewable unit of a change: a hunk of a modified file, or a whole added, deleted, renamed or binary file. */
+export interface HunkView {
+  path: string;
+  /** 0-based among the units of its file; what `acceptHunks` names. */
+  index: number;
+  wholeFile: boolean;
+  oldStart: number;
+  oldLines: number;
+  newStart: number;
+  newLines: number;
+  /** Body lines with their ' ', '+', '-' or '\\' prefix. */
+  lines: string[];
+}
+
+/** A version of a change: the current one, or an earlier one kept when it was replaced. */
+export interface ChangeVersionView {
+  version: number;
+  baseCommit: string;
+  patch: string;
+  current: boolean;
+  /** Why it was replaced (a regeneration, a partial acceptance, a change request). */
+  reason?: string;
+  replacedAt?: number;
+  /** For a version accepted in part: the hunks the user rejected, as a patch over the accepted ones. */
+  rejectedPatch?: string;
+}
+
 export interface Engine {
   readonly config: EngineConfig;
   /**
@@ -244,6 +297,31 @@ export interface Engine {
   startDraft(runId: string, opts?: StartRunOptions): Promise<{ runId: string; done: Promise<RunView> }>;
   /** Per task: files and lines changed, reviewer verdict, checks, cost, time and commit; totals; what still waits. */
   runSummary(runId: string): Promise<RunSummary>;
+  /** The reviewable units (hunks) of a change's current version. */
+  listHunks(changeId: string): HunkView[];
+  /**
+   * Accepts only the given hunks of `version`: they become version + 1, approved and queued in
+   * one transaction (policy checked again); the rest are kept in the change's history.
+   * Accepting every hunk is a plain approval. Throws `usage/unknown-hunk`, `usage/bad-state`,
+   * `usage/nothing-left`, `patch/does-not-apply`, `policy/…`.
+   */
+  acceptHunks(changeId: string, opts: { hunks: Array<{ path: string; index: number }>; version: number }): Promise<{ version: number }>;
+  /** Stores a comment on the change's current version, to be sent by `requestChanges`. */
+  addComment(changeId: string, comment: NewComment): ChangeCommentView;
+  /** The user's and the reviewer agent's comments on a change. */
+  listComments(changeId: string): ChangeCommentView[];
+  /**
+   * Sends the change's unsent comments (and `comments`) to its agent, which makes the next
+   * version; resolves with it once stored (still waiting for review). Throws `usage/bad-state`
+   * (not waiting for review, regenerated since `version`, already being revised),
+   * `usage/unsupported` (a ready-made patch has no agent), `usage/empty-comment`, agent and
+   * provider errors (the comments stay unsent).
+   */
+  requestChanges(changeId: string, opts?: { comments?: NewComment[]; version?: number; signal?: AbortSignal }): Promise<{ version: number }>;
+  /** Every version of a change, oldest first, the current one last. */
+  listVersions(changeId: string): ChangeVersionView[];
+  /** A file as a given version of the change leaves it (undefined when that version deletes or never has it). */
+  readVersionFile(changeId: string, version: number, path: string): Promise<string | undefined>;
   dispose(): Promise<void>;
 }
 

@@ -39,6 +39,11 @@ import { editDraft } from './usecases/editDraft';
 import { startDraft } from './usecases/startDraft';
 import { runSummary } from './usecases/runSummary';
 import { draftView } from './runs/draft';
+import { acceptHunks, listHunks } from './usecases/acceptHunks';
+import { requestChanges } from './usecases/requestChanges';
+import { listVersions, versionFileReader } from './usecases/changeVersions';
+import { listComments } from './changes/comments';
+import { addComment } from './usecases/addComment';
 
 export interface EnginePorts {
   log: Logger;
@@ -155,6 +160,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
 
   const files = changeFileReader(db, repo);
   const agents = new RunAgents(db, config);
+  const readVersionFile = versionFileReader(db, repo);
 
   const engine: Engine = {
     config,
@@ -224,6 +230,13 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     startDraft: (runId, o) => startDraft(ctx, runId, o),
     runSummary: async (runId) => runSummary(ctx, runId),
     taskTranscript: async (runId, taskId, attempt) => readTaskTranscript(db, runId, taskId, attempt),
+    listHunks: (changeId) => listHunks(ctx, changeId),
+    acceptHunks: (changeId, o) => acceptHunks(ctx, changeId, o),
+    addComment: (changeId, comment) => addComment(ctx, changeId, comment),
+    listComments: (changeId) => listComments(db, changeId),
+    requestChanges: (changeId, o) => requestChanges(ctx, changeId, o),
+    listVersions: (changeId) => listVersions(db, changeId),
+    readVersionFile: (changeId, version, path) => readVersionFile(changeId, version, path),
 
     async dispose() {
       disposeController.abort(new EngineError('cancelled', 'Hyperion is shutting down'));

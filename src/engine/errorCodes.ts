@@ -122,6 +122,9 @@ export const ERROR_TITLES = {
   'usage/unsupported': 'not supported',
   'usage/untrusted': 'the workspace is not trusted',
   'usage/no-transcript': 'no agent transcript is stored for that task',
+  'usage/unknown-hunk': 'no such hunk in the change',
+  'usage/empty-comment': 'the comment is empty',
+  'usage/unknown-version': 'no such version of the change',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TITLES;

@@ -17,12 +17,15 @@ export interface ChangeDocument {
   file: string;
   /** The change's version: a regenerated change gets new documents, never the old patch's cached text. */
   version?: number;
+  /** For the diff between two versions: the file as version `at` left it (proposed side only). */
+  at?: number;
 }
 
 /** The path and query of a change document's URI. */
-export function changeUriParts(side: ChangeSide, changeId: string, file: string, version?: number): { path: string; query: string } {
+export function changeUriParts(side: ChangeSide, changeId: string, file: string, version?: number, at?: number): { path: string; query: string } {
   const v = version !== undefined && version > 1 ? `&v=${version}` : '';
-  return { path: `/${file}`, query: `change=${encodeURIComponent(changeId)}&side=${side}${v}` };
+  const a = at !== undefined ? `&at=${at}` : '';
+  return { path: `/${file}`, query: `change=${encodeURIComponent(changeId)}&side=${side}${v}${a}` };
 }
 
 function safeFile(file: string): string | undefined {
@@ -39,7 +42,8 @@ export function parseChangeUri(uri: { path: string; query?: string }): ChangeDoc
     if ((side !== 'base' && side !== 'proposed') || !changeId || !uri.path.startsWith('/')) return undefined;
     const file = safeFile(uri.path.slice(1));
     const v = Number(q.get('v'));
-    return file ? { side, changeId, file, ...(Number.isInteger(v) && v > 1 ? { version: v } : {}) } : undefined;
+    const at = Number(q.get('at'));
+    return file ? { side, changeId, file, ...(Number.isInteger(v) && v > 1 ? { version: v } : {}), ...(q.has('at') && Number.isInteger(at) && at >= 1 ? { at } : {}) } : undefined;
   }
   return parseChangeUriPath(uri.path);
 }

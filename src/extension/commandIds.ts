@@ -25,6 +25,16 @@ export const COMMANDS = {
   addDraftTask: 'hyperion.addDraftTask',
   removeDraftTask: 'hyperion.removeDraftTask',
   openRunSummary: 'hyperion.openRunSummary',
+  reviewInline: 'hyperion.reviewInline',
+  acceptHunk: 'hyperion.acceptHunk',
+  rejectHunk: 'hyperion.rejectHunk',
+  undoHunkDecision: 'hyperion.undoHunkDecision',
+  applyInlineReview: 'hyperion.applyInlineReview',
+  nextHunk: 'hyperion.nextHunk',
+  previousHunk: 'hyperion.previousHunk',
+  addReviewComment: 'hyperion.addReviewComment',
+  requestChanges: 'hyperion.requestChanges',
+  openVersionDiff: 'hyperion.openVersionDiff',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 
@@ -49,4 +59,6 @@ export const CONTEXT_KEYS = {
   hasCheckOutput: 'hyperion.hasCheckOutput',
   /** Some run is a draft plan (Start Run, Edit Task… in the palette). */
   hasDraft: 'hyperion.hasDraft',
+  /** The active editor shows a file of a change under inline review. */
+  inlineReview: 'hyperion.inlineReview',
 } as const;

@@ -48,7 +48,7 @@ async function resolveEntry(engine: Engine, t: CommandTarget, candidates: (e: Qu
 }
 
 /** Finds the change a command is about: from its argument, else a quick pick over `candidates`. */
-async function resolveChange(engine: Engine, t: CommandTarget, candidates: () => ChangeView[], placeHolder: string): Promise<ChangeView | undefined> {
+export async function resolveChange(engine: Engine, t: CommandTarget, candidates: () => ChangeView[], placeHolder: string): Promise<ChangeView | undefined> {
   if (t.changeId) return engine.getChange(t.changeId);
   if (t.runId && t.taskId) {
     const id = engine.getRun(t.runId)?.tasks.find((x) => x.id === t.taskId)?.changeId;
@@ -67,7 +67,7 @@ async function resolveChange(engine: Engine, t: CommandTarget, candidates: () =>
 }
 
 /** Runs `fn`; an error becomes one sentence with actions instead of an unhandled rejection. */
-function guarded(what: string, log: Logger, fn: (arg: unknown) => Promise<void>): (arg: unknown) => Promise<void> {
+export function guarded(what: string, log: Logger, fn: (arg: unknown) => Promise<void>): (arg: unknown) => Promise<void> {
   return async (arg) => {
     try {
       await fn(arg);

@@ -5,8 +5,8 @@ import { CHANGE_SCHEME, changeUriParts, parseChangeUri, type ChangeDocument, typ
 import { changeDiffResources } from './viewmodel/diffResources';
 import { versionTag } from './viewmodel/approvals';
 
-export function changeUri(side: ChangeSide, changeId: string, file: string, version?: number): vscode.Uri {
-  return vscode.Uri.from({ scheme: CHANGE_SCHEME, ...changeUriParts(side, changeId, file, version) });
+export function changeUri(side: ChangeSide, changeId: string, file: string, version?: number, at?: number): vscode.Uri {
+  return vscode.Uri.from({ scheme: CHANGE_SCHEME, ...changeUriParts(side, changeId, file, version, at) });
 }
 
 function docUri(d: ChangeDocument): vscode.Uri {
@@ -30,7 +30,9 @@ export class ChangeContentProvider implements vscode.TextDocumentContentProvider
     const engine = await this.host.get();
     const text = parsed.side === 'base'
       ? await engine.readBaseFile(parsed.changeId, parsed.file)
-      : await engine.readProposedFile(parsed.changeId, parsed.file);
+      : parsed.at !== undefined
+        ? await engine.readVersionFile(parsed.changeId, parsed.at, parsed.file)
+        : await engine.readProposedFile(parsed.changeId, parsed.file);
     return text ?? '';
   }
 

@@ -23,6 +23,8 @@ import { QueueStatusBar } from './statusBar';
 import { CHECK_SCHEME } from './viewmodel/checkOutput';
 import { ReviewNotice } from './viewmodel/reviewNotice';
 import { RunSummaryProvider, SUMMARY_SCHEME } from './runSummaryDoc';
+import { InlineReview } from './inlineReview';
+import { ReviewComments } from './reviewComments';
 
 /** What the extension exports, for in-editor tests: read-only access to the host. */
 export interface HyperionApi {
@@ -72,6 +74,8 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
   const checkOutputs = new CheckOutputProvider(host);
   const notice = progressNotice();
   const summaries = new RunSummaryProvider(host);
+  const inlineReview = new InlineReview(host, log);
+  const reviewComments = new ReviewComments(host, log);
 
   const runsView = vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: runs, showCollapseAll: true });
   const approvalsView = vscode.window.createTreeView(VIEWS.approvals, { treeDataProvider: approvals });
@@ -88,6 +92,8 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
       statusBar.update();
       const engine = host.current;
       if (!engine) return;
+      inlineReview.refresh(engine);
+      reviewComments.refresh();
       const queue = engine.listQueue();
       const s = approvalSections({ changes: engine.listChanges({ status: 'proposed' }), queue });
       approvalsView.badge = s.review.length > 0 ? { value: s.review.length, tooltip: `${s.review.length} waiting for review` } : undefined;
@@ -127,6 +133,7 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
     { dispose: () => { if (timer) clearTimeout(timer); } },
     summaries,
     vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
+    inlineReview, reviewComments, ...inlineReview.commands(), ...reviewComments.commands(),
   );
 
   if (vscode.workspace.isTrusted && host.repo) {

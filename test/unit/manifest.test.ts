@@ -12,7 +12,8 @@ const manifestCommands: string[] = contributes.commands.map((c: { command: strin
 
 /** Command ids passed to `registerCommand` in the extension sources, resolved through COMMANDS. */
 function registeredInCode(): string[] {
-  const src = readFileSync(path.join(root, 'src/extension/commands.ts'), 'utf8');
+  // The review commands (inline review, comments) register beside their controllers.
+  const src = ['commands.ts', 'inlineReview.ts', 'reviewComments.ts'].map((f) => readFileSync(path.join(root, 'src/extension', f), 'utf8')).join('\n');
   const ids: string[] = [];
   for (const m of src.matchAll(/registerCommand\(\s*COMMANDS\.(\w+)/g)) ids.push((COMMANDS as Record<string, string>)[m[1]]);
   for (const m of src.matchAll(/registerCommand\(\s*'([^']+)'/g)) ids.push(m[1]);

@@ -1,4 +1,4 @@
-import type { AgentTask, DependencyResult } from './types';
+import { feedbackSection, type AgentTask, type DependencyResult } from './types';
 
 /**
  * The harness port: one way to run a coding agent (the `command` harness today; Claude Code,
@@ -101,6 +101,7 @@ export function harnessPrompt(task: AgentTask, deps: readonly DependencyResult[]
       if (files.length > 0) lines.push(`Files changed: ${files.join(', ')}`, '');
     }
   }
+  if (task.feedback) lines.push(feedbackSection(task.feedback));
   lines.push('Work in the current directory, which is a git worktree of the project. Do not commit; your edits are collected when you finish. End with a short summary of what you did.');
   return `${lines.join('\n')}\n`;
 }

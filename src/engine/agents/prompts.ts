@@ -1,4 +1,4 @@
-import type { AgentTask, DependencyResult } from './types';
+import { feedbackSection, type AgentTask, type DependencyResult } from './types';
 
 /**
  * Prompts and JSON schemas for the developer and reviewer roles. The tool protocol is
@@ -75,6 +75,7 @@ export function developerTaskPrompt(
       parts.push('', `### ${f.path}`, f.content === undefined ? '(does not exist yet)' : fence(f.content));
     }
   }
+  if (task.feedback) parts.push('', feedbackSection(task.feedback));
   parts.push('', 'Reply with one JSON object.');
   return parts.join('\n');
 }

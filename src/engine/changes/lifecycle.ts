@@ -51,6 +51,7 @@ type ChangeColumns = Partial<{
   policy_json: string;
   needs_explicit_approval: number;
   files_json: string;
+  partly_accepted: number;
 }>;
 
 export interface ChangeTransition {
@@ -173,5 +174,77 @@ export function returnToReview(
   });
   if (!moved) throw new EngineError('usage/bad-state', `change ${o.changeId} is ${c.status}; it cannot go back to review`);
   transitionTask(db, events, { runId: c.run_id, taskId: c.task_id, from: ['approved', 'merged'], to: 'proposed', at: o.at, actor: 'agent', reason: `${o.reason}; waiting for review (v${version})`, error: null });
+  return version;
+}
+
+/** A new patch for a change as the policy saw it: what replaces the old one in a new version. */
+export interface NextVersion {
+  patch: string;
+  files: string[];
+  policyJson: string;
+  needsExplicitApproval: boolean;
+}
+
+function requireReviewable(db: Db, changeId: string, expectedVersion: number | undefined): ReturnType<typeof requireChange> {
+  const c = requireChange(db, changeId);
+  if (c.status !== 'proposed') throw new EngineError('usage/bad-state', `change ${changeId} is ${c.status}, not waiting for review`);
+  if (expectedVersion !== undefined && c.version !== expectedVersion) {
+    throw new EngineError('usage/bad-state', `change ${changeId} is now v${c.version}; you reviewed v${expectedVersion}: review the new diff`);
+  }
+  return c;
+}
+
+/**
+ * Partial acceptance (inline review): the kept hunks become the change's next version, approved
+ * and bound to that exact patch; the previous version is archived with the rejected hunks beside
+ * it; the task is approved and marked partly accepted. Inside the caller's transaction; the
+ * caller queues the change in the same one. Throws `usage/bad-state` when the change is not
+ * waiting for review or is no longer `expectedVersion`. Returns the new version.
+ */
+export function acceptPart(
+  db: Db,
+  events: EngineEvent[],
+  o: { changeId: string; expectedVersion: number; next: NextVersion; rejectedPatch: string; at: number; reason: string },
+): number {
+  const c = requireReviewable(db, o.changeId, o.expectedVersion);
+  archiveVersion(db, c, o.at, o.reason);
+  db.run('UPDATE change_versions SET rejected_patch = ? WHERE change_id = ? AND version = ?', [o.rejectedPatch, c.id, c.version]);
+  const version = c.version + 1;
+  transitionChange(db, events, {
+    changeId: o.changeId, from: ['proposed'], to: 'approved', at: o.at, actor: 'user', reason: o.reason,
+    set: {
+      patch: o.next.patch, files_json: JSON.stringify(o.next.files), policy_json: o.next.policyJson, needs_explicit_approval: o.next.needsExplicitApproval ? 1 : 0,
+      excluded_files_json: '[]', approved_patch_hash: approvalHash(o.next.patch), version, partly_accepted: 1, error: null,
+    },
+    data: { version, partlyAccepted: true },
+  });
+  transitionTask(db, events, { runId: c.run_id, taskId: c.task_id, from: ['proposed'], to: 'approved', at: o.at, actor: 'user', reason: `partly accepted (v${version}): ${o.reason}`, error: null });
+  return version;
+}
+
+/**
+ * Request Changes: the agent's answer to the comments becomes the change's next version, still
+ * waiting for review (a comment never approves). The previous version is archived. Inside the
+ * caller's transaction. Throws `usage/bad-state` when the change was approved, rejected or
+ * revised while the agent worked. Returns the new version.
+ */
+export function reviseChange(
+  db: Db,
+  events: EngineEvent[],
+  o: { changeId: string; expectedVersion: number; next: NextVersion; summary: string; review: { verdict: string | null; comments: string } | null; at: number; reason: string },
+): number {
+  const c = requireReviewable(db, o.changeId, o.expectedVersion);
+  archiveVersion(db, c, o.at, o.reason);
+  const version = c.version + 1;
+  transitionChange(db, events, {
+    changeId: o.changeId, from: ['proposed'], to: 'proposed', at: o.at, actor: 'agent', reason: o.reason,
+    set: {
+      patch: o.next.patch, files_json: JSON.stringify(o.next.files), policy_json: o.next.policyJson, needs_explicit_approval: o.next.needsExplicitApproval ? 1 : 0,
+      excluded_files_json: '[]', approved_patch_hash: null, version, summary: o.summary,
+      review_verdict: o.review?.verdict ?? null, review_comments: o.review?.comments ?? null, error: null,
+    },
+    data: { version, changesRequested: true },
+  });
+  transitionTask(db, events, { runId: c.run_id, taskId: c.task_id, from: ['proposed'], to: 'proposed', at: o.at, actor: 'agent', reason: `${o.reason}; waiting for review (v${version})`, summary: o.summary, error: null });
   return version;
 }

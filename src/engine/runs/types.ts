@@ -76,4 +76,6 @@ export interface ChangeRow {
   version: number;
   created_at: number;
   updated_at: number;
+  /** 1 when the user accepted only some hunks (migration 5); 0 on older rows. */
+  partly_accepted: number | null;
 }

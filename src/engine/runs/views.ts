@@ -13,6 +13,7 @@ import type { ChangeRow, RunRow, TaskRow } from './types';
 type TaskViewRow = TaskRow & {
   cost: number; change_id: string | null; commit_sha: string | null;
   entry_state: string | null; entry_error: string | null; change_policy: string | null; change_explicit: number | null; run_approve: string | null;
+  change_partly?: number | null;
 };
 
 /** Each task with its cost, its latest change and its latest land entry (one lookup each, joined once). */
@@ -21,7 +22,7 @@ SELECT t.*,
   (SELECT COALESCE(SUM(m.cost_usd), 0) FROM model_calls m WHERE m.run_id = t.run_id AND m.task_id = t.id) AS cost,
   (SELECT q.landed_commit FROM queue_entries q WHERE q.run_id = t.run_id AND q.task_id = t.id AND q.kind = 'land' AND q.landed_commit IS NOT NULL
      ORDER BY q.updated_at DESC LIMIT 1) AS commit_sha,
-  lc.id AS change_id, lc.policy_json AS change_policy, lc.needs_explicit_approval AS change_explicit,
+  lc.id AS change_id, lc.policy_json AS change_policy, lc.needs_explicit_approval AS change_explicit, lc.partly_accepted AS change_partly,
   le.state AS entry_state, le.last_error AS entry_error,
   lr.approve AS run_approve
 FROM tasks t
@@ -62,6 +63,7 @@ function toTaskView(r: TaskViewRow): TaskView {
     commit: opt<string>(r.commit_sha),
     startedAt: opt<number>(r.started_at),
     finishedAt: opt<number>(r.finished_at),
+    ...(r.change_partly ? { partlyAccepted: true } : {}),
   };
 }
 
@@ -159,6 +161,7 @@ function toChangeView(r: ChangeViewRow): ChangeView {
     policy,
     status: r.status as ChangeStatus,
     error: opt<string>(r.error),
+    partlyAccepted: (r.partly_accepted ?? 0) !== 0,
   };
 }
 

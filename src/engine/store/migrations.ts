@@ -199,4 +199,26 @@ CREATE TABLE task_transcripts (
 );
 `,
   },
+  {
+    version: 6,
+    description: 'partial acceptance by hunks; review comments and change requests',
+    sql: `
+ALTER TABLE change_requests ADD COLUMN partly_accepted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE change_versions ADD COLUMN rejected_patch TEXT;
+CREATE TABLE change_comments (
+  id TEXT PRIMARY KEY,
+  change_id TEXT NOT NULL,
+  version INTEGER NOT NULL,          -- the version the comment was written on
+  path TEXT,                         -- null: on the whole change
+  line INTEGER,                      -- 1-based in the proposed file; null: on the whole file
+  body TEXT NOT NULL,
+  author TEXT NOT NULL,              -- 'user' or 'reviewer'
+  created_at INTEGER NOT NULL,
+  sent_in_version INTEGER,           -- the version whose request sent it to the agent
+  answered_in_version INTEGER,       -- the version the agent made from it
+  answer TEXT                        -- the agent's summary of that version
+);
+CREATE INDEX change_comments_by_change ON change_comments (change_id, created_at);
+`,
+  },
 ];

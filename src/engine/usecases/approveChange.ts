@@ -16,7 +16,7 @@ export interface ApproveOptions {
 }
 
 /** The latest live change of each dependency, so the queue lands them first. */
-function dependencyChangeIds(db: Db, runId: string, taskId: string): string[] {
+export function dependencyChangeIds(db: Db, runId: string, taskId: string): string[] {
   const task = db.get<{ depends_json: string }>('SELECT depends_json FROM tasks WHERE run_id = ? AND id = ?', [runId, taskId]);
   const deps = task ? (JSON.parse(task.depends_json) as string[]) : [];
   return deps.flatMap((d) => {

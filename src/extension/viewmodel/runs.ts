@@ -109,13 +109,15 @@ export function taskItem(task: TaskView, prices?: PriceTable, agent: TaskAgentVi
   if (task.changeId) tokens.push('change');
   if (task.status === 'proposed' && task.changeId) tokens.push('reviewable');
   if (isRetryableTask(task.status)) tokens.push('retryable');
+  // A change accepted by hunks lands only part of what the agent proposed: say so where the status is.
+  const status = task.partlyAccepted ? `${task.status} (partly accepted)` : task.status;
   // A transcript exists once the agent has started.
   if (agent.agent && task.status !== 'pending' && task.status !== 'ready') tokens.push('transcript');
   // What the agent does leads the description, so a narrow sidebar still shows it.
-  const parts = agent.activity ? [agent.activity, task.id, task.status] : [task.id, task.status];
+  const parts = agent.activity ? [agent.activity, task.id, status] : [task.id, status];
   if (task.costUsd > 0 || (!priced && task.attempts > 0)) parts.push(formatCost(task.costUsd, priced));
   if (task.dependsOn.length > 0) parts.push(`after ${task.dependsOn.join(', ')}`);
-  const lines = [task.title, `${task.id} · ${task.type} · ${task.status}`];
+  const lines = [task.title, `${task.id} · ${task.type} · ${status}`];
   if (agent.agent) lines.push(`Agent: ${agent.agent}`);
   if (agent.activity) lines.push(`Now: ${agent.activity}`);
   if (task.route) lines.push(`Model: ${task.route.provider}:${task.route.model}`);
