@@ -70,7 +70,7 @@ describe('the spawned agent environment', () => {
       db: fx.db, repo: fx.repo.dir, client: new ScriptedClient({ dev: () => new Error('the built-in developer must not run') }), log: silentLogger, clock: testClock, backoff: fastBackoff, secrets,
       config: config({ maxRetries: 0, agents: { cc: { kind: 'claude-code', path: fake.bin }, cmd: { command: recordEnv, provider: 'openai' } } }),
     }, runId);
-    assert.deepEqual(view.tasks.map((t) => t.status), ['proposed', 'proposed']);
+    assert.deepEqual(view.tasks.map((t) => [t.status, t.error]), [['proposed', undefined], ['proposed', undefined]]);
     assert.deepEqual(keysOf(fake.calls()[0]!.env), { anthropic: 'stored-anthropic', openai: undefined });
     assert.deepEqual(keysOf(JSON.parse(fs.readFileSync(envFile, 'utf8'))), { anthropic: undefined, openai: 'stored-openai' });
   });
