@@ -16,6 +16,12 @@ export const OPTIONS = {
   limit: { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  redis: { type: 'string' },
+  concurrency: { type: 'string' },
+  agents: { type: 'string' },
+  name: { type: 'string' },
+  remote: { type: 'string' },
+  'lock-ms': { type: 'string' },
 } as const;
 
 export type FlagName = keyof typeof OPTIONS;
@@ -32,8 +38,8 @@ const MODELS: readonly FlagName[] = ['provider', 'model', 'base-url', 'recording
  */
 export const COMMANDS: Record<string, { flags: readonly FlagName[]; args: string[] }> = {
   plan: { flags: [...COMMON, ...MODELS, 'agent'], args: ['"<goal>"'] },
-  run: { flags: [...COMMON, ...MODELS, 'agent', 'approve', 'check'], args: ['"<goal>"'] },
-  request: { flags: [...COMMON, ...MODELS, 'agent', 'approve', 'check'], args: ['<file>'] },
+  run: { flags: [...COMMON, ...MODELS, 'agent', 'approve', 'check', 'redis'], args: ['"<goal>"'] },
+  request: { flags: [...COMMON, ...MODELS, 'agent', 'approve', 'check', 'redis'], args: ['<file>'] },
   status: { flags: COMMON, args: [] },
   history: { flags: [...COMMON, 'limit'], args: [] },
   'queue list': { flags: COMMON, args: [] },
@@ -43,6 +49,9 @@ export const COMMANDS: Record<string, { flags: readonly FlagName[]; args: string
   'queue revert': { flags: [...COMMON, 'check'], args: ['<change-id>'] },
   'queue reject': { flags: COMMON, args: ['<change-id>'] },
   'runs delete': { flags: COMMON, args: ['<run-id>'] },
+  // Distributed agent tasks (issue 13): a worker process, and the list of live workers.
+  worker: { flags: [...COMMON, 'redis', 'concurrency', 'agents', 'name', 'remote', 'lock-ms'], args: [] },
+  workers: { flags: [...COMMON, 'redis'], args: [] },
 };
 
 export interface ParsedCommand {

@@ -1,6 +1,8 @@
 import type { EngineConfig, ModelRef } from './config';
 import type { EngineEvent } from './events';
 import type { Plan, PlanTask } from './plan/schema';
+import type { WorkerInfo } from './distributed/workerRegistry';
+import type { WorkerRunView } from './distributed/workerRuns';
 
 /** A plan the engine can run: tasks may carry a route and, from a TaskRequest file, a ready-made patch. */
 export type RunnablePlan = Omit<Plan, 'tasks'> & { tasks: Array<PlanTask & { route?: ModelRef; patch?: string; agent?: string; model?: string }> };
@@ -221,5 +223,17 @@ export interface Engine {
   getCheckOutput(entryId: string, attempt?: number): CheckOutputView | undefined;
   /** Re-checks blocked entries now (a blocking file was saved or committed); lands what can land. */
   recheckBlocked(): Promise<void>;
+  /**
+   * The workers connected to `distributed.redisUrl` (name, host, tasks they run, last
+   * heartbeat); empty when tasks run in this process. Throws `distributed/…` when Redis
+   * cannot be used.
+   */
+  listWorkers(): Promise<WorkerView[]>;
+  /** Which workers ran each attempt of a task that ran on workers, oldest first. */
+  listWorkerRuns(runId: string, taskId: string): WorkerRunView[];
   dispose(): Promise<void>;
 }
+
+/** A worker as `hyperion workers` and the sidebar show it. */
+export type WorkerView = WorkerInfo;
+export type { WorkerRunView };

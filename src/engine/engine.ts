@@ -13,6 +13,11 @@ import { createMergeQueue } from './queue/mergeQueue';
 import type { MergeQueue } from './queue/types';
 import { deleteRun } from './runs/deleteRun';
 import { keptTaskWorktree } from './git/taskWorktree';
+import { createDistributedExecutor } from './distributed/executor';
+import { listWorkers } from './distributed/workerRegistry';
+import { redactRedisUrl } from './distributed/redis';
+import { listWorkerRuns } from './distributed/workerRuns';
+import type { TaskExecutor } from './schedule/executor';
 import { recoverRuns } from './runs/recovery';
 import { listRequests } from './runs/requests';
 import { createRun } from './runs/runs';
@@ -111,6 +116,12 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     db.close();
     throw e;
   }
+  // Agent tasks go to workers through Redis when configured (issue 13); else they run here.
+  // Connected on the first agent task, so a command that runs none never needs Redis.
+  const redisUrl = config.distributed?.redisUrl;
+  const executor = redisUrl !== undefined && !opts.readOnly
+    ? lazyExecutor(redactRedisUrl(redisUrl), () => createDistributedExecutor({ redisUrl, repo, remote: config.distributed?.remote ?? 'origin', db, log, clock }))
+    : undefined;
   const lander = landingLoop(queue, log, disposeController.signal);
   ctx.queue = queue;
   ctx.kickQueue = () => void lander.kick();
@@ -121,7 +132,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     disposeController.signal.addEventListener('abort', () => controller.abort(), { once: true });
     const done = runPlan(
       {
-        db, repo, client, config, log, clock, onEvent: ctx.onEvent, registry: ctx.registry, signal: controller.signal, backoff: opts.taskBackoff,
+        db, repo, client, config, log, clock, onEvent: ctx.onEvent, registry: ctx.registry, signal: controller.signal, backoff: opts.taskBackoff, executor,
         onChangeProposed: (changeId) => autoApprove(ctx, changeId),
       },
       runId,
@@ -206,13 +217,37 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       if ((await queue.recheckBlocked(disposeController.signal)) > 0) await lander.kick();
     },
 
+    listWorkers: async () => (redisUrl !== undefined ? listWorkers(redisUrl) : []),
+    listWorkerRuns: (runId, taskId) => listWorkerRuns(db, runId, taskId),
+
     async dispose() {
       disposeController.abort(new EngineError('cancelled', 'Hyperion is shutting down'));
       await Promise.allSettled([...ctx.loops.values()].map((r) => r.done));
+      await executor?.dispose();
       await lander.idle().catch(() => undefined);
       emitter.dispose();
       db.close();
     },
   };
   return engine;
+}
+
+/** An executor created on first use; a failed creation is tried again by the next task. */
+function lazyExecutor(name: string, create: () => Promise<TaskExecutor>): TaskExecutor {
+  let made: Promise<TaskExecutor> | undefined;
+  return {
+    name,
+    async runAgentTask(input) {
+      made ??= create().catch((e) => {
+        made = undefined;
+        throw e;
+      });
+      return (await made).runAgentTask(input);
+    },
+    async dispose() {
+      const m = made;
+      made = undefined;
+      await m?.then((x) => x.dispose(), () => undefined);
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { defaultConfig, type EngineConfig } from '../../src/engine/config';
 import type {
-  ChangeView, CheckOutputView, Engine, QueueEntryView, QueueSummary, RunView, RunnablePlan,
+  ChangeView, CheckOutputView, Engine, QueueEntryView, QueueSummary, RunView, RunnablePlan, WorkerRunView, WorkerView,
 } from '../../src/engine/api';
 import { EngineError } from '../../src/engine/errors';
 import { Emitter, type EngineEvent } from '../../src/engine/events';
@@ -70,6 +70,8 @@ export class FakeEngine implements Engine {
   history() { return this.runs.flatMap((r) => r.tasks); }
   listRequests() { return []; }
   async deleteRun(runId: string): Promise<void> { this.calls.push(`deleteRun(${runId})`); }
+  async listWorkers(): Promise<WorkerView[]> { this.calls.push('listWorkers()'); return []; }
+  listWorkerRuns(): WorkerRunView[] { return []; }
   async taskWorktreePath(runId: string, taskId: string): Promise<string | undefined> { this.calls.push(`taskWorktreePath(${runId}, ${taskId})`); return undefined; }
   getCheckOutput(entryId: string): CheckOutputView | undefined { return this.checkOutputs.get(entryId); }
   async recheckBlocked(): Promise<void> { this.calls.push('recheckBlocked()'); }

@@ -16,7 +16,7 @@ import { planTaskOfRow } from '../runs/views';
 import type { Db } from '../store/types';
 import { buildTaskBase, rememberResultTree } from './baseTree';
 import type { AgentChoice } from './agentChoice';
-import { runHarnessTask } from './runHarnessTask';
+import { inProcessExecutor } from './executor';
 import type { TaskGraph } from './runIndex';
 import { blockingReason, checkPolicy } from './policy';
 import { DEFAULT_BACKOFF, TaskStop, backoffDelay, categorize, sleep, type ErrorCategory } from './retry';
@@ -50,14 +50,15 @@ function generationOf(db: Db, runId: string, taskId: string): number {
   return r?.n ?? 0;
 }
 
-async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, client: RecordingClient, signal: AbortSignal, agent: AgentChoice | undefined): Promise<TaskOutput> {
+async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: TaskGraph, readyPatch: string | undefined, client: RecordingClient, signal: AbortSignal, agent: AgentChoice | undefined, attempt: number): Promise<TaskOutput> {
   const { db, repo, config } = deps;
   const base = await buildTaskBase(db, repo, { id: run.id, base_commit: run.base_commit!, created_at: run.created_at }, row, graph, signal);
   const task = toAgentTask(row);
   if (readyPatch !== undefined) return produceReadyMade(deps, row, base, readyPatch, signal);
   // A task that names an agent runs it in a worktree of its own (issue 10); the rest is the same.
+  const executor = deps.executor ?? inProcessExecutor;
   const out = agent !== undefined
-    ? await runHarnessTask({ repo, config, log: deps.log, row, task, base, agent: agent.name, model: agent.model, signal })
+    ? await executor.runAgentTask({ repo, config, log: deps.log, row, task, base, agent: agent.name, model: agent.model, signal, attempt })
     : await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
   const policyOptions = { ...basePolicy(config), ...(await repoPolicyInputs(repo, { baseTree: base.baseTree, tree: out.tree, patch: out.patch, signal })) };
   const policy = checkPolicy(out.patch, policyOptions);
@@ -194,7 +195,7 @@ export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, grap
       defer: (role) => role === 'reviewer',
     });
     try {
-      const out = await produce(deps, run, row, graph, readyPatch, client, signal, agent);
+      const out = await produce(deps, run, row, graph, readyPatch, client, signal, agent, attempt.n);
       if (signal.aborted) throw signal.reason;
       const stored = storeChange(deps, row, attempt.attemptId, out, client);
       if (!stored) {

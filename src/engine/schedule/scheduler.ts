@@ -11,6 +11,7 @@ import {
 import type { OnEvent } from '../runs/types';
 import { getRunView } from '../runs/views';
 import type { Db } from '../store/types';
+import type { TaskExecutor } from './executor';
 import { RunRegistry, type ActiveRun } from './registry';
 import { TaskStop, type BackoffOptions } from './retry';
 import { RunIndex, type IndexedTask } from './runIndex';
@@ -31,6 +32,8 @@ export interface RunPlanDeps {
   backoff?: BackoffOptions;
   /** The engine's runs in flight, so its cancel and skip reach this run's tasks (default: a private one). */
   registry?: RunRegistry;
+  /** Where agent tasks run (default: in this process; `distributed.redisUrl`: on workers). */
+  executor?: TaskExecutor;
 }
 
 /** True when two predicted file sets touch a common path (a folder covers what is below it). */
