@@ -34,7 +34,8 @@ const KEEP_JOBS_S = 7 * 24 * 3600;
 
 /**
  * The distributed executor: an agent task becomes a BullMQ job on the queue of its agent
- * (`hyperion-agent-<name>`), which only workers that have that agent consume. The task's base
+ * (`hyperion-<repo>-agent-<name>`), which only workers that have that agent consume. Queues are per
+ * repository too (`agentQueueName`). The task's base
  * commit is pushed to the shared remote first (`refs/hyperion/tasks/<run>/<task>/<attempt>/base`);
  * the worker pushes its result commit beside it; this side fetches it and computes the patch
  * itself from git objects, so the change is checked by policy here like any other, and lands
@@ -68,10 +69,10 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
     }
   };
 
-  function queueFor(agent: string): AgentQueue {
+  function queueFor(repoKey: string, agent: string): AgentQueue {
     let q = queues.get(agent);
     if (!q) {
-      const name = agentQueueName(agent);
+      const name = agentQueueName(repoKey, agent);
       q = { queue: new Queue(name, { connection }), events: new QueueEvents(name, { connection }) };
       q.queue.on('error', (e) => o.log.warn('Redis queue error (reconnecting)', { queue: name, error: e.message }));
       q.events.on('error', (e) => o.log.warn('Redis queue events error (reconnecting)', { queue: name, error: e.message }));
@@ -132,10 +133,10 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
       const baseCommit = await input.base.baseCommit;
       const refs = taskRefs(row.run_id, row.id, input.attempt);
       const jobId = agentJobId(row.run_id, row.id, input.attempt);
-      const q = queueFor(input.agent);
       jobs.set(jobId, { runId: row.run_id, taskId: row.id, attempt: input.attempt });
       try {
         repoId ??= repoIdentity(o.repo);
+        const q = queueFor(await repoId, input.agent);
         const data: AgentJob = {
           v: 1, repoId: await repoId, runId: row.run_id, taskId: row.id, attempt: input.attempt, agent: input.agent, model: input.model,
           baseRef: refs.base, baseCommit, baseTree: input.base.baseTree, resultRef: refs.result, task: input.task, deps: input.base.deps,

@@ -48,9 +48,13 @@ export type AgentJobResult = z.infer<typeof AgentJobResult>;
 export const JobStart = z.object({ worker: z.string(), host: z.string(), startedAt: z.number() });
 export type JobStart = z.infer<typeof JobStart>;
 
-/** BullMQ queue names may not contain ':'; agent names are letters, digits, dot, dash, underscore. */
-export function agentQueueName(agent: string): string {
-  return `hyperion-agent-${agent.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+/**
+ * The queue of one agent for one repository: workers of another project, or without the
+ * agent, never see the job. (BullMQ queue names may not contain ':'.)
+ */
+export function agentQueueName(repoId: string, agent: string): string {
+  const repoKey = createHash('sha256').update(repoId).digest('hex').slice(0, 12);
+  return `hyperion-${repoKey}-agent-${agent.replace(/[^A-Za-z0-9._-]/g, '_')}`;
 }
 
 function refSegment(id: string): string {

@@ -94,7 +94,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
 
   const connection = bullConnection(o.redisUrl);
   const workers = agents.map((agent) => {
-    const w = new Worker(agentQueueName(agent), process_, {
+    const w = new Worker(agentQueueName(repoId, agent), process_, {
       connection, concurrency, autorun: true, name,
       lockDuration: o.lockMs ?? 30_000,
       stalledInterval: Math.max(500, Math.floor((o.lockMs ?? 30_000) / 2)),
