@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { AgentJob, agentQueueName, repoIdentity } from '../../src/engine/distributed/jobs';
-import { gitOut, runCli } from '../support/cli';
+import { CLI_BUNDLE, ensureCliBuilt, gitOut, runCli } from '../support/cli';
 import { makeCluster, startWorker, waitFor, type Cluster, type WorkerProcess } from '../support/distributed';
 import { startRedis, type RedisHandle } from '../support/redisServer';
 import { useTempWorktrees } from '../support/worktrees';
@@ -124,6 +124,35 @@ describe('distributed faults', () => {
     assert.deepEqual(out.tasks.map((t: { status: string }) => t.status), ids.map(() => 'merged'));
     assert.deepEqual(landedTasks(c.coordinator), ids, 'each task landed once, in order');
     assert.equal(gitOut(c.coordinator, 'show', 'main:chain.txt'), ids.map((id) => `${id}\n`).join(''));
+  });
+
+  it('resumes after the coordinator is killed mid-run, landing each task once', async () => {
+    const c = cluster();
+    const hold = fs.mkdtempSync(path.join(c.dir, 'hold-'));
+    fs.writeFileSync(path.join(hold, 'c2.release'), '');
+    await worker({ name: 'steady', repo: c.clone('steady'), redisUrl: redis.url, config: c.agentConfig(), env: { DIST_AGENT_HOLD: hold } });
+    ensureCliBuilt();
+    const coordinator = spawn(process.execPath, [CLI_BUNDLE, 'request', c.request(chain(['c1', 'c2'])), '--json', '--redis', redis.url, '--config', coordinatorConfig(c)], { cwd: c.coordinator, stdio: 'ignore' });
+    const gone = new Promise((res) => coordinator.once('exit', res));
+    await waitFor('c1\'s agent to start', () => held(hold).get('c1'));
+    coordinator.kill('SIGKILL');
+    await gone;
+    // As the extension does at start-up: recover, then resume the interrupted run.
+    const config = EngineConfig.parse({ maxRetries: 0, distributed: { redisUrl: redis.url } });
+    const engine = await createEngine({ repo: c.coordinator, config, resumeRuns: true, autoLand: true, ports: { log: silentLogger, secrets: { get: async () => undefined } } });
+    try {
+      const runId = engine.listRuns(1)[0].id;
+      // The first attempt's agent finishes only now; its result is not used.
+      fs.writeFileSync(path.join(hold, 'c1.release'), '');
+      await waitFor('both tasks to land', () => engine.getRun(runId)!.tasks.every((t) => t.status === 'merged'), 120_000);
+      assert.deepEqual(landedTasks(c.coordinator), ['c1', 'c2']);
+      assert.equal(gitOut(c.coordinator, 'show', 'main:chain.txt'), 'c1\nc2\n');
+      const runs = engine.listWorkerRuns(runId, 'c1');
+      assert.deepEqual(runs.map((w) => [w.attempt, w.status]), [[1, 'error'], [2, 'ok']]);
+      assert.match(runs[0].error!, /superseded by attempt 2/);
+    } finally {
+      await engine.dispose();
+    }
   });
 
   it('refuses a wrong Redis password with a clear error, without printing the password', async () => {

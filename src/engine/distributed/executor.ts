@@ -9,7 +9,7 @@ import { AgentJob, AgentJobResult, JobStart, agentJobId, agentQueueName, repoIde
 import { bullConnection, checkRedis, redactRedisUrl } from './redis';
 import { fetchRef, pushCommit } from './remoteGit';
 import { parseJobFailure } from './failure';
-import { recordWorkerEnd, recordWorkerStart } from './workerRuns';
+import { recordWorkerEnd, recordWorkerStart, supersedeEarlierAttempts } from './workerRuns';
 
 export interface DistributedExecutorOptions {
   redisUrl: string;
@@ -135,6 +135,7 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
       const jobId = agentJobId(row.run_id, row.id, input.attempt);
       jobs.set(jobId, { runId: row.run_id, taskId: row.id, attempt: input.attempt });
       try {
+        if (input.attempt > 1) supersedeEarlierAttempts(o.db, row.run_id, row.id, input.attempt, o.clock.now());
         repoId ??= repoIdentity(o.repo);
         const q = queueFor(await repoId, input.agent);
         const data: AgentJob = {

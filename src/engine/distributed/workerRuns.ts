@@ -56,6 +56,17 @@ export function recordWorkerEnd(db: Db, r: { jobId: string; status: 'ok' | 'erro
   });
 }
 
+/**
+ * Closes the rows of earlier attempts still marked `running` (the coordinator restarted while
+ * they ran: their job may still finish on its worker, but its result is no longer used).
+ */
+export function supersedeEarlierAttempts(db: Db, runId: string, taskId: string, attempt: number, at: number): void {
+  db.run(
+    `UPDATE worker_runs SET status = 'error', error = ?, finished_at = ? WHERE run_id = ? AND task_id = ? AND attempt < ? AND status = 'running'`,
+    [`superseded by attempt ${attempt}: the coordinator stopped while this one ran`, at, runId, taskId, attempt],
+  );
+}
+
 /** Every worker run of a task, oldest first. */
 export function listWorkerRuns(db: Db, runId: string, taskId: string): WorkerRunView[] {
   return db.all<{ attempt: number; job_id: string; seq: number; worker: string; host: string; status: WorkerRunView['status']; error: string | null; started_at: number; finished_at: number | null }>(
