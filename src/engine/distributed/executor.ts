@@ -1,4 +1,3 @@
-import { Queue, QueueEvents, type Job } from 'bullmq';
 import { EngineError, isEngineError } from '../errors';
 import { git } from '../git/exec';
 import { diffTrees } from '../git/plumbing';
@@ -8,7 +7,7 @@ import type { Db } from '../store/types';
 import { AgentJob, AgentJobResult, JobStart, agentJobId, agentQueueName, repoIdentity, taskRefs } from './jobs';
 import { bullConnection, checkRedis, redactRedisUrl } from './redis';
 import { fetchRef, pushCommit } from './remoteGit';
-import { parseJobFailure } from './failure';
+import { jobQueue, type JobQueue } from './jobWaiter';
 import { recordWorkerEnd, recordWorkerStart, supersedeEarlierAttempts } from './workerRuns';
 
 export interface DistributedExecutorOptions {
@@ -22,11 +21,6 @@ export interface DistributedExecutorOptions {
   clock: Clock;
   /** How often a waiting task looks at its job when no event came (events can be missed across a Redis restart). Default 1000 ms. */
   pollMs?: number;
-}
-
-interface AgentQueue {
-  queue: Queue;
-  events: QueueEvents;
 }
 
 /** Days a finished job stays in Redis, so a coordinator restarted meanwhile can still read it. */
@@ -48,20 +42,14 @@ const KEEP_JOBS_S = 7 * 24 * 3600;
 export async function createDistributedExecutor(o: DistributedExecutorOptions): Promise<TaskExecutor> {
   await checkRedis(o.redisUrl);
   const connection = bullConnection(o.redisUrl);
-  const queues = new Map<string, AgentQueue>();
-  const waiters = new Map<string, Set<() => void>>();
-  const jobs = new Map<string, { runId: string; taskId: string; attempt: number }>();
+  const queues = new Map<string, JobQueue>();
   const pollMs = o.pollMs ?? 1000;
   let repoId: Promise<string> | undefined;
   let disposed = false;
 
-  const wakeJob = (jobId: string) => {
-    for (const w of waiters.get(jobId) ?? []) w();
-  };
-  const onStart = (jobId: string, data: unknown) => {
+  const onStart = (job: { runId: string; taskId: string; attempt: number }, jobId: string, data: unknown) => {
     const who = JobStart.safeParse(data);
-    const job = jobs.get(jobId);
-    if (!who.success || !job) return;
+    if (!who.success) return;
     try {
       recordWorkerStart(o.db, { ...job, jobId, worker: who.data.worker, host: who.data.host, at: o.clock.now() });
     } catch (e) {
@@ -69,59 +57,13 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
     }
   };
 
-  function queueFor(repoKey: string, agent: string): AgentQueue {
+  function queueFor(repoKey: string, agent: string): JobQueue {
     let q = queues.get(agent);
     if (!q) {
-      const name = agentQueueName(repoKey, agent);
-      q = { queue: new Queue(name, { connection }), events: new QueueEvents(name, { connection }) };
-      q.queue.on('error', (e) => o.log.warn('Redis queue error (reconnecting)', { queue: name, error: e.message }));
-      q.events.on('error', (e) => o.log.warn('Redis queue events error (reconnecting)', { queue: name, error: e.message }));
-      q.events.on('progress', ({ jobId, data }) => {
-        onStart(jobId, data);
-        wakeJob(jobId);
-      });
-      for (const ev of ['completed', 'failed', 'active', 'stalled', 'removed'] as const) q.events.on(ev, ({ jobId }: { jobId: string }) => wakeJob(jobId));
+      q = jobQueue(agentQueueName(repoKey, agent), connection, o.log, pollMs);
       queues.set(agent, q);
     }
     return q;
-  }
-
-  /** Resolves on an event for the job, after `pollMs`, or when `signal` fires. */
-  function nextWake(jobId: string, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const set = waiters.get(jobId) ?? new Set();
-      waiters.set(jobId, set);
-      const done = () => {
-        clearTimeout(timer);
-        set.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, pollMs);
-      set.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  async function waitForResult(q: AgentQueue, jobId: string, signal: AbortSignal): Promise<AgentJobResult> {
-    for (;;) {
-      if (signal.aborted) {
-        // A job not yet taken is withdrawn; one that runs finishes on its worker and is ignored.
-        await q.queue.remove(jobId).catch(() => 0);
-        throw signal.reason instanceof Error ? signal.reason : new EngineError('cancelled', 'the task was cancelled');
-      }
-      const job: Job | undefined = await q.queue.getJob(jobId);
-      if (!job) throw new EngineError('distributed/job-failed', `the job ${jobId} is gone from Redis (flushed, or removed by hand)`, { details: { transient: true } });
-      onStart(jobId, job.progress);
-      const state = await job.getState();
-      if (state === 'completed') {
-        const r = AgentJobResult.safeParse(job.returnvalue);
-        if (!r.success) throw new EngineError('distributed/bad-result', `the worker's result for ${jobId} is malformed: ${r.error.issues[0]?.message ?? 'invalid'}`);
-        return r.data;
-      }
-      if (state === 'failed') throw parseJobFailure(job.failedReason ?? 'failed without a reason');
-      await nextWake(jobId, signal);
-    }
   }
 
   return {
@@ -133,7 +75,7 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
       const baseCommit = await input.base.baseCommit;
       const refs = taskRefs(row.run_id, row.id, input.attempt);
       const jobId = agentJobId(row.run_id, row.id, input.attempt);
-      jobs.set(jobId, { runId: row.run_id, taskId: row.id, attempt: input.attempt });
+      const key = { runId: row.run_id, taskId: row.id, attempt: input.attempt };
       try {
         if (input.attempt > 1) supersedeEarlierAttempts(o.db, row.run_id, row.id, input.attempt, o.clock.now());
         repoId ??= repoIdentity(o.repo);
@@ -148,7 +90,10 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
           await q.queue.add('agent-task', data, { jobId, attempts: 1, removeOnComplete: { age: KEEP_JOBS_S }, removeOnFail: { age: KEEP_JOBS_S } });
           o.log.info('task queued for a worker', { runId: row.run_id, taskId: row.id, agent: input.agent, jobId });
         }
-        const result = await waitForResult(q, jobId, signal);
+        const raw = await q.wait(jobId, signal, (p) => onStart(key, jobId, p));
+        const parsed = AgentJobResult.safeParse(raw);
+        if (!parsed.success) throw new EngineError('distributed/bad-result', `the worker's result for ${jobId} is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+        const result = parsed.data;
         await fetchRef(o.repo, o.remote, refs.result, signal);
         const out = await readResult(o.repo, result, baseCommit, input.base.baseTree, signal);
         recordWorkerEnd(o.db, { jobId, status: 'ok', worker: result.worker, host: result.host, at: o.clock.now(), runId: row.run_id, taskId: row.id, attempt: input.attempt });
@@ -163,16 +108,13 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
           }
         }
         throw e;
-      } finally {
-        jobs.delete(jobId);
-        waiters.delete(jobId);
       }
     },
 
     async dispose() {
       if (disposed) return;
       disposed = true;
-      await Promise.allSettled([...queues.values()].flatMap((q) => [q.events.close(), q.queue.close()]));
+      await Promise.allSettled([...queues.values()].map((q) => q.close()));
     },
   };
 }
