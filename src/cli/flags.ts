@@ -22,6 +22,7 @@ export const OPTIONS = {
   name: { type: 'string' },
   remote: { type: 'string' },
   'lock-ms': { type: 'string' },
+  checks: { type: 'boolean' },
 } as const;
 
 export type FlagName = keyof typeof OPTIONS;
@@ -50,7 +51,7 @@ export const COMMANDS: Record<string, { flags: readonly FlagName[]; args: string
   'queue reject': { flags: COMMON, args: ['<change-id>'] },
   'runs delete': { flags: COMMON, args: ['<run-id>'] },
   // Distributed agent tasks (issue 13): a worker process, and the list of live workers.
-  worker: { flags: [...COMMON, 'redis', 'concurrency', 'agents', 'name', 'remote', 'lock-ms'], args: [] },
+  worker: { flags: [...COMMON, 'redis', 'concurrency', 'agents', 'name', 'remote', 'lock-ms', 'checks'], args: [] },
   workers: { flags: [...COMMON, 'redis'], args: [] },
 };
 

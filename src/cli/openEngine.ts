@@ -87,7 +87,7 @@ export async function loadCliConfig(flags: EngineFlags, opts: { requireProvider:
     if (res.recorded) process.stderr.write(`hyperion: trusted this content of ${rel} (sha256 ${res.hash.slice(0, 12)}); any change to it will ask again.\n`);
   }
   const config = cliConfig(file, { provider: flags.provider, model: flags.model, baseUrl: flags['base-url'], recordings: flags.recordings, check: flags.check }, process.env, { requireProvider: opts.requireProvider });
-  if (flags.redis !== undefined) config.distributed = { remote: config.distributed?.remote ?? 'origin', redisUrl: flags.redis };
+  if (flags.redis !== undefined) config.distributed = { remote: config.distributed?.remote ?? 'origin', checks: config.distributed?.checks ?? false, redisUrl: flags.redis };
   return { repo, config, log };
 }
 

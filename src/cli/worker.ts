@@ -12,6 +12,7 @@ export interface WorkerFlags extends EngineFlags {
   name?: string;
   remote?: string;
   'lock-ms'?: string;
+  checks?: boolean;
 }
 
 function wholeNumber(flag: string, v: string | undefined, min: number, max: number): number | undefined {
@@ -35,8 +36,8 @@ function redisUrlOf(flags: EngineFlags, configured: string | undefined): string 
 export async function workerCommand(flags: WorkerFlags, signal: AbortSignal): Promise<void> {
   const { repo, config, log } = await loadCliConfig(flags, { requireProvider: false });
   const redisUrl = redisUrlOf(flags, config.distributed?.redisUrl);
-  const agents = flags.agents?.split(',').map((a) => a.trim()).filter(Boolean);
-  if (agents !== undefined && agents.length === 0) throw new EngineError('usage/flag', '--agents must name at least one configured agent');
+  const agents = flags.agents?.split(',').map((a) => a.trim()).filter(Boolean) ?? (flags.checks ? Object.keys(config.agents ?? {}) : undefined);
+  if (agents !== undefined && agents.length === 0 && !flags.checks) throw new EngineError('usage/flag', '--agents must name at least one configured agent');
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   signal.addEventListener('abort', onSignal, { once: true });
@@ -48,7 +49,8 @@ export async function workerCommand(flags: WorkerFlags, signal: AbortSignal): Pr
       lockMs: wholeNumber('lock-ms', flags['lock-ms'], 1000, 3_600_000),
       name: flags.name ?? `${os.hostname()}-${process.pid}`,
       remote: flags.remote ?? config.distributed?.remote,
-      onReady: (w) => process.stderr.write(`hyperion: worker ${w.name} ready (agents ${w.agents.join(', ')}, concurrency ${w.concurrency})\n`),
+      checks: flags.checks === true,
+      onReady: (w) => process.stderr.write(`hyperion: worker ${w.name} ready (agents ${w.agents.join(', ') || 'none'}${w.checks ? ', checks' : ''}, concurrency ${w.concurrency})\n`),
     });
   } finally {
     signal.removeEventListener('abort', onSignal);

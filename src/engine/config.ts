@@ -112,9 +112,10 @@ export const EngineConfig = z.object({
    * Agent tasks on workers (`hyperion worker`) through Redis instead of in this process.
    * `redisUrl` (risky: it decides where the repository's code and tasks go) is
    * `redis://[user]:password@host:port` or `rediss://…` for TLS; `remote` is the git remote
-   * both sides reach, where task bases and results are pushed under `refs/hyperion/`.
+   * both sides reach, where task bases and results are pushed under `refs/hyperion/`;
+   * `checks` sends the merge queue's checks to workers started with `--checks` too.
    */
-  distributed: z.object({ redisUrl: z.string().min(1).optional(), remote: z.string().min(1).default('origin') }).optional(),
+  distributed: z.object({ redisUrl: z.string().min(1).optional(), remote: z.string().min(1).default('origin'), checks: z.boolean().default(false) }).optional(),
 });
 export type EngineConfig = z.infer<typeof EngineConfig>;
 

@@ -13,6 +13,7 @@ import { createMergeQueue } from './queue/mergeQueue';
 import type { MergeQueue } from './queue/types';
 import { deleteRun } from './runs/deleteRun';
 import { keptTaskWorktree } from './git/taskWorktree';
+import { remoteCheckRunner } from './distributed/checks';
 import { createDistributedExecutor } from './distributed/executor';
 import { listWorkers } from './distributed/workerRegistry';
 import { redactRedisUrl } from './distributed/redis';
@@ -100,6 +101,10 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     taskBackoff: opts.taskBackoff,
   } as Omit<EngineContext, 'queue' | 'startRunLoop' | 'kickQueue'> as EngineContext;
 
+  // Checks on workers (issue 13), when asked for; the runner connects on the first check.
+  const remoteChecks = config.distributed?.redisUrl !== undefined && config.distributed.checks && !opts.readOnly
+    ? remoteCheckRunner({ redisUrl: config.distributed.redisUrl, repo, remote: config.distributed.remote, log })
+    : undefined;
   let queue: MergeQueue;
   try {
     queue = createMergeQueue({
@@ -107,6 +112,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       regenerate: (req) => regenerateChange(ctx, req),
       onReturnedForReview: async (changeId) => autoApprove(ctx, changeId),
       isPathDirtyInEditor: opts.isPathDirtyInEditor,
+      runCheck: remoteChecks?.run,
     });
     if (!opts.readOnly) {
       recoverRuns(db, clock, ctx.onEvent);
@@ -225,6 +231,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       await Promise.allSettled([...ctx.loops.values()].map((r) => r.done));
       await executor?.dispose();
       await lander.idle().catch(() => undefined);
+      await remoteChecks?.dispose();
       emitter.dispose();
       db.close();
     },

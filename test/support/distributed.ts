@@ -69,11 +69,12 @@ export interface WorkerProcess {
 }
 
 /** Starts `hyperion worker` and resolves once it printed its ready line. */
-export async function startWorker(o: { name: string; repo: string; redisUrl: string; config: string; lockMs?: number; concurrency?: number; agents?: string; env?: Record<string, string> }): Promise<WorkerProcess> {
+export async function startWorker(o: { name: string; repo: string; redisUrl: string; config: string; lockMs?: number; concurrency?: number; agents?: string; checks?: boolean; env?: Record<string, string> }): Promise<WorkerProcess> {
   ensureCliBuilt();
   const args = [CLI_BUNDLE, 'worker', '--redis', o.redisUrl, '--repo', o.repo, '--config', o.config, '--name', o.name, '--lock-ms', String(o.lockMs ?? 30_000)];
   if (o.concurrency !== undefined) args.push('--concurrency', String(o.concurrency));
   if (o.agents !== undefined) args.push('--agents', o.agents);
+  if (o.checks) args.push('--checks');
   const child = spawn(process.execPath, args, { cwd: o.repo, env: { ...process.env, ...o.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (b) => (err += b));

@@ -70,4 +70,32 @@ describe('agent tasks on workers through Redis', () => {
     for (const id of ids) assert.deepEqual(runs.get(id)!.map((w) => w.status), ['ok'], `${id} ran once, on a worker`);
     assert.ok(new Set(ids.map((id) => runs.get(id)![0].worker)).size >= 2, 'more than one worker took tasks');
   });
+
+  it('checks the queue\'s candidates on a worker and lands the passing ones', async () => {
+    const c = cluster();
+    // The check fails for any candidate that holds x3's change.
+    const check = 'echo "checked by $CHECK_MARK in $(basename $PWD)"; test ! -f tasks/x3.txt';
+    const config = c.agentConfig({ DIST_AGENT_FILE: 'own' }, { checkCommand: check });
+    workers.push(await startWorker({ name: 'chk', repo: c.clone('chk'), redisUrl: redis.url, config, checks: true, env: { CHECK_MARK: 'the-worker' } }));
+    const coordinator = path.join(c.dir, 'coordinator-checks.json');
+    fs.writeFileSync(coordinator, JSON.stringify({ maxRetries: 0, checkCommand: check, distributed: { checks: true } }));
+    const ids = ['x1', 'x2', 'x3', 'x4'];
+    const req = c.request(ids.map((id) => ({ id, title: `Own file ${id}`, type: 'code_gen', agent: 'cmd', dependsOn: [] })));
+    const r = await runCli(['request', req, '--json', '--redis', redis.url, '--config', coordinator], { cwd: c.coordinator, timeoutMs: 240_000 });
+    assert.equal(r.code, 1, `x3 fails its check: ${r.stdout}\n${r.stderr}`);
+    const out = JSON.parse(r.stdout);
+    const status = Object.fromEntries(out.tasks.map((t: { id: string; status: string }) => [t.id, t.status]));
+    assert.deepEqual(status, { x1: 'merged', x2: 'merged', x3: 'failed', x4: 'merged' });
+    assert.deepEqual([...landedTasks(c.coordinator)].sort(), ['x1', 'x2', 'x4']);
+    const engine = await createEngine({ repo: c.coordinator, config: EngineConfig.parse({}), readOnly: true, ports: { log: silentLogger, secrets: { get: async () => undefined } } });
+    try {
+      const outputs = engine.listQueue().map((e) => engine.getCheckOutput(e.id)?.output ?? '');
+      assert.ok(outputs.length >= 4);
+      for (const o of outputs) assert.match(o, /^\[checked on worker chk\]\nchecked by the-worker in hyperion-check-/, 'every check ran on the worker, none here');
+      const x3 = engine.listQueue().find((e) => e.taskId === 'x3')!;
+      assert.equal(x3.state, 'failed');
+    } finally {
+      await engine.dispose();
+    }
+  });
 });

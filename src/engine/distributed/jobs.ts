@@ -83,3 +83,41 @@ export async function repoIdentity(repo: string, signal?: AbortSignal): Promise<
   if (roots.length === 0) throw new EngineError('git/bad-rev', `${repo} has no commit`);
   return roots.join(',');
 }
+
+/**
+ * A merge-queue check of one candidate commit. The worker runs its OWN `checkCommand`: the job
+ * names the coordinator's only so a worker configured differently refuses instead of passing
+ * a candidate with another check. Nothing in Redis is ever run as a command.
+ */
+export const CheckJob = z.object({
+  v: z.literal(1),
+  repoId: z.string().min(1),
+  commit: z.string().regex(/^[0-9a-f]{40,64}$/),
+  ref: z.string().startsWith('refs/hyperion/'),
+  command: z.string().min(1),
+  timeoutMs: z.number().int().positive(),
+});
+export type CheckJob = z.infer<typeof CheckJob>;
+
+export const CheckJobResult = z.object({
+  v: z.literal(1),
+  ok: z.boolean(),
+  reason: z.string().optional(),
+  exitCode: z.number().nullable(),
+  timedOut: z.boolean(),
+  durationMs: z.number(),
+  output: z.string(),
+  truncated: z.boolean(),
+  failingLines: z.array(z.string()),
+  worker: z.string(),
+});
+export type CheckJobResult = z.infer<typeof CheckJobResult>;
+
+export function checkQueueName(repoId: string): string {
+  return `hyperion-${createHash('sha256').update(repoId).digest('hex').slice(0, 12)}-checks`;
+}
+
+/** Where a candidate is pushed for a check (kept per commit: the same candidate is checked once per lease). */
+export function checkRef(commit: string): string {
+  return `refs/hyperion/checks/${commit}`;
+}

@@ -9,7 +9,8 @@ import type { Logger } from '../ports';
 import type { TaskRow } from '../runs/types';
 import { harnessFor, runHarnessTask } from '../schedule/runHarnessTask';
 import { formatJobFailure } from './failure';
-import { AgentJob, agentQueueName, repoIdentity, type AgentJobResult, type JobStart } from './jobs';
+import { AgentJob, CheckJob, agentQueueName, checkQueueName, repoIdentity, type AgentJobResult, type CheckJobResult, type JobStart } from './jobs';
+import { runCheck } from '../queue/check';
 import { bullConnection, checkRedis, redactRedisUrl, redisClient } from './redis';
 import { fetchRef, pushCommit } from './remoteGit';
 import { HEARTBEAT_MS, removeHeartbeat, writeHeartbeat, type WorkerInfo } from './workerRegistry';
@@ -33,6 +34,8 @@ export interface WorkerOptions {
    * after its last renewal and its job goes to another worker. Default 30000 ms (BullMQ's).
    */
   lockMs?: number;
+  /** Also run the merge queue's checks (`distributed.checks` on the coordinator), with this config's own `checkCommand`. */
+  checks?: boolean;
   /** Resolves the returned promise once fired: no new job is taken, running ones finish. */
   signal: AbortSignal;
   /** Called once the worker is connected and listening (tests, the CLI's "ready" line). */
@@ -55,7 +58,8 @@ const MAX_TRANSCRIPT_CHARS = 64_000;
 export async function runWorker(o: WorkerOptions): Promise<void> {
   await checkRedis(o.redisUrl);
   const agents = o.agents ?? Object.keys(o.config.agents ?? {});
-  if (agents.length === 0) throw new EngineError('agent/unknown', 'this worker has no agent: add "agents" to its config, or name them with --agents');
+  if (agents.length === 0 && !o.checks) throw new EngineError('agent/unknown', 'this worker has no agent: add "agents" to its config, or name them with --agents');
+  if (o.checks && !o.config.checkCommand) throw new EngineError('usage/config', 'a worker that runs checks (--checks) needs "checkCommand" in its own config, the same as the coordinator\'s');
   for (const a of agents) harnessFor(o.config, a);
   const repoId = await repoIdentity(o.repo);
   const host = os.hostname();
@@ -64,7 +68,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const concurrency = o.concurrency ?? 1;
   const running = new Map<string, WorkerInfo['running'][number]>();
   const startedAt = Date.now();
-  const info = (): WorkerInfo => ({ name, host, pid: process.pid, agents, concurrency, running: [...running.values()], startedAt, heartbeatAt: Date.now() });
+  const info = (): WorkerInfo => ({ name, host, pid: process.pid, agents, concurrency, checks: o.checks === true, running: [...running.values()], startedAt, heartbeatAt: Date.now() });
   const stopAgents = new AbortController();
 
   const process_ = async (job: Job): Promise<AgentJobResult> => {
@@ -93,7 +97,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   };
 
   const connection = bullConnection(o.redisUrl);
-  const workers = agents.map((agent) => {
+  const workers: Worker[] = agents.map((agent) => {
     const w = new Worker(agentQueueName(repoId, agent), process_, {
       connection, concurrency, autorun: true, name,
       lockDuration: o.lockMs ?? 30_000,
@@ -103,6 +107,38 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     w.on('error', (e) => o.log.warn('Redis worker error (reconnecting)', { agent, error: e.message }));
     return w;
   });
+  if (o.checks) {
+    const checkJob = async (job: Job): Promise<CheckJobResult> => {
+      const parsed = CheckJob.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`[distributed/bad-result] worker ${name} got a malformed check job`);
+      const d = parsed.data;
+      running.set(job.id!, { runId: 'check', taskId: d.commit.slice(0, 12), jobId: job.id!, startedAt: Date.now() });
+      try {
+        if (d.repoId !== repoId) throw new UnrecoverableError(`[distributed/wrong-repo] worker ${name} refuses the check: it is for the repository with root commit(s) ${d.repoId}, but ${o.repo} has ${repoId}`);
+        if (d.command !== o.config.checkCommand) {
+          throw new UnrecoverableError(`[distributed/job-failed] worker ${name} runs the check ${JSON.stringify(o.config.checkCommand)}, not the coordinator's ${JSON.stringify(d.command)}: give both the same checkCommand`);
+        }
+        await job.updateProgress({ worker: name, host, startedAt: Date.now() } satisfies JobStart);
+        try {
+          await fetchRef(o.repo, remote, d.ref, stopAgents.signal);
+        } catch (e) {
+          throw new UnrecoverableError(isEngineError(e) ? formatJobFailure(new EngineError(e.code, `on worker ${name}: ${e.message}`)) : String(e));
+        }
+        const r = await runCheck(o.repo, d.commit, o.config.checkCommand, Math.min(d.timeoutMs, o.config.checkTimeoutMs), stopAgents.signal);
+        return { v: 1, ...r, worker: name };
+      } finally {
+        running.delete(job.id!);
+      }
+    };
+    const w: Worker = new Worker(checkQueueName(repoId), checkJob, {
+      connection, concurrency, autorun: true, name,
+      lockDuration: o.lockMs ?? 30_000,
+      stalledInterval: Math.max(500, Math.floor((o.lockMs ?? 30_000) / 2)),
+      maxStalledCount: 2,
+    });
+    w.on('error', (e) => o.log.warn('Redis worker error (reconnecting)', { queue: 'checks', error: e.message }));
+    workers.push(w);
+  }
   const beat = redisClient(o.redisUrl);
   await beat.connect();
   const heartbeat = async () => {
@@ -115,7 +151,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   await heartbeat();
   const timer = setInterval(() => void heartbeat(), HEARTBEAT_MS);
-  o.log.info('worker ready', { name, redis: redactRedisUrl(o.redisUrl), repo: o.repo, agents: agents.join(','), concurrency });
+  o.log.info('worker ready', { name, redis: redactRedisUrl(o.redisUrl), repo: o.repo, agents: agents.join(','), checks: o.checks === true, concurrency });
   o.onReady?.(info());
   try {
     await new Promise<void>((resolve) => {

@@ -12,6 +12,8 @@ export const WorkerInfo = z.object({
   pid: z.number(),
   agents: z.array(z.string()),
   concurrency: z.number(),
+  /** Whether it also runs the merge queue's checks. */
+  checks: z.boolean().default(false),
   /** The tasks it runs now. */
   running: z.array(z.object({ runId: z.string(), taskId: z.string(), jobId: z.string(), startedAt: z.number() })),
   startedAt: z.number(),
