@@ -24,7 +24,7 @@ Commands:
   queue retry <entry-id>   Act on a change request, or put a stopped queue entry back.
   runs delete <run-id>     Delete a settled run and everything stored about it.
   worker --redis URL       Run agent tasks from Redis in worktrees of this clone
-                           ([--concurrency N] [--agents a,b] [--name N] [--remote origin]).
+                           ([--concurrency N] [--agents a,b] [--name N] [--remote origin] [--checks]).
   workers --redis URL      List the connected workers: name, host, current task, heartbeat.
 
 Options (a command refuses an option it does not use; see README for the table):
