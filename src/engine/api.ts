@@ -154,6 +154,8 @@ export interface QueueSummary {
   failed: number;
   blocked: number;
   costUsd: number;
+  /** Of `running`, the tasks running on workers (`hyperion worker`); absent when none ever did. */
+  runningRemotely?: number;
 }
 
 export interface QueueMetricsView {

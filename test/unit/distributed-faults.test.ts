@@ -89,6 +89,13 @@ describe('distributed faults', () => {
     const run = runCli(['request', c.request(chain(['k1'])), '--json', '--redis', redis.url, '--config', coordinatorConfig(c)], { cwd: c.coordinator, timeoutMs: 180_000 });
     const pid = await waitFor('the victim\'s agent to start', () => held(hold).get('k1'));
     agentPids.push(pid);
+    // The status bar's count: the task runs on a worker (read by another process, as `status` does).
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const st = JSON.parse((await runCli(['status', '--json'], { cwd: c.coordinator })).stdout);
+      if (st.queue.runningRemotely === 1) break;
+      assert.ok(Date.now() < deadline, `runningRemotely stayed ${st.queue.runningRemotely}`);
+    }
     await worker({ name: 'survivor', repo: c.clone('survivor'), redisUrl: redis.url, config, lockMs: 2000 });
     victim.child.kill('SIGKILL');
     process.kill(pid, 'SIGKILL');
