@@ -13,10 +13,7 @@ import { createMergeQueue } from './queue/mergeQueue';
 import type { MergeQueue } from './queue/types';
 import { deleteRun } from './runs/deleteRun';
 import { keptTaskWorktree } from './git/taskWorktree';
-import { remoteCheckRunner } from './distributed/checks';
-import { createDistributedExecutor } from './distributed/executor';
-import { listWorkers } from './distributed/workerRegistry';
-import { redactRedisUrl } from './distributed/redis';
+import type { RemoteCheckRunner } from './distributed/checks';
 import { listWorkerRuns } from './distributed/workerRuns';
 import type { TaskExecutor } from './schedule/executor';
 import { recoverRuns } from './runs/recovery';
@@ -103,7 +100,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
 
   // Checks on workers (issue 13), when asked for; the runner connects on the first check.
   const remoteChecks = config.distributed?.redisUrl !== undefined && config.distributed.checks && !opts.readOnly
-    ? remoteCheckRunner({ redisUrl: config.distributed.redisUrl, repo, remote: config.distributed.remote, log })
+    ? lazyCheckRunner(() => import('./distributed/checks').then((m) => m.remoteCheckRunner({ redisUrl: config.distributed!.redisUrl!, repo, remote: config.distributed!.remote, log })))
     : undefined;
   let queue: MergeQueue;
   try {
@@ -126,7 +123,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   // Connected on the first agent task, so a command that runs none never needs Redis.
   const redisUrl = config.distributed?.redisUrl;
   const executor = redisUrl !== undefined && !opts.readOnly
-    ? lazyExecutor(redactRedisUrl(redisUrl), () => createDistributedExecutor({ redisUrl, repo, remote: config.distributed?.remote ?? 'origin', db, log, clock }))
+    ? lazyExecutor('redis', async () => (await import('./distributed/executor')).createDistributedExecutor({ redisUrl, repo, remote: config.distributed?.remote ?? 'origin', db, log, clock }))
     : undefined;
   const lander = landingLoop(queue, log, disposeController.signal);
   ctx.queue = queue;
@@ -223,7 +220,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       if ((await queue.recheckBlocked(disposeController.signal)) > 0) await lander.kick();
     },
 
-    listWorkers: async () => (redisUrl !== undefined ? listWorkers(redisUrl) : []),
+    listWorkers: async () => (redisUrl !== undefined ? (await import('./distributed/workerRegistry')).listWorkers(redisUrl) : []),
     listWorkerRuns: (runId, taskId) => listWorkerRuns(db, runId, taskId),
 
     async dispose() {
@@ -237,6 +234,20 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     },
   };
   return engine;
+}
+
+/**
+ * The distributed modules (BullMQ, ioredis) are loaded only when configured: the extension's
+ * bundle leaves them out (scripts/build.mjs), and a user without workers never loads them.
+ */
+function lazyCheckRunner(create: () => Promise<RemoteCheckRunner>): RemoteCheckRunner {
+  let made: Promise<RemoteCheckRunner> | undefined;
+  return {
+    run: async (...args) => (await (made ??= create())).run(...args),
+    async dispose() {
+      await made?.then((m) => m.dispose(), () => undefined);
+    },
+  };
 }
 
 /** An executor created on first use; a failed creation is tried again by the next task. */
