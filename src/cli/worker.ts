@@ -4,6 +4,7 @@ import { checkRedis } from '../engine/distributed/redis';
 import { runWorker } from '../engine/distributed/worker';
 import { listWorkers } from '../engine/distributed/workerRegistry';
 import { EngineError } from '../engine/errors';
+import { git } from '../engine/git/exec';
 import { loadCliConfig, type EngineFlags } from './openEngine';
 
 export interface WorkerFlags extends EngineFlags {
@@ -34,8 +35,10 @@ function redisUrlOf(flags: EngineFlags, configured: string | undefined): string 
  * tasks it holds and exits. Prints one "ready" line on stderr once it listens.
  */
 export async function workerCommand(flags: WorkerFlags, signal: AbortSignal): Promise<void> {
-  const { repo, config, log } = await loadCliConfig(flags, { requireProvider: false });
+  const { repo: given, config, log } = await loadCliConfig(flags, { requireProvider: false });
   const redisUrl = redisUrlOf(flags, config.distributed?.redisUrl);
+  // Worktrees and fetched refs belong to the clone, whichever folder of it --repo named.
+  const repo = (await git(['rev-parse', '--show-toplevel'], { cwd: given })).stdout.trim();
   const agents = flags.agents?.split(',').map((a) => a.trim()).filter(Boolean) ?? (flags.checks ? Object.keys(config.agents ?? {}) : undefined);
   if (agents !== undefined && agents.length === 0 && !flags.checks) throw new EngineError('usage/flag', '--agents must name at least one configured agent');
   const stop = new AbortController();

@@ -223,7 +223,8 @@ describe('distributed faults', () => {
   it('lists live workers, and puts no API key in Redis', async () => {
     const c = cluster();
     const config = c.agentConfig();
-    const w = await worker({ name: 'lister', repo: c.clone('lister'), redisUrl: redis.url, config, concurrency: 2 });
+    // --repo may name any folder of the clone.
+    const w = await worker({ name: 'lister', repo: path.join(c.clone('lister'), 'src'), redisUrl: redis.url, config, concurrency: 2 });
     const r = await runCli(['request', c.request(chain(['q1'])), '--json', '--redis', redis.url, '--config', coordinatorConfig(c)], {
       cwd: c.coordinator, timeoutMs: 120_000, env: { OPENAI_API_KEY: 'sk-coordinator-secret-1234', ANTHROPIC_API_KEY: 'sk-ant-coordinator-secret' },
     });
