@@ -98,4 +98,15 @@ describe('agent tasks on workers through Redis', () => {
       await engine.dispose();
     }
   });
+
+  it('checks a worker\'s result by the coordinator\'s policy like any other change', async () => {
+    const c = cluster();
+    workers.push(await startWorker({ name: 'hooker', repo: c.clone('hooker'), redisUrl: redis.url, config: c.agentConfig({ DIST_AGENT_FILE: 'hook' }) }));
+    const r = await runCli(['request', c.request([{ id: 'h1', title: 'Add a hook', type: 'code_gen', agent: 'cmd', dependsOn: [] }]), '--json', '--redis', redis.url, '--config', coordinatorConfig(c)], { cwd: c.coordinator, timeoutMs: 120_000 });
+    assert.equal(r.code, 1, r.stderr);
+    const t = JSON.parse(r.stdout).tasks[0];
+    assert.equal(t.status, 'proposed', 'approve-all does not land it');
+    assert.match(t.error, /needs explicit approval: auto-run \(\.husky\/pre-commit\)/);
+    assert.deepEqual(landedTasks(c.coordinator), []);
+  });
 });
