@@ -21,7 +21,15 @@ export function ensureRedisServer(): string {
   let bin = found();
   if (bin) return bin;
   if (process.getuid?.() !== 0) throw new Error('redis-server is missing and this user cannot install it: run "sudo apt-get install -y redis-server"');
-  execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'], { stdio: 'pipe', timeout: 600_000 });
+  // Test files run in parallel: one installs while the others wait for the lock (flock here,
+  // dpkg's own lock timeout for any other apt user).
+  const install = 'command -v redis-server >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq redis-server; }';
+  try {
+    execFileSync('flock', [path.join(os.tmpdir(), 'hyperion-redis-install.lock'), 'sh', '-c', install], { stdio: 'pipe', timeout: 900_000 });
+  } catch (e) {
+    const out = e as { stderr?: Buffer; message: string };
+    throw new Error(`could not install redis-server with apt-get: ${out.stderr?.toString().slice(-2000) || out.message}`);
+  }
   bin = found();
   if (!bin) throw new Error('apt-get installed redis-server, but it is not on PATH');
   return bin;
