@@ -13,9 +13,8 @@ import { createMergeQueue } from './queue/mergeQueue';
 import type { MergeQueue } from './queue/types';
 import { deleteRun } from './runs/deleteRun';
 import { keptTaskWorktree } from './git/taskWorktree';
-import type { RemoteCheckRunner } from './distributed/checks';
+import { distributedParts } from './distributed/lazy';
 import { listWorkerRuns } from './distributed/workerRuns';
-import type { TaskExecutor } from './schedule/executor';
 import { recoverRuns } from './runs/recovery';
 import { listRequests } from './runs/requests';
 import { createRun } from './runs/runs';
@@ -98,10 +97,8 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     taskBackoff: opts.taskBackoff,
   } as Omit<EngineContext, 'queue' | 'startRunLoop' | 'kickQueue'> as EngineContext;
 
-  // Checks on workers (issue 13), when asked for; the runner connects on the first check.
-  const remoteChecks = config.distributed?.redisUrl !== undefined && config.distributed.checks && !opts.readOnly
-    ? lazyCheckRunner(() => import('./distributed/checks').then((m) => m.remoteCheckRunner({ redisUrl: config.distributed!.redisUrl!, repo, remote: config.distributed!.remote, log })))
-    : undefined;
+  // Agent tasks and checks on workers through Redis when configured (issue 13); else here.
+  const distributed = distributedParts({ config, repo, db, log, clock, readOnly: opts.readOnly === true });
   let queue: MergeQueue;
   try {
     queue = createMergeQueue({
@@ -109,7 +106,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       regenerate: (req) => regenerateChange(ctx, req),
       onReturnedForReview: async (changeId) => autoApprove(ctx, changeId),
       isPathDirtyInEditor: opts.isPathDirtyInEditor,
-      runCheck: remoteChecks?.run,
+      runCheck: distributed.checks?.run,
     });
     if (!opts.readOnly) {
       recoverRuns(db, clock, ctx.onEvent);
@@ -119,12 +116,6 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     db.close();
     throw e;
   }
-  // Agent tasks go to workers through Redis when configured (issue 13); else they run here.
-  // Connected on the first agent task, so a command that runs none never needs Redis.
-  const redisUrl = config.distributed?.redisUrl;
-  const executor = redisUrl !== undefined && !opts.readOnly
-    ? lazyExecutor('redis', async () => (await import('./distributed/executor')).createDistributedExecutor({ redisUrl, repo, remote: config.distributed?.remote ?? 'origin', db, log, clock }))
-    : undefined;
   const lander = landingLoop(queue, log, disposeController.signal);
   ctx.queue = queue;
   ctx.kickQueue = () => void lander.kick();
@@ -135,7 +126,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     disposeController.signal.addEventListener('abort', () => controller.abort(), { once: true });
     const done = runPlan(
       {
-        db, repo, client, config, log, clock, onEvent: ctx.onEvent, registry: ctx.registry, signal: controller.signal, backoff: opts.taskBackoff, executor,
+        db, repo, client, config, log, clock, onEvent: ctx.onEvent, registry: ctx.registry, signal: controller.signal, backoff: opts.taskBackoff, executor: distributed.executor,
         onChangeProposed: (changeId) => autoApprove(ctx, changeId),
       },
       runId,
@@ -220,15 +211,15 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       if ((await queue.recheckBlocked(disposeController.signal)) > 0) await lander.kick();
     },
 
-    listWorkers: async () => (redisUrl !== undefined ? (await import('./distributed/workerRegistry')).listWorkers(redisUrl) : []),
+    listWorkers: () => distributed.listWorkers(),
     listWorkerRuns: (runId, taskId) => listWorkerRuns(db, runId, taskId),
 
     async dispose() {
       disposeController.abort(new EngineError('cancelled', 'Hyperion is shutting down'));
       await Promise.allSettled([...ctx.loops.values()].map((r) => r.done));
-      await executor?.dispose();
+      await distributed.executor?.dispose();
       await lander.idle().catch(() => undefined);
-      await remoteChecks?.dispose();
+      await distributed.checks?.dispose();
       emitter.dispose();
       db.close();
     },
@@ -236,36 +227,3 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   return engine;
 }
 
-/**
- * The distributed modules (BullMQ, ioredis) are loaded only when configured: the extension's
- * bundle leaves them out (scripts/build.mjs), and a user without workers never loads them.
- */
-function lazyCheckRunner(create: () => Promise<RemoteCheckRunner>): RemoteCheckRunner {
-  let made: Promise<RemoteCheckRunner> | undefined;
-  return {
-    run: async (...args) => (await (made ??= create())).run(...args),
-    async dispose() {
-      await made?.then((m) => m.dispose(), () => undefined);
-    },
-  };
-}
-
-/** An executor created on first use; a failed creation is tried again by the next task. */
-function lazyExecutor(name: string, create: () => Promise<TaskExecutor>): TaskExecutor {
-  let made: Promise<TaskExecutor> | undefined;
-  return {
-    name,
-    async runAgentTask(input) {
-      made ??= create().catch((e) => {
-        made = undefined;
-        throw e;
-      });
-      return (await made).runAgentTask(input);
-    },
-    async dispose() {
-      const m = made;
-      made = undefined;
-      await m?.then((x) => x.dispose(), () => undefined);
-    },
-  };
-}
