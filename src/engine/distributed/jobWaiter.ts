@@ -62,10 +62,11 @@ export function jobQueue(name: string, connection: { url: string; maxRetriesPerR
             await queue.remove(jobId).catch(() => 0);
             throw signal.reason instanceof Error ? signal.reason : new EngineError('cancelled', 'cancelled');
           }
+          // The state first, then the job: a job read before it completed has no return value yet.
+          const state = await queue.getJobState(jobId);
           const job = await queue.getJob(jobId);
-          if (!job) throw new EngineError('distributed/job-failed', `the job ${jobId} is gone from Redis (flushed, or removed by hand)`, { details: { transient: true } });
+          if (!job || state === 'unknown') throw new EngineError('distributed/job-failed', `the job ${jobId} is gone from Redis (flushed, or removed by hand)`, { details: { transient: true } });
           onProgress?.(job.progress);
-          const state = await job.getState();
           if (state === 'completed') return job.returnvalue;
           if (state === 'failed') throw parseJobFailure(job.failedReason ?? 'failed without a reason');
           await nextWake(jobId, signal);
