@@ -14,6 +14,7 @@ const BENCHES: Array<{ file: string; nodeArgs?: string[] }> = [
   { file: 'bench/agent-start.bench.ts' },
   { file: 'bench/extension.bench.ts' },
   { file: 'bench/overhead.bench.ts', nodeArgs: ['--expose-gc'] },
+  { file: 'bench/distributed.bench.ts' },
   { file: 'bench/orchestration.bench.ts' },
 ];
 

@@ -19,6 +19,13 @@ export const OPTIONS = {
   comment: { type: 'string' },
   file: { type: 'string' },
   line: { type: 'string' },
+  redis: { type: 'string' },
+  concurrency: { type: 'string' },
+  agents: { type: 'string' },
+  name: { type: 'string' },
+  remote: { type: 'string' },
+  'lock-ms': { type: 'string' },
+  checks: { type: 'boolean' },
 } as const;
 
 export type FlagName = keyof typeof OPTIONS;
@@ -35,8 +42,8 @@ const MODELS: readonly FlagName[] = ['provider', 'model', 'base-url', 'recording
  */
 export const COMMANDS: Record<string, { flags: readonly FlagName[]; args: string[] }> = {
   plan: { flags: [...COMMON, ...MODELS, 'agent'], args: ['"<goal>"'] },
-  run: { flags: [...COMMON, ...MODELS, 'agent', 'approve', 'check'], args: ['"<goal>"'] },
-  request: { flags: [...COMMON, ...MODELS, 'agent', 'approve', 'check'], args: ['<file>'] },
+  run: { flags: [...COMMON, ...MODELS, 'agent', 'approve', 'check', 'redis'], args: ['"<goal>"'] },
+  request: { flags: [...COMMON, ...MODELS, 'agent', 'approve', 'check', 'redis'], args: ['<file>'] },
   status: { flags: COMMON, args: [] },
   history: { flags: [...COMMON, 'limit'], args: [] },
   'queue list': { flags: COMMON, args: [] },
@@ -51,6 +58,9 @@ export const COMMANDS: Record<string, { flags: readonly FlagName[]; args: string
   // Review comments: `comment` stores one, `request-changes` sends them to the task's agent (a model call).
   comment: { flags: [...COMMON, 'comment', 'file', 'line'], args: ['<change-id>'] },
   'request-changes': { flags: [...COMMON, ...MODELS, 'comment', 'file', 'line'], args: ['<change-id>'] },
+  // Distributed agent tasks (issue 13): a worker process, and the list of live workers.
+  worker: { flags: [...COMMON, 'redis', 'concurrency', 'agents', 'name', 'remote', 'lock-ms', 'checks'], args: [] },
+  workers: { flags: [...COMMON, 'redis'], args: [] },
 };
 
 export interface ParsedCommand {

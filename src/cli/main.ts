@@ -10,6 +10,8 @@ import { loadTaskRequest } from './request';
 import { renderRunSummary } from '../engine/runs/summaryMarkdown';
 import { historyJson, printHistory, printPlan, printProgress, printQueue, printRun, printStatus, runResultJson } from './print';
 import { reviewCommand } from './review';
+import { printWorkers, workerCommand, workersCommand } from './worker';
+import { checkRedis } from '../engine/distributed/redis';
 
 const USAGE = `Usage: hyperion <command> [options]
 
@@ -31,6 +33,9 @@ Commands:
                            Write a review comment on a change (a line, a file, or the whole change).
   request-changes <change-id> [--comment "<text>" [--file F [--line N]]]
                            Send the change's comments to its agent; it makes the next version.
+  worker --redis URL       Run agent tasks from Redis in worktrees of this clone
+                           ([--concurrency N] [--agents a,b] [--name N] [--remote origin] [--checks]).
+  workers --redis URL      List the connected workers: name, host, current task, heartbeat.
 
 Options (a command refuses an option it does not use; see README for the table):
   --repo DIR               Repository (default: current directory).
@@ -48,6 +53,8 @@ Options (a command refuses an option it does not use; see README for the table):
                            when it sets checkCommand, a baseUrl, protectedPaths, …).
   --limit N                How many requests history lists (default 100).
   --verbose                Log progress on stderr.
+  --redis URL              Run agent tasks on workers (run, request; redis://:PASSWORD@HOST:PORT,
+                           rediss:// for TLS).
 
 Keys come from OPENAI_API_KEY and ANTHROPIC_API_KEY. Exit codes: 0 ok, 1 a task or landing
 failed, 2 bad usage or input, 3 provider or network error.`;
@@ -114,6 +121,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': {
         const approve = approveFlag(flags.approve) ?? 'none';
         engine = await openCliEngine(flags, { requireProvider: true });
+        if (engine.config.distributed?.redisUrl) await checkRedis(engine.config.distributed.redisUrl);
         const plan = await engine.plan(args[0], { signal: controller.signal });
         const run = await executePlan(engine, plan, approve, controller.signal, flags.json === true);
         if (flags.json) out(runResultJson(run));
@@ -124,6 +132,8 @@ export async function main(argv: string[]): Promise<number> {
         const approveOverride = approveFlag(flags.approve);
         // Ready-made patches need no model: a missing key is reported only if a task calls one.
         engine = await openCliEngine(flags, { requireProvider: false });
+        // Wrong Redis credentials are one clear error before anything is stored.
+        if (engine.config.distributed?.redisUrl) await checkRedis(engine.config.distributed.redisUrl);
         const req = loadTaskRequest(path.resolve(args[0]), engine.config.planner.maxTasks);
         const approve = approveOverride ?? req.approve;
         const run = await executePlan(engine, req.plan, approve, controller.signal, flags.json === true);
@@ -145,6 +155,16 @@ export async function main(argv: string[]): Promise<number> {
         const requests = e.listRequests(limit).map((r) => ({ request: r, tasks: e.getRun(r.runId)?.tasks ?? [] }));
         if (flags.json) out(historyJson(requests));
         else printHistory(requests);
+        return EXIT.ok;
+      }
+      case 'worker': {
+        await workerCommand(flags, controller.signal);
+        return EXIT.ok;
+      }
+      case 'workers': {
+        const workers = await workersCommand(flags);
+        if (flags.json) out({ workers });
+        else printWorkers(workers, Date.now());
         return EXIT.ok;
       }
       case 'runs delete': {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Engine } from '../engine/api';
+import type { EngineConfig } from '../engine/config';
 import { assertConfigTrusted, fileTrustStore, riskyKeysIn } from '../engine/configTrust';
 import { createEngine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
@@ -22,6 +23,7 @@ export interface EngineFlags {
   check?: string;
   config?: string;
   'trust-config'?: boolean;
+  redis?: string;
 }
 
 function terminalPrompt(): UserPrompt | undefined {
@@ -66,7 +68,11 @@ function defaultAgent(flag: string | undefined, env: string | undefined): string
  * folder inside `.git`), else `usage/untrusted-config` (exit 2) and nothing else happens.
  * `requireProvider`: the command always calls a model (plan, run).
  */
-export async function openCliEngine(flags: EngineFlags, opts: { requireProvider: boolean; log?: Logger; readOnly?: boolean }): Promise<Engine> {
+/**
+ * The repository and its config for one CLI command, the config's trust checked first (see
+ * `openCliEngine`). `--redis URL` sends agent tasks to workers (`distributed.redisUrl`).
+ */
+export async function loadCliConfig(flags: EngineFlags, opts: { requireProvider: boolean; log?: Logger }): Promise<{ repo: string; config: EngineConfig; log: Logger }> {
   const repo = path.resolve(flags.repo ?? process.cwd());
   const log = opts.log ?? cliLogger(flags.verbose === true);
   const workTree = await workTreeOf(repo);
@@ -81,6 +87,12 @@ export async function openCliEngine(flags: EngineFlags, opts: { requireProvider:
     if (res.recorded) process.stderr.write(`hyperion: trusted this content of ${rel} (sha256 ${res.hash.slice(0, 12)}); any change to it will ask again.\n`);
   }
   const config = cliConfig(file, { provider: flags.provider, model: flags.model, baseUrl: flags['base-url'], recordings: flags.recordings, check: flags.check }, process.env, { requireProvider: opts.requireProvider });
+  if (flags.redis !== undefined) config.distributed = { remote: config.distributed?.remote ?? 'origin', checks: config.distributed?.checks ?? false, redisUrl: flags.redis };
+  return { repo, config, log };
+}
+
+export async function openCliEngine(flags: EngineFlags, opts: { requireProvider: boolean; log?: Logger; readOnly?: boolean }): Promise<Engine> {
+  const { repo, config, log } = await loadCliConfig(flags, opts);
   const agent = defaultAgent(flags.agent, process.env.HYPERION_AGENT);
   if (agent !== undefined) config.defaultAgent = agent;
   return createEngine({

@@ -17,6 +17,9 @@ export function exitCodeFor(e: unknown): number {
       return EXIT.usage;
     case 'provider':
       return EXIT.provider;
+    // Redis or the git remote not reachable, or refusing: a network error like a provider's.
+    case 'distributed':
+      return EXIT.provider;
     case 'cancelled':
     case 'agent':
     case 'git':

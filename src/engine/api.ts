@@ -1,6 +1,8 @@
 import type { EngineConfig, ModelRef } from './config';
 import type { EngineEvent } from './events';
 import type { Plan, PlanTask } from './plan/schema';
+import type { WorkerInfo } from './distributed/workerRegistry';
+import type { WorkerRunView } from './distributed/workerRuns';
 
 /** A plan the engine can run: tasks may carry a route and, from a TaskRequest file, a ready-made patch. */
 export type RunnablePlan = Omit<Plan, 'tasks'> & { tasks: Array<PlanTask & { route?: ModelRef; patch?: string; agent?: string; model?: string }> };
@@ -160,6 +162,8 @@ export interface QueueSummary {
   failed: number;
   blocked: number;
   costUsd: number;
+  /** Of `running`, the tasks running on workers (`hyperion worker`); absent when none ever did. */
+  runningRemotely?: number;
 }
 
 export interface QueueMetricsView {
@@ -322,6 +326,14 @@ export interface Engine {
   listVersions(changeId: string): ChangeVersionView[];
   /** A file as a given version of the change leaves it (undefined when that version deletes or never has it). */
   readVersionFile(changeId: string, version: number, path: string): Promise<string | undefined>;
+  /**
+   * The workers connected to `distributed.redisUrl` (name, host, tasks they run, last
+   * heartbeat); empty when tasks run in this process. Throws `distributed/…` when Redis
+   * cannot be used.
+   */
+  listWorkers(): Promise<WorkerView[]>;
+  /** Which workers ran each attempt of a task that ran on workers, oldest first. */
+  listWorkerRuns(runId: string, taskId: string): WorkerRunView[];
   dispose(): Promise<void>;
 }
 
@@ -395,3 +407,8 @@ export interface RunSummary {
   /** Tasks still waiting for something (review, the queue, an agent), one sentence each. */
   waiting: Array<{ taskId: string; reason: string }>;
 }
+
+
+/** A worker as `hyperion workers` and the sidebar show it. */
+export type WorkerView = WorkerInfo;
+export type { WorkerRunView };

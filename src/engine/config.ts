@@ -119,6 +119,14 @@ export const EngineConfig = z.object({
   defaultAgent: z.string().min(1).optional(),
   /** An agent silent this long (no output) is stalled: killed, and the attempt retried as transient. */
   agentStallMs: z.number().int().positive().default(300_000),
+  /**
+   * Agent tasks on workers (`hyperion worker`) through Redis instead of in this process.
+   * `redisUrl` (risky: it decides where the repository's code and tasks go) is
+   * `redis://[user]:password@host:port` or `rediss://…` for TLS; `remote` is the git remote
+   * both sides reach, where task bases and results are pushed under `refs/hyperion/`;
+   * `checks` sends the merge queue's checks to workers started with `--checks` too.
+   */
+  distributed: z.object({ redisUrl: z.string().min(1).optional(), remote: z.string().min(1).default('origin'), checks: z.boolean().default(false) }).optional(),
 });
 export type EngineConfig = z.infer<typeof EngineConfig>;
 

@@ -21,6 +21,7 @@ import { EngineError } from './errors';
  * - `targetRef` chooses which branch changes land on;
  * - `agents` names commands that run as coding agents;
  * - `defaultAgent` hands every task to one of them.
+ * - `distributed.redisUrl` and `distributed.remote` decide which machines get the tasks and code.
  * Everything else (routes, prices, timeouts, concurrency) only tunes work the user asked for.
  */
 export const RISKY_CONFIG_KEYS = [
@@ -34,6 +35,8 @@ export const RISKY_CONFIG_KEYS = [
   'targetRef',
   'agents',
   'defaultAgent',
+  'distributed.redisUrl',
+  'distributed.remote',
 ] as const;
 
 /** The risky keys a raw (unparsed) config object sets, in RISKY_CONFIG_KEYS order. */

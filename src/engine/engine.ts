@@ -13,6 +13,8 @@ import { createMergeQueue } from './queue/mergeQueue';
 import type { MergeQueue } from './queue/types';
 import { deleteRun } from './runs/deleteRun';
 import { keptTaskWorktree } from './git/taskWorktree';
+import { distributedParts } from './distributed/lazy';
+import { listWorkerRuns } from './distributed/workerRuns';
 import { recoverRuns } from './runs/recovery';
 import { listRequests } from './runs/requests';
 import { createRun } from './runs/runs';
@@ -111,6 +113,8 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     taskBackoff: opts.taskBackoff,
   } as Omit<EngineContext, 'queue' | 'startRunLoop' | 'kickQueue'> as EngineContext;
 
+  // Agent tasks and checks on workers through Redis when configured (issue 13); else here.
+  const distributed = distributedParts({ config, repo, db, log, clock, readOnly: opts.readOnly === true });
   let queue: MergeQueue;
   try {
     queue = createMergeQueue({
@@ -118,6 +122,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       regenerate: (req) => regenerateChange(ctx, req),
       onReturnedForReview: async (changeId) => autoApprove(ctx, changeId),
       isPathDirtyInEditor: opts.isPathDirtyInEditor,
+      runCheck: distributed.checks?.run,
     });
     if (!opts.readOnly) {
       recoverRuns(db, clock, ctx.onEvent);
@@ -137,7 +142,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     disposeController.signal.addEventListener('abort', () => controller.abort(), { once: true });
     const done = runPlan(
       {
-        db, repo, client, config, log, clock, onEvent: ctx.onEvent, registry: ctx.registry, signal: controller.signal, backoff: opts.taskBackoff, secrets: opts.ports.secrets,
+        db, repo, client, config, log, clock, onEvent: ctx.onEvent, registry: ctx.registry, signal: controller.signal, backoff: opts.taskBackoff, secrets: opts.ports.secrets, executor: distributed.executor,
         onChangeProposed: (changeId) => autoApprove(ctx, changeId),
       },
       runId,
@@ -237,14 +242,19 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     requestChanges: (changeId, o) => requestChanges(ctx, changeId, o),
     listVersions: (changeId) => listVersions(db, changeId),
     readVersionFile: (changeId, version, path) => readVersionFile(changeId, version, path),
+    listWorkers: () => distributed.listWorkers(),
+    listWorkerRuns: (runId, taskId) => listWorkerRuns(db, runId, taskId),
 
     async dispose() {
       disposeController.abort(new EngineError('cancelled', 'Hyperion is shutting down'));
       await Promise.allSettled([...ctx.loops.values()].map((r) => r.done));
+      await distributed.executor?.dispose();
       await lander.idle().catch(() => undefined);
+      await distributed.checks?.dispose();
       emitter.dispose();
       db.close();
     },
   };
   return engine;
 }
+

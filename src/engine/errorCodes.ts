@@ -20,6 +20,14 @@ export const ERROR_TITLES = {
   'agent/tool-refused': 'an agent tool refused the request',
   'agent/over-budget': 'the coding agent reached the budget and was stopped',
 
+  'distributed/auth': 'Redis refused the password or user',
+  'distributed/bad-url': 'a Redis URL Hyperion cannot use',
+  'distributed/unreachable': 'Redis could not be reached',
+  'distributed/job-failed': 'the task failed on a worker',
+  'distributed/remote': 'the git remote could not be reached',
+  'distributed/wrong-repo': "the job is for another repository than the worker's clone",
+  'distributed/bad-result': 'a worker sent a result Hyperion cannot use',
+
   'git/bad-identity': 'git has no usable identity for the commit',
   'git/bad-output': 'git printed something Hyperion did not expect',
   'git/bad-path': 'a path git cannot take',

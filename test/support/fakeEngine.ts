@@ -2,7 +2,7 @@ import { defaultConfig, type EngineConfig } from '../../src/engine/config';
 import type {
   DraftView, RunSummary,
   ChangeView, CheckOutputView, Engine, QueueEntryView, QueueSummary, RunView, RunnablePlan,
-  ChangeCommentView, ChangeVersionView, HunkView, NewComment,
+  ChangeCommentView, ChangeVersionView, HunkView, NewComment, WorkerRunView, WorkerView,
 } from '../../src/engine/api';
 import { EngineError } from '../../src/engine/errors';
 import { Emitter, type EngineEvent } from '../../src/engine/events';
@@ -74,6 +74,8 @@ export class FakeEngine implements Engine {
   history() { return this.runs.flatMap((r) => r.tasks); }
   listRequests() { return []; }
   async deleteRun(runId: string): Promise<void> { this.calls.push(`deleteRun(${runId})`); }
+  async listWorkers(): Promise<WorkerView[]> { this.calls.push('listWorkers()'); return []; }
+  listWorkerRuns(): WorkerRunView[] { return []; }
   async taskWorktreePath(runId: string, taskId: string): Promise<string | undefined> { this.calls.push(`taskWorktreePath(${runId}, ${taskId})`); return undefined; }
   getCheckOutput(entryId: string): CheckOutputView | undefined { return this.checkOutputs.get(entryId); }
   async recheckBlocked(): Promise<void> { this.calls.push('recheckBlocked()'); }

@@ -27,6 +27,13 @@ describe('status bar formatting', () => {
     assert.equal(formatStatusBar({ ...idle, blocked: 1 }).needsAttention, true);
   });
 
+  it('counts the tasks running on workers', () => {
+    const v = formatStatusBar({ ...idle, running: 3, runningRemotely: 2 });
+    assert.equal(v.text, '$(hubot) $(sync~spin) 3 $(remote) 2');
+    assert.match(v.tooltip, /3 tasks running, 2 of them on workers/);
+    assert.equal(formatStatusBar({ ...idle, running: 1, runningRemotely: 0 }).text, '$(hubot) $(sync~spin) 1');
+  });
+
   it('never hides a cost below one cent', () => {
     assert.match(formatStatusBar({ ...idle, costUsd: 0.004 }).text, /<\$0\.01/);
   });

@@ -316,7 +316,7 @@ async function firstFailingCheck(
       if (i >= chain.length) return;
       // A failure before i makes i's result irrelevant: skip it.
       if (results.slice(0, i).some((r) => r && !r.ok)) return;
-      const r = await runCheck(ctx.repo, chain[i]!.candidate!, config.checkCommand!, config.checkTimeoutMs, signal);
+      const r = await (ctx.deps.runCheck ?? runCheck)(ctx.repo, chain[i]!.candidate!, config.checkCommand!, config.checkTimeoutMs, signal);
       results[i] = r;
       keepOutput(ctx, chain[i]!.item.entry, config.checkCommand!, r);
     }

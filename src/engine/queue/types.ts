@@ -1,3 +1,4 @@
+import type { CheckRunner } from '../distributed/checks';
 import type { CheckOutputView, QueueEntryView, QueueState } from '../api';
 import type { EngineConfig } from '../config';
 import type { Actor, EngineEvent } from '../events';
@@ -54,6 +55,8 @@ export interface MergeQueueDeps {
   maxRegenerations?: number;
   /** Called with the wall time of each queue step (bench/queue.bench.ts prints them). */
   profile?: (step: string, ms: number) => void;
+  /** Where candidates are checked (default `runCheck` here; `distributed.checks`: on workers). */
+  runCheck?: CheckRunner;
 }
 
 export interface EnqueueOptions {

@@ -17,7 +17,8 @@ import { planTaskOfRow } from '../runs/views';
 import type { Db } from '../store/types';
 import { buildTaskBase, rememberResultTree } from './baseTree';
 import type { AgentChoice } from './agentChoice';
-import { runHarnessTask, type HarnessTaskInput } from './runHarnessTask';
+import { type HarnessTaskInput } from './runHarnessTask';
+import { inProcessExecutor } from './executor';
 import type { TaskGraph } from './runIndex';
 import { blockingReason, checkPolicy } from './policy';
 import { DEFAULT_BACKOFF, TaskStop, backoffDelay, categorize, sleep, type ErrorCategory } from './retry';
@@ -57,8 +58,9 @@ async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: Task
   const task = toAgentTask(row);
   if (readyPatch !== undefined) return produceReadyMade(deps, row, base, readyPatch, signal);
   // A task that names an agent runs it in a worktree of its own (issue 10); the rest is the same.
+  const executor = deps.executor ?? inProcessExecutor;
   const out = agent !== undefined
-    ? await runHarnessTask({ repo, config, log: deps.log, row, task, base, agent: agent.name, model: agent.model, signal, ...agentAttemptHooks(deps, row, attempt) })
+    ? await executor.runAgentTask({ repo, config, log: deps.log, row, task, base, agent: agent.name, model: agent.model, signal, attempt, ...agentAttemptHooks(deps, row, attempt) })
     : await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
   const policyOptions = { ...basePolicy(config), ...(await repoPolicyInputs(repo, { baseTree: base.baseTree, tree: out.tree, patch: out.patch, signal })) };
   const policy = checkPolicy(out.patch, policyOptions);

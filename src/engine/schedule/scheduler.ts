@@ -11,6 +11,7 @@ import {
 import type { OnEvent } from '../runs/types';
 import { getRunView } from '../runs/views';
 import type { Db } from '../store/types';
+import type { TaskExecutor } from './executor';
 import { RunRegistry, type ActiveRun } from './registry';
 import { TaskStop, type BackoffOptions } from './retry';
 import { RunIndex, type IndexedTask } from './runIndex';
@@ -33,6 +34,8 @@ export interface RunPlanDeps {
   registry?: RunRegistry;
   /** Keys Hyperion holds, for coding agents of their provider (schedule/agentEnv.ts). */
   secrets?: SecretReader;
+  /** Where agent tasks run (default: in this process; `distributed.redisUrl`: on workers). */
+  executor?: TaskExecutor;
 }
 
 /** True when two predicted file sets touch a common path (a folder covers what is below it). */

@@ -221,4 +221,25 @@ CREATE TABLE change_comments (
 CREATE INDEX change_comments_by_change ON change_comments (change_id, created_at);
 `,
   },
+  {
+    version: 7,
+    description: 'which worker ran each attempt of a task that ran on workers (issue 13)',
+    sql: `
+CREATE TABLE worker_runs (
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,        -- the task's attempt (attempts.n) the job belongs to
+  job_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,            -- 1 for the first worker that took the job, 2 after a stall…
+  worker TEXT NOT NULL,
+  host TEXT NOT NULL,
+  status TEXT NOT NULL,            -- running | ok | error | stalled
+  error TEXT,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  PRIMARY KEY (job_id, seq)
+);
+CREATE INDEX worker_runs_task ON worker_runs (run_id, task_id);
+`,
+  },
 ];

@@ -13,5 +13,9 @@ export function queueSummary(db: Db): QueueSummary {
     failed: count("SELECT COUNT(*) AS n FROM queue_entries WHERE state IN ('failed', 'quarantined', 'conflicted')"),
     blocked: count("SELECT COUNT(*) AS n FROM queue_entries WHERE state = 'blocked'"),
     costUsd: latest?.cost_usd ?? 0,
+    runningRemotely: count(
+      `SELECT COUNT(DISTINCT w.run_id || '/' || w.task_id) AS n FROM worker_runs w JOIN tasks t ON t.run_id = w.run_id AND t.id = w.task_id
+       WHERE w.status = 'running' AND t.status = 'running'`,
+    ),
   };
 }

@@ -15,6 +15,7 @@ export interface StatusBarView {
 export function formatStatusBar(s: QueueSummary): StatusBarView {
   const parts: string[] = [];
   if (s.running > 0) parts.push(`$(sync~spin) ${s.running}`);
+  if ((s.runningRemotely ?? 0) > 0) parts.push(`$(remote) ${s.runningRemotely}`);
   if (s.awaitingReview > 0) parts.push(`$(eye) ${s.awaitingReview}`);
   if (s.queued > 0) parts.push(`$(list-ordered) ${s.queued}`);
   if (s.merged > 0) parts.push(`$(git-merge) ${s.merged}`);
@@ -24,7 +25,7 @@ export function formatStatusBar(s: QueueSummary): StatusBarView {
   const text = parts.length === 0 ? '$(hubot) Hyperion' : `$(hubot) ${parts.join(' ')}`;
   const tooltip = [
     'Hyperion queue',
-    `${plural(s.running, 'task')} running`,
+    `${plural(s.running, 'task')} running${(s.runningRemotely ?? 0) > 0 ? `, ${s.runningRemotely} of them on workers` : ''}`,
     `${plural(s.awaitingReview, 'change')} waiting for review`,
     `${s.queued} queued`,
     `${s.merged} merged`,
