@@ -98,6 +98,8 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
         const out = await readResult(o.repo, result, baseCommit, input.base.baseTree, signal);
         recordWorkerEnd(o.db, { jobId, status: 'ok', worker: result.worker, host: result.host, at: o.clock.now(), runId: row.run_id, taskId: row.id, attempt: input.attempt });
         if (result.transcript) input.onEvent?.({ type: 'output', stream: 'stdout', text: result.transcript });
+        // The worker's usage and transcript go to this task's ledger and history, as a local agent's do.
+        input.onAttemptEnd?.({ agent: input.agent, model: result.model, usage: result.usage, costUsd: result.usage?.costUsd ?? 0, transcript: result.transcript ?? '' });
         return out;
       } catch (e) {
         if (!isEngineError(e, 'cancelled')) {
