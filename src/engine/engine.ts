@@ -19,6 +19,7 @@ import { createRun } from './runs/runs';
 import { getChangeView, getRunView, history, listChangeViews, listRunViews } from './runs/views';
 import { RunRegistry } from './schedule/registry';
 import type { BackoffOptions } from './schedule/retry';
+import type { OnTaskSpan } from './schedule/spans';
 import { runPlan } from './schedule/scheduler';
 import { openDb } from './store/db';
 import { stateDirFor } from './store/location';
@@ -62,6 +63,8 @@ export interface CreateEngineOptions {
   providerOverrides?: Partial<Record<ProviderKind, ChatProvider>>;
   /** Backoff between a task's attempts after transient failures (default 1 s doubling to 30 s). */
   taskBackoff?: BackoffOptions;
+  /** Measurement hook (benchmarks): where each task's time went, see schedule/spans.ts. */
+  onTaskSpan?: OnTaskSpan;
 }
 
 /**
@@ -123,6 +126,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       {
         db, repo, client, config, log, clock, onEvent: ctx.onEvent, registry: ctx.registry, signal: controller.signal, backoff: opts.taskBackoff,
         onChangeProposed: (changeId) => autoApprove(ctx, changeId),
+        onTaskSpan: opts.onTaskSpan,
       },
       runId,
     ).finally(() => {

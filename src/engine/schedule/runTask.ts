@@ -21,6 +21,7 @@ import type { TaskGraph } from './runIndex';
 import { blockingReason, checkPolicy } from './policy';
 import { DEFAULT_BACKOFF, TaskStop, backoffDelay, categorize, sleep, type ErrorCategory } from './retry';
 import type { RunPlanDeps } from './scheduler';
+import { report, timedClient } from './spans';
 
 /** What one task needs: the run's dependencies minus the run-wide signal (each task gets its own). */
 export type TaskRunDeps = Omit<RunPlanDeps, 'signal'>;
@@ -189,8 +190,10 @@ export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, grap
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
   let retries = 0;
   for (let attempt: StartedAttempt | undefined = first; attempt; attempt = startRetry(deps, row)) {
+    const spanStart = performance.now();
+    const scope = { runId: run.id, taskId: row.id };
     // A new client per attempt: the generation counts the attempts that failed before it.
-    const client = recordingClient(deps.db, deps.client, deps.clock, { runId: run.id, taskId: row.id, generation: generationOf(deps.db, run.id, row.id) }, deps.onEvent, {
+    const client = recordingClient(deps.db, timedClient(deps.client, deps.onTaskSpan, scope), deps.clock, { runId: run.id, taskId: row.id, generation: generationOf(deps.db, run.id, row.id) }, deps.onEvent, {
       defer: (role) => role === 'reviewer',
     });
     try {
@@ -209,6 +212,7 @@ export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, grap
           deps.log.warn('onChangeProposed failed', { changeId: stored.changeId, error: describeError(e) });
         }
       }
+      report(deps.onTaskSpan, { kind: 'task', ...scope, start: spanStart, end: performance.now() });
       return;
     } catch (e) {
       const stop = signal.aborted && signal.reason instanceof TaskStop ? signal.reason : undefined;

@@ -15,6 +15,7 @@ import { RunRegistry, type ActiveRun } from './registry';
 import { TaskStop, type BackoffOptions } from './retry';
 import { RunIndex, type IndexedTask } from './runIndex';
 import { beginFirstAttempt, runTask, type StartedAttempt } from './runTask';
+import type { OnTaskSpan } from './spans';
 
 export interface RunPlanDeps {
   db: Db;
@@ -31,6 +32,8 @@ export interface RunPlanDeps {
   backoff?: BackoffOptions;
   /** The engine's runs in flight, so its cancel and skip reach this run's tasks (default: a private one). */
   registry?: RunRegistry;
+  /** Measurement hook: where each task's time went (benchmarks); see spans.ts. */
+  onTaskSpan?: OnTaskSpan;
 }
 
 /** True when two predicted file sets touch a common path (a folder covers what is below it). */
