@@ -16,6 +16,7 @@ import { TaskStop, type BackoffOptions } from './retry';
 import { RunIndex, type IndexedTask } from './runIndex';
 import { beginFirstAttempt, runTask, type StartedAttempt } from './runTask';
 import type { OnTaskSpan } from './spans';
+import type { checkPolicy } from './policy';
 
 export interface RunPlanDeps {
   db: Db;
@@ -34,6 +35,8 @@ export interface RunPlanDeps {
   registry?: RunRegistry;
   /** Measurement hook: where each task's time went (benchmarks); see spans.ts. */
   onTaskSpan?: OnTaskSpan;
+  /** The change policy (default `checkPolicy`); tests wrap it to count how often a patch is checked. */
+  checkPolicy?: typeof checkPolicy;
 }
 
 /** True when two predicted file sets touch a common path (a folder covers what is below it). */
