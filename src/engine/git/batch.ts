@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EngineError } from '../errors';
 import { git, gitRaw } from './exec';
+import { objectsDirFor, writeLooseBlob } from './looseObjects';
 import { assertRepoRelativePath, oneLineReason, readBlobAt, withPrivateIndex, commitTree, writeCommits } from './plumbing';
 
 /**
@@ -90,11 +91,14 @@ export async function applyAndDiff(repo: string, baseTree: string, patch: string
 }
 
 /**
- * Writes `contents` as blobs (UTF-8, no filters, like `hash-object -w --stdin`) with ONE
- * `git hash-object --stdin-paths` over temp files, and returns their ids in order.
+ * Writes `contents` as blobs (UTF-8, no filters, like `hash-object -w --stdin`) and returns
+ * their ids in order: from this process as loose objects (looseObjects.ts) where the
+ * repository allows, else with ONE `git hash-object --stdin-paths` over temp files.
  */
 export async function writeBlobs(repo: string, contents: readonly string[], opts: BatchOptions = {}): Promise<string[]> {
   if (contents.length === 0) return [];
+  const objects = await objectsDirFor(repo);
+  if (objects !== undefined) return Promise.all(contents.map((c) => writeLooseBlob(objects, Buffer.from(c, 'utf8'))));
   const dir = path.join(os.tmpdir(), `hyperion-blobs-${process.pid}-${randomBytes(6).toString('hex')}`);
   await mkdir(dir, { recursive: true });
   try {
