@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { EngineError } from '../errors';
+import { EngineError, isEngineError } from '../errors';
+import { readObjects, type BatchAnswer } from './catFile';
 import { git, gitRaw } from './exec';
 import { objectsDirFor, writeLooseBlob } from './looseObjects';
 import { assertRepoRelativePath, oneLineReason, readBlobAt, withPrivateIndex, commitTree, writeCommits } from './plumbing';
@@ -168,31 +169,54 @@ export async function treeFromFilesWithDiff(
 
 /**
  * The contents of `paths` in `treeish` as UTF-8 (undefined where there is no blob: missing,
- * a folder, a submodule), read with ONE `git cat-file --batch`. A path with a newline cannot
- * be named in batch input and is read on its own.
+ * a folder, a submodule), read through the repository's long-lived `git cat-file --batch`
+ * (catFile.ts), or one of their own when that one failed. A path with a newline cannot be
+ * named in batch input and is read on its own.
  */
 export async function readBlobsAt(repo: string, treeish: string, paths: readonly string[], opts: BatchOptions = {}): Promise<Array<string | undefined>> {
   const out: Array<string | undefined> = new Array(paths.length).fill(undefined);
   const batched = paths.map((p, i) => ({ p, i })).filter(({ p }) => !p.includes('\n') && !p.includes('\r'));
   if (batched.length > 0) {
-    const buf = await gitBytes(repo, ['cat-file', '--batch'], batched.map(({ p }) => `${treeish}:${p}\n`).join(''), opts.signal);
-    let at = 0;
-    for (const { i } of batched) {
-      const nl = buf.indexOf(0x0a, at);
-      if (nl < 0) throw new EngineError('git/failed', 'git cat-file --batch ended early');
-      const header = buf.subarray(at, nl).toString('utf8');
-      at = nl + 1;
-      const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-      if (!m) continue; // `<name> missing` or `<name> ambiguous`: no content follows
-      const size = Number(m[2]);
-      if (m[1] === 'blob') out[i] = buf.subarray(at, at + size).toString('utf8');
-      at += size + 1;
+    const names = batched.map(({ p }) => `${treeish}:${p}`);
+    let answers: BatchAnswer[];
+    try {
+      answers = await readObjects(repo, names, opts.signal);
+    } catch (e) {
+      // The shared batch process failed: read these once more with a process of their own.
+      if (!isEngineError(e, 'git/failed')) throw e;
+      answers = await readObjectsOnce(repo, names, opts.signal);
     }
+    batched.forEach(({ i }, k) => {
+      const a = answers[k];
+      if (a?.type === 'blob') out[i] = a.content.toString('utf8');
+    });
   }
   for (const { p, i } of paths.map((p, i) => ({ p, i })).filter(({ p }) => p.includes('\n') || p.includes('\r'))) {
     out[i] = await readBlobAt(repo, treeish, p, opts);
   }
   return out;
+}
+
+/** `readObjects` with one `git cat-file --batch` process of its own. */
+async function readObjectsOnce(repo: string, names: string[], signal?: AbortSignal): Promise<BatchAnswer[]> {
+  const buf = await gitBytes(repo, ['cat-file', '--batch'], names.map((n) => `${n}\n`).join(''), signal);
+  const answers: BatchAnswer[] = [];
+  let at = 0;
+  for (let k = 0; k < names.length; k++) {
+    const nl = buf.indexOf(0x0a, at);
+    if (nl < 0) throw new EngineError('git/failed', 'git cat-file --batch ended early');
+    const header = buf.subarray(at, nl).toString('utf8');
+    at = nl + 1;
+    const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (!m) {
+      answers.push(undefined); // `<name> missing` or `<name> ambiguous`: no content follows
+      continue;
+    }
+    const size = Number(m[2]);
+    answers.push({ type: m[1]!, content: buf.subarray(at, at + size) });
+    at += size + 1;
+  }
+  return answers;
 }
 
 function gitBytes(repo: string, args: string[], input: string, signal?: AbortSignal): Promise<Buffer> {
