@@ -19,8 +19,9 @@ export interface GitOptions {
 }
 
 /**
- * Runs git directly with spawn: every git call of the engine goes through here (plumbing:
- * merge-tree, update-ref, apply --cached on private indexes). simple-git was dropped: it
+ * Runs git as a process of its own (started by the helper of spawnBroker.ts): every git call
+ * of the engine goes through here (plumbing: merge-tree, update-ref, apply --cached on
+ * private indexes), except the long-lived blob reader of catFile.ts. simple-git was dropped: it
  * sleeps ~50 ms after silent commands and filters GIT_* variables (GIT_INDEX_FILE,
  * GIT_LITERAL_PATHSPECS) that the queue relies on, and no porcelain is left to wrap.
  *
