@@ -5,6 +5,7 @@ import path from 'node:path';
 import { EngineError, isEngineError } from '../errors';
 import { readObjects, type BatchAnswer } from './catFile';
 import { git, gitRaw } from './exec';
+import { keepTreeIndex, loadTreeIndex } from './indexCache';
 import { objectsDirFor, writeLooseBlob } from './looseObjects';
 import { assertRepoRelativePath, oneLineReason, readBlobAt, withPrivateIndex, commitTree, writeCommits } from './plumbing';
 
@@ -58,13 +59,16 @@ export async function applyPatches(repo: string, baseTreeish: string, patches: r
     return (await git(['rev-parse', `${baseTreeish}^{tree}`], { cwd: repo, signal: opts.signal })).stdout.trim();
   }
   return withPrivateIndex(async (env) => {
-    await git(['read-tree', baseTreeish], { cwd: repo, env, signal: opts.signal });
+    await loadTreeIndex(repo, baseTreeish, env, opts.signal);
     for (const [index, patch] of patches.entries()) {
       if (patch.trim() === '') continue;
       const r = await git(['apply', '--cached', '--whitespace=nowarn'], { cwd: repo, env, input: withNewline(patch), signal: opts.signal, check: false });
       if (r.code !== 0) throw new EngineError('patch/does-not-apply', oneLineReason(r.stderr), { details: { index } });
     }
-    return (await git(['write-tree'], { cwd: repo, env, signal: opts.signal })).stdout.trim();
+    const tree = (await git(['write-tree'], { cwd: repo, env, signal: opts.signal })).stdout.trim();
+    // A dependent's base: its finishing answer starts from this tree.
+    await keepTreeIndex(repo, tree, env.GIT_INDEX_FILE!);
+    return tree;
   });
 }
 
@@ -82,11 +86,14 @@ export interface TreeAndPatch {
  */
 export async function applyAndDiff(repo: string, baseTree: string, patch: string, opts: BatchOptions = {}): Promise<({ ok: true } & TreeAndPatch) | { ok: false; error: string }> {
   return withPrivateIndex(async (env) => {
-    await git(['read-tree', baseTree], { cwd: repo, env, signal: opts.signal });
+    await loadTreeIndex(repo, baseTree, env, opts.signal);
     const r = await git(['apply', '--cached', '--whitespace=nowarn'], { cwd: repo, env, input: withNewline(patch), signal: opts.signal, check: false });
     if (r.code !== 0) return { ok: false as const, error: oneLineReason(r.stderr) };
     const tree = (await git(['write-tree'], { cwd: repo, env, signal: opts.signal })).stdout.trim();
-    const diff = await git(['diff-tree', '-p', ...DIFF_ARGS, baseTree, tree], { cwd: repo, signal: opts.signal });
+    const [diff] = await Promise.all([
+      git(['diff-tree', '-p', ...DIFF_ARGS, baseTree, tree], { cwd: repo, signal: opts.signal }),
+      keepTreeIndex(repo, tree, env.GIT_INDEX_FILE!),
+    ]);
     return { ok: true as const, tree, patch: diff.stdout };
   });
 }
@@ -125,10 +132,11 @@ function splitRawAndPatch(out: string): { raw: string[]; patch: string } {
 /**
  * Returns the tree of `baseTree` with `files` written over it (`content: null` deletes) and
  * the canonical diff from `baseTree`. Same result as `plumbing.treeFromFiles` + `diffTrees`:
- * existing files keep an executable mode, everything else written is 100644. Five processes
- * for any number of files (`read-tree`, one `hash-object`, one `update-index`, `write-tree`,
- * one `diff-tree --raw -p`); three more only when an executable file was overwritten, which
- * the raw section of the diff reveals (it is then fixed from `ls-tree`).
+ * existing files keep an executable mode, everything else written is 100644. At most five
+ * processes for any number of files (`read-tree` unless a kept index of `baseTree` is copied
+ * (indexCache.ts), `hash-object` unless the blobs are written from here (looseObjects.ts), one
+ * `update-index`, `write-tree`, one `diff-tree --raw -p`); three more only when an executable
+ * file was overwritten, which the raw section of the diff reveals (it is then fixed from `ls-tree`).
  * Throws `patch/outside-repo` for a path that is absolute or contains `..`.
  */
 export async function treeFromFilesWithDiff(
@@ -142,13 +150,18 @@ export async function treeFromFilesWithDiff(
   return withPrivateIndex(async (env) => {
     const [ids] = await Promise.all([
       writeBlobs(repo, present.map((f) => f.content), opts),
-      git(['read-tree', baseTree], { cwd: repo, env, signal: opts.signal }),
+      loadTreeIndex(repo, baseTree, env, opts.signal),
     ]);
     const sha = new Map(present.map((f, i) => [f.path, ids[i]!]));
     const lines = files.map((f) => (f.content === null ? `0 ${'0'.repeat(40)}\t${f.path}` : `100644 ${sha.get(f.path)}\t${f.path}`));
     if (lines.length > 0) await git(['update-index', '-z', '--index-info'], { cwd: repo, env, input: `${lines.join('\0')}\0`, signal: opts.signal });
     let tree = (await git(['write-tree'], { cwd: repo, env, signal: opts.signal })).stdout.trim();
-    let out = splitRawAndPatch((await git(['diff-tree', '--raw', '-p', ...DIFF_ARGS, baseTree, tree], { cwd: repo, signal: opts.signal })).stdout);
+    // Kept while the diff runs: a dependent of this change starts from this tree.
+    const [diff] = await Promise.all([
+      git(['diff-tree', '--raw', '-p', ...DIFF_ARGS, baseTree, tree], { cwd: repo, signal: opts.signal }),
+      keepTreeIndex(repo, tree, env.GIT_INDEX_FILE!),
+    ]);
+    let out = splitRawAndPatch(diff.stdout);
     if (out.raw.some((l) => l.startsWith(':100755 100644 '))) {
       // An executable file was overwritten: restore its mode (rare, so not worth a process every time).
       const ls = await git(['ls-tree', '-z', baseTree, '--', ...present.map((f) => `:(literal)${f.path}`)], { cwd: repo, signal: opts.signal });
