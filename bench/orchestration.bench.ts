@@ -12,7 +12,8 @@ import { EngineConfig, type ModelRef } from '../src/engine/config';
 import { createEngine } from '../src/engine/engine';
 import type { Logger } from '../src/engine/ports';
 import { testSecrets } from '../test/support/loopback/client';
-import { breakdown, type RunBreakdown } from './support/breakdown';
+import type { TaskSpan } from '../src/engine/schedule/spans';
+import { breakdown, median, taskTimes, type RunBreakdown, type TaskTimes } from './support/breakdown';
 import { levelsOf, loadGoals, simulatedTimes, singleTaskPlan, widestAntichain, type GoalFile } from './support/goals';
 import { geomean, loadNow, machineLine, table } from './support/machine';
 import { startModelServers, type ModelServers } from './support/modelServer';
@@ -59,7 +60,8 @@ function countingLogger(): Logger & { problems: string[] } {
 
 function checkRun(view: RunView, goal: GoalFile, mode: string, engine: Engine): void {
   const bad = view.tasks.filter((t) => t.status !== 'proposed');
-  if (view.status !== 'done' || bad.length > 0) {
+  // approve: 'none' leaves every change proposed, so a finished run waits for review.
+  if (view.status !== 'awaiting-review' || bad.length > 0) {
     throw new Error(`${goal.name} (${mode}): run ${view.status}${view.error ? `: ${view.error}` : ''}; tasks not proposed: ${bad.map((t) => `${t.id}=${t.status} ${t.error ?? ''}`).join(', ')}`);
   }
   const changes = engine.listChanges({ runId: view.id });
@@ -77,6 +79,8 @@ interface GoalResult {
   wallA: number;
   wallB: number;
   bd: RunBreakdown;
+  /** Each task of (b) as the engine's own spans saw it. */
+  times: TaskTimes[];
 }
 
 async function runSingle(engine: Engine, servers: ModelServers, goal: GoalFile): Promise<number> {
@@ -91,7 +95,7 @@ async function runSingle(engine: Engine, servers: ModelServers, goal: GoalFile):
   return wall;
 }
 
-async function runHyperion(engine: Engine, servers: ModelServers, goal: GoalFile, criticalPath: string[]): Promise<{ wall: number; bd: RunBreakdown }> {
+async function runHyperion(engine: Engine, servers: ModelServers, goal: GoalFile, criticalPath: string[], spans: readonly TaskSpan[]): Promise<{ wall: number; bd: RunBreakdown; times: TaskTimes[] }> {
   const from = servers.calls.length;
   const planStart = Date.now();
   const t0 = performance.now();
@@ -108,7 +112,7 @@ async function runHyperion(engine: Engine, servers: ModelServers, goal: GoalFile
   if (count('planner') !== 1 || count('developer') !== n || count('reviewer') !== n) {
     throw new Error(`${goal.name} (hyperion): expected 1 planner, ${n} developer and ${n} review calls, got ${count('planner')}/${count('developer')}/${count('reviewer')}`);
   }
-  return { wall, bd: breakdown(view, calls, { planStart, planEnd, done: doneAt }, criticalPath) };
+  return { wall, bd: breakdown(view, calls, { planStart, planEnd, done: doneAt }, criticalPath), times: taskTimes(spans, view.id) };
 }
 
 async function main(): Promise<void> {
@@ -122,7 +126,8 @@ async function main(): Promise<void> {
   try {
     const single = await createEngine({ repo: repo.dir, config: config(servers, singleRoutes), ports: { log: logA, secrets: testSecrets }, stateDir: path.join(stateRoot, 'single') });
     engines.push(single);
-    const hyperion = await createEngine({ repo: repo.dir, config: config(servers, hyperionRoutes), ports: { log: logB, secrets: testSecrets }, stateDir: path.join(stateRoot, 'hyperion') });
+    const spans: TaskSpan[] = [];
+    const hyperion = await createEngine({ repo: repo.dir, config: config(servers, hyperionRoutes), ports: { log: logB, secrets: testSecrets }, stateDir: path.join(stateRoot, 'hyperion'), onTaskSpan: (s) => void spans.push(s) });
     engines.push(hyperion);
 
     const out = (s = '') => process.stdout.write(`${s}\n`);
@@ -141,7 +146,7 @@ async function main(): Promise<void> {
     for (const g of goals.slice(0, 1)) {
       servers.goal = g;
       await runSingle(single, servers, g);
-      await runHyperion(hyperion, servers, g, simulatedTimes(g, 1000).criticalPath);
+      await runHyperion(hyperion, servers, g, simulatedTimes(g, 1000).criticalPath, spans);
     }
     servers.scale = SCALE;
 
@@ -152,8 +157,8 @@ async function main(): Promise<void> {
       const sim = simulatedTimes(goal, SCALE);
       servers.goal = goal;
       const wallA = await runSingle(single, servers, goal);
-      const { wall: wallB, bd } = await runHyperion(hyperion, servers, goal, sim.criticalPath);
-      results.push({ goal, tasks: goal.plan.tasks.length, width, levels: levelsOf(goal), cpMs: sim.criticalPathMs, singleModelMs: sim.singleMs, wallA, wallB, bd });
+      const { wall: wallB, bd, times } = await runHyperion(hyperion, servers, goal, sim.criticalPath, spans);
+      results.push({ goal, tasks: goal.plan.tasks.length, width, levels: levelsOf(goal), cpMs: sim.criticalPathMs, singleModelMs: sim.singleMs, wallA, wallB, bd, times });
       process.stderr.write(`  ${goal.name}: a ${wallA.toFixed(0)} ms, b ${wallB.toFixed(0)} ms\n`);
     }
 
@@ -183,10 +188,17 @@ async function main(): Promise<void> {
     out(`  per task: dispatch after dependencies ${avg((b) => b.dispatch)}, start -> developer request ${avg((b) => b.beforeDev)}, developer answer -> review request ${avg((b) => b.devToReview)}, review answer -> settled ${avg((b) => b.afterReview)}`);
     out(`  run end after the last task ${avg((b) => b.tail)}; summed along the critical path ${avg((b) => b.onCriticalPath)} per goal (vs mean b-crit ${f0((sumB - sumCp) / n)})`);
     out(`  at real model speeds (scale 1) the same overhead would make (b)/critical path about ${f2((sumCp * SCALE + (sumB - sumCp)) / (sumCp * SCALE))}`);
+    const all = results.flatMap((r) => r.times);
+    const med = (f: (t: TaskTimes) => number) => f0(median(all.map(f)));
+    const engineMedian = median(all.map((t) => t.engine));
+    out(`per task, from the engine's own spans (median over all ${all.length} tasks of (b), ms of real time; model = provider calls, SDK and HTTP included):`);
+    out(`  start -> developer request ${med((t) => t.beforeDev)}, developer answer -> review request ${med((t) => t.devToReview)}, review answer -> settled ${med((t) => t.afterReview)}, model ${med((t) => t.model)}`);
+    out(`  engine time per task outside model calls: median ${f0(engineMedian)}, mean ${f0(all.reduce((s, t) => s + t.engine, 0) / Math.max(1, all.length))}, max ${f0(Math.max(...all.map((t) => t.engine)))} (goal: median <= 50)`);
     const problems = [...logA.problems, ...logB.problems];
     out(`1-minute load average at the end: ${loadNow()} (this box has ${os.availableParallelism()} cpus; other work on it slows (b) more than (a))`);
     if (problems.length > 0) out(`engine warnings/errors (${problems.length}):\n  ${problems.slice(0, 10).join('\n  ')}`);
     out('');
+    out(`engine time per task (median): ${f0(engineMedian)} ms`);
     out(`orchestrated/single: ${f2(sumB / sumA)}`);
     out(`orchestrated/critical-path: ${f2(sumB / sumCp)}`);
   } finally {

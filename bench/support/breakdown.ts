@@ -1,4 +1,5 @@
 import type { RunView } from '../../src/engine/api';
+import type { TaskSpan } from '../../src/engine/schedule/spans';
 import type { CallRecord } from './modelServer';
 
 /**
@@ -68,4 +69,48 @@ export function breakdown(
     tail,
     onCriticalPath: plannerBefore + plannerAfter + chain + tail,
   };
+}
+
+/** One task as the engine's own spans (src/engine/schedule/spans.ts) saw it, in ms. */
+export interface TaskTimes {
+  taskId: string;
+  /** Task runner start → first developer request handed to the provider. */
+  beforeDev: number;
+  /** Last developer answer → review request handed to the provider. */
+  devToReview: number;
+  /** Review answer → task settled (change stored; approved and enqueued when the run approves all). */
+  afterReview: number;
+  /** Sum of the task's provider calls (SDK + HTTP + the simulated model). */
+  model: number;
+  /** The task's wall time minus its model calls: what the engine itself cost this task. */
+  engine: number;
+}
+
+/** Per-task times of one run from its spans; throws when a task has no complete set. */
+export function taskTimes(spans: readonly TaskSpan[], runId: string): TaskTimes[] {
+  const mine = spans.filter((s) => s.runId === runId);
+  const out: TaskTimes[] = [];
+  for (const task of mine.filter((s) => s.kind === 'task')) {
+    const calls = mine.filter((s) => s.kind === 'model' && s.taskId === task.taskId && s.start >= task.start && s.end <= task.end).sort((a, b) => a.start - b.start);
+    const dev = calls.filter((c) => c.role !== 'reviewer');
+    const rev = calls.find((c) => c.role === 'reviewer');
+    if (dev.length === 0 || !rev) throw new Error(`task ${task.taskId}: no developer or review span`);
+    const model = calls.reduce((s, c) => s + (c.end - c.start), 0);
+    out.push({
+      taskId: task.taskId,
+      beforeDev: dev[0]!.start - task.start,
+      devToReview: rev.start - dev[dev.length - 1]!.end,
+      afterReview: task.end - rev.end,
+      model,
+      engine: task.end - task.start - model,
+    });
+  }
+  return out;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }

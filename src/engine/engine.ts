@@ -23,6 +23,7 @@ import { readTaskTranscript } from './runs/agentAttempts';
 import { RunAgents, TaskActivity, runWithAgentInfo, withAgentInfo } from './runs/taskActivity';
 import { RunRegistry } from './schedule/registry';
 import type { BackoffOptions } from './schedule/retry';
+import type { OnTaskSpan } from './schedule/spans';
 import { runPlan } from './schedule/scheduler';
 import { openDb } from './store/db';
 import { stateDirFor } from './store/location';
@@ -76,6 +77,8 @@ export interface CreateEngineOptions {
   providerOverrides?: Partial<Record<ProviderKind, ChatProvider>>;
   /** Backoff between a task's attempts after transient failures (default 1 s doubling to 30 s). */
   taskBackoff?: BackoffOptions;
+  /** Measurement hook (benchmarks): where each task's time went, see schedule/spans.ts. */
+  onTaskSpan?: OnTaskSpan;
 }
 
 /**
@@ -144,6 +147,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       {
         db, repo, client, config, log, clock, onEvent: ctx.onEvent, registry: ctx.registry, signal: controller.signal, backoff: opts.taskBackoff, secrets: opts.ports.secrets, executor: distributed.executor,
         onChangeProposed: (changeId) => autoApprove(ctx, changeId),
+        onTaskSpan: opts.onTaskSpan,
       },
       runId,
     ).finally(() => {

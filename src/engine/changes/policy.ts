@@ -114,8 +114,27 @@ export interface Protection {
   highRisk: (path: string) => HighRiskPath | undefined;
 }
 
+/** Compiled protections by their lists: a run checks every change against the same few. */
+const protections = new Map<string, Protection>();
+const PROTECTIONS_MAX = 64;
+
+/** The matchers for these lists, compiled on first use and reused (they are pure functions of the lists). */
 export function compileProtection(opts: Pick<PatchPolicyOptions, 'protectedPaths' | 'highRiskPaths'> = {}): Protection {
-  return { protectedGlob: compileGlobs(opts.protectedPaths ?? DEFAULT_PROTECTED_PATHS), highRisk: compileHighRisk(opts.highRiskPaths) };
+  const key = JSON.stringify([opts.protectedPaths ?? null, (opts.highRiskPaths ?? []).map((h) => [h.glob, h.rule, h.reason])]);
+  const hit = protections.get(key);
+  if (hit) return hit;
+  const compiled = { protectedGlob: compileGlobs(opts.protectedPaths ?? DEFAULT_PROTECTED_PATHS), highRisk: compileHighRisk(opts.highRiskPaths) };
+  if (protections.size >= PROTECTIONS_MAX) protections.delete(protections.keys().next().value!);
+  protections.set(key, compiled);
+  compilations++;
+  return compiled;
+}
+
+let compilations = 0;
+
+/** How many times protections were compiled in this process (tests check the cache). */
+export function protectionCompilations(): number {
+  return compilations;
 }
 
 export interface PolicyViolation {

@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { EngineError } from '../errors';
+import { EngineError, isEngineError } from '../errors';
+import { readObjects, type BatchAnswer } from './catFile';
 import { git, gitRaw } from './exec';
+import { keepTreeIndex, loadTreeIndex } from './indexCache';
+import { objectsDirFor, writeLooseBlob } from './looseObjects';
 import { assertRepoRelativePath, oneLineReason, readBlobAt, withPrivateIndex, commitTree, writeCommits } from './plumbing';
 
 /**
@@ -56,13 +59,16 @@ export async function applyPatches(repo: string, baseTreeish: string, patches: r
     return (await git(['rev-parse', `${baseTreeish}^{tree}`], { cwd: repo, signal: opts.signal })).stdout.trim();
   }
   return withPrivateIndex(async (env) => {
-    await git(['read-tree', baseTreeish], { cwd: repo, env, signal: opts.signal });
+    await loadTreeIndex(repo, baseTreeish, env, opts.signal);
     for (const [index, patch] of patches.entries()) {
       if (patch.trim() === '') continue;
       const r = await git(['apply', '--cached', '--whitespace=nowarn'], { cwd: repo, env, input: withNewline(patch), signal: opts.signal, check: false });
       if (r.code !== 0) throw new EngineError('patch/does-not-apply', oneLineReason(r.stderr), { details: { index } });
     }
-    return (await git(['write-tree'], { cwd: repo, env, signal: opts.signal })).stdout.trim();
+    const tree = (await git(['write-tree'], { cwd: repo, env, signal: opts.signal })).stdout.trim();
+    // A dependent's base: its finishing answer starts from this tree.
+    await keepTreeIndex(repo, tree, env.GIT_INDEX_FILE!);
+    return tree;
   });
 }
 
@@ -80,21 +86,27 @@ export interface TreeAndPatch {
  */
 export async function applyAndDiff(repo: string, baseTree: string, patch: string, opts: BatchOptions = {}): Promise<({ ok: true } & TreeAndPatch) | { ok: false; error: string }> {
   return withPrivateIndex(async (env) => {
-    await git(['read-tree', baseTree], { cwd: repo, env, signal: opts.signal });
+    await loadTreeIndex(repo, baseTree, env, opts.signal);
     const r = await git(['apply', '--cached', '--whitespace=nowarn'], { cwd: repo, env, input: withNewline(patch), signal: opts.signal, check: false });
     if (r.code !== 0) return { ok: false as const, error: oneLineReason(r.stderr) };
     const tree = (await git(['write-tree'], { cwd: repo, env, signal: opts.signal })).stdout.trim();
-    const diff = await git(['diff-tree', '-p', ...DIFF_ARGS, baseTree, tree], { cwd: repo, signal: opts.signal });
+    const [diff] = await Promise.all([
+      git(['diff-tree', '-p', ...DIFF_ARGS, baseTree, tree], { cwd: repo, signal: opts.signal }),
+      keepTreeIndex(repo, tree, env.GIT_INDEX_FILE!),
+    ]);
     return { ok: true as const, tree, patch: diff.stdout };
   });
 }
 
 /**
- * Writes `contents` as blobs (UTF-8, no filters, like `hash-object -w --stdin`) with ONE
- * `git hash-object --stdin-paths` over temp files, and returns their ids in order.
+ * Writes `contents` as blobs (UTF-8, no filters, like `hash-object -w --stdin`) and returns
+ * their ids in order: from this process as loose objects (looseObjects.ts) where the
+ * repository allows, else with ONE `git hash-object --stdin-paths` over temp files.
  */
 export async function writeBlobs(repo: string, contents: readonly string[], opts: BatchOptions = {}): Promise<string[]> {
   if (contents.length === 0) return [];
+  const objects = await objectsDirFor(repo);
+  if (objects !== undefined) return Promise.all(contents.map((c) => writeLooseBlob(objects, Buffer.from(c, 'utf8'))));
   const dir = path.join(os.tmpdir(), `hyperion-blobs-${process.pid}-${randomBytes(6).toString('hex')}`);
   await mkdir(dir, { recursive: true });
   try {
@@ -120,10 +132,11 @@ function splitRawAndPatch(out: string): { raw: string[]; patch: string } {
 /**
  * Returns the tree of `baseTree` with `files` written over it (`content: null` deletes) and
  * the canonical diff from `baseTree`. Same result as `plumbing.treeFromFiles` + `diffTrees`:
- * existing files keep an executable mode, everything else written is 100644. Five processes
- * for any number of files (`read-tree`, one `hash-object`, one `update-index`, `write-tree`,
- * one `diff-tree --raw -p`); three more only when an executable file was overwritten, which
- * the raw section of the diff reveals (it is then fixed from `ls-tree`).
+ * existing files keep an executable mode, everything else written is 100644. At most five
+ * processes for any number of files (`read-tree` unless a kept index of `baseTree` is copied
+ * (indexCache.ts), `hash-object` unless the blobs are written from here (looseObjects.ts), one
+ * `update-index`, `write-tree`, one `diff-tree --raw -p`); three more only when an executable
+ * file was overwritten, which the raw section of the diff reveals (it is then fixed from `ls-tree`).
  * Throws `patch/outside-repo` for a path that is absolute or contains `..`.
  */
 export async function treeFromFilesWithDiff(
@@ -137,13 +150,18 @@ export async function treeFromFilesWithDiff(
   return withPrivateIndex(async (env) => {
     const [ids] = await Promise.all([
       writeBlobs(repo, present.map((f) => f.content), opts),
-      git(['read-tree', baseTree], { cwd: repo, env, signal: opts.signal }),
+      loadTreeIndex(repo, baseTree, env, opts.signal),
     ]);
     const sha = new Map(present.map((f, i) => [f.path, ids[i]!]));
     const lines = files.map((f) => (f.content === null ? `0 ${'0'.repeat(40)}\t${f.path}` : `100644 ${sha.get(f.path)}\t${f.path}`));
     if (lines.length > 0) await git(['update-index', '-z', '--index-info'], { cwd: repo, env, input: `${lines.join('\0')}\0`, signal: opts.signal });
     let tree = (await git(['write-tree'], { cwd: repo, env, signal: opts.signal })).stdout.trim();
-    let out = splitRawAndPatch((await git(['diff-tree', '--raw', '-p', ...DIFF_ARGS, baseTree, tree], { cwd: repo, signal: opts.signal })).stdout);
+    // Kept while the diff runs: a dependent of this change starts from this tree.
+    const [diff] = await Promise.all([
+      git(['diff-tree', '--raw', '-p', ...DIFF_ARGS, baseTree, tree], { cwd: repo, signal: opts.signal }),
+      keepTreeIndex(repo, tree, env.GIT_INDEX_FILE!),
+    ]);
+    let out = splitRawAndPatch(diff.stdout);
     if (out.raw.some((l) => l.startsWith(':100755 100644 '))) {
       // An executable file was overwritten: restore its mode (rare, so not worth a process every time).
       const ls = await git(['ls-tree', '-z', baseTree, '--', ...present.map((f) => `:(literal)${f.path}`)], { cwd: repo, signal: opts.signal });
@@ -164,31 +182,54 @@ export async function treeFromFilesWithDiff(
 
 /**
  * The contents of `paths` in `treeish` as UTF-8 (undefined where there is no blob: missing,
- * a folder, a submodule), read with ONE `git cat-file --batch`. A path with a newline cannot
- * be named in batch input and is read on its own.
+ * a folder, a submodule), read through the repository's long-lived `git cat-file --batch`
+ * (catFile.ts), or one of their own when that one failed. A path with a newline cannot be
+ * named in batch input and is read on its own.
  */
 export async function readBlobsAt(repo: string, treeish: string, paths: readonly string[], opts: BatchOptions = {}): Promise<Array<string | undefined>> {
   const out: Array<string | undefined> = new Array(paths.length).fill(undefined);
   const batched = paths.map((p, i) => ({ p, i })).filter(({ p }) => !p.includes('\n') && !p.includes('\r'));
   if (batched.length > 0) {
-    const buf = await gitBytes(repo, ['cat-file', '--batch'], batched.map(({ p }) => `${treeish}:${p}\n`).join(''), opts.signal);
-    let at = 0;
-    for (const { i } of batched) {
-      const nl = buf.indexOf(0x0a, at);
-      if (nl < 0) throw new EngineError('git/failed', 'git cat-file --batch ended early');
-      const header = buf.subarray(at, nl).toString('utf8');
-      at = nl + 1;
-      const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-      if (!m) continue; // `<name> missing` or `<name> ambiguous`: no content follows
-      const size = Number(m[2]);
-      if (m[1] === 'blob') out[i] = buf.subarray(at, at + size).toString('utf8');
-      at += size + 1;
+    const names = batched.map(({ p }) => `${treeish}:${p}`);
+    let answers: BatchAnswer[];
+    try {
+      answers = await readObjects(repo, names, opts.signal);
+    } catch (e) {
+      // The shared batch process failed: read these once more with a process of their own.
+      if (!isEngineError(e, 'git/failed')) throw e;
+      answers = await readObjectsOnce(repo, names, opts.signal);
     }
+    batched.forEach(({ i }, k) => {
+      const a = answers[k];
+      if (a?.type === 'blob') out[i] = a.content.toString('utf8');
+    });
   }
   for (const { p, i } of paths.map((p, i) => ({ p, i })).filter(({ p }) => p.includes('\n') || p.includes('\r'))) {
     out[i] = await readBlobAt(repo, treeish, p, opts);
   }
   return out;
+}
+
+/** `readObjects` with one `git cat-file --batch` process of its own. */
+async function readObjectsOnce(repo: string, names: string[], signal?: AbortSignal): Promise<BatchAnswer[]> {
+  const buf = await gitBytes(repo, ['cat-file', '--batch'], names.map((n) => `${n}\n`).join(''), signal);
+  const answers: BatchAnswer[] = [];
+  let at = 0;
+  for (let k = 0; k < names.length; k++) {
+    const nl = buf.indexOf(0x0a, at);
+    if (nl < 0) throw new EngineError('git/failed', 'git cat-file --batch ended early');
+    const header = buf.subarray(at, nl).toString('utf8');
+    at = nl + 1;
+    const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (!m) {
+      answers.push(undefined); // `<name> missing` or `<name> ambiguous`: no content follows
+      continue;
+    }
+    const size = Number(m[2]);
+    answers.push({ type: m[1]!, content: buf.subarray(at, at + size) });
+    at += size + 1;
+  }
+  return answers;
 }
 
 function gitBytes(repo: string, args: string[], input: string, signal?: AbortSignal): Promise<Buffer> {

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { EngineError } from '../errors';
+import { runProcess } from './spawnBroker';
 
 export interface GitResult {
   stdout: string;
@@ -19,8 +19,9 @@ export interface GitOptions {
 }
 
 /**
- * Runs git directly with spawn: every git call of the engine goes through here (plumbing:
- * merge-tree, update-ref, apply --cached on private indexes). simple-git was dropped: it
+ * Runs git as a process of its own (started by the helper of spawnBroker.ts): every git call
+ * of the engine goes through here (plumbing: merge-tree, update-ref, apply --cached on
+ * private indexes), except the long-lived blob reader of catFile.ts. simple-git was dropped: it
  * sleeps ~50 ms after silent commands and filters GIT_* variables (GIT_INDEX_FILE,
  * GIT_LITERAL_PATHSPECS) that the queue relies on, and no porcelain is left to wrap.
  *
@@ -36,34 +37,25 @@ export async function git(args: string[], opts: GitOptions): Promise<GitResult> 
  * `git` with stdout as bytes, for output framed by byte counts (`cat-file --batch`), where
  * decoding as UTF-8 first would shift the frames. Same settings and errors as `git`.
  */
-export function gitRaw(args: string[], opts: GitOptions): Promise<{ stdout: Buffer; stderr: string; code: number }> {
+export async function gitRaw(args: string[], opts: GitOptions): Promise<{ stdout: Buffer; stderr: string; code: number }> {
   const fullArgs = ['-c', 'core.protectNTFS=true', '-c', 'core.protectHFS=true', '-c', 'core.quotePath=false', ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', fullArgs, {
-      cwd: opts.cwd,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C', ...opts.env },
-      signal: opts.signal,
-      timeout: opts.timeoutMs,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => {
-      if ((e as { name?: string }).name === 'AbortError') reject(new EngineError('cancelled', 'git was cancelled', { cause: e }));
-      else reject(new EngineError('git/spawn', `could not run git: ${e.message}`, { cause: e }));
-    });
-    child.on('close', (code) => {
-      const res = { stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), code: code ?? -1 };
-      if (res.code !== 0 && opts.check !== false) {
-        reject(new EngineError('git/failed', `git ${args[0]} failed: ${res.stderr.trim().split('\n')[0] || `exit ${res.code}`}`, { details: { args, stderr: res.stderr } }));
-      } else resolve(res);
-    });
-    child.stdin.on('error', () => {});
-    if (opts.input !== undefined) child.stdin.end(opts.input);
-    else child.stdin.end();
+  // Started from a small helper process (spawnBroker.ts): a fork of this big process blocks its event loop.
+  const o = await runProcess({
+    cmd: 'git',
+    args: fullArgs,
+    cwd: opts.cwd,
+    env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C', ...opts.env },
+    input: opts.input,
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs,
   });
+  if (o.kind === 'aborted') throw new EngineError('cancelled', 'git was cancelled');
+  if (o.kind === 'spawn-failed') throw new EngineError('git/spawn', `could not run git: ${o.message}`);
+  const res = { stdout: o.stdout, stderr: o.stderr.toString('utf8'), code: o.code };
+  if (res.code !== 0 && opts.check !== false) {
+    throw new EngineError('git/failed', `git ${args[0]} failed: ${res.stderr.trim().split('\n')[0] || `exit ${res.code}`}`, { details: { args, stderr: res.stderr } });
+  }
+  return res;
 }
 
 /** `git rev-parse --git-common-dir`, absolute. Shared by all worktrees of a repository. */

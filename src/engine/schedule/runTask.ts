@@ -20,9 +20,10 @@ import type { AgentChoice } from './agentChoice';
 import { type HarnessTaskInput } from './runHarnessTask';
 import { inProcessExecutor } from './executor';
 import type { TaskGraph } from './runIndex';
-import { blockingReason, checkPolicy } from './policy';
+import { blockingReason, checkPolicy, type PolicyReport } from './policy';
 import { DEFAULT_BACKOFF, TaskStop, backoffDelay, categorize, sleep, type ErrorCategory } from './retry';
 import type { RunPlanDeps } from './scheduler';
+import { report, timedClient } from './spans';
 
 /** What one task needs: the run's dependencies minus the run-wide signal (each task gets its own). */
 export type TaskRunDeps = Omit<RunPlanDeps, 'signal'>;
@@ -37,6 +38,8 @@ interface TaskOutput {
   review: ReviewResult | null;
   /** The policy's inputs for this change, repository-bound ones included (hooks folder, package.json contents). */
   policyOptions: PatchPolicyOptions;
+  /** The policy's verdict on `patch` with `policyOptions`: evaluated once, here, and stored with the change. */
+  policy: PolicyReport;
 }
 
 function toAgentTask(row: TaskRow): AgentTask {
@@ -63,9 +66,13 @@ async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: Task
     ? await executor.runAgentTask({ repo, config, log: deps.log, row, task, base, agent: agent.name, model: agent.model, signal, attempt, ...agentAttemptHooks(deps, row, attempt) })
     : await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
   const policyOptions = { ...basePolicy(config), ...(await repoPolicyInputs(repo, { baseTree: base.baseTree, tree: out.tree, patch: out.patch, signal })) };
-  const policy = checkPolicy(out.patch, policyOptions);
+  const policy = policyOf(deps)(out.patch, policyOptions);
   const review = policy.blocked ? null : await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal, log: deps.log });
-  return { baseCommit: await base.baseCommit, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model ?? null, review, policyOptions };
+  return { baseCommit: await base.baseCommit, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model ?? null, review, policyOptions, policy };
+}
+
+function policyOf(deps: TaskRunDeps): typeof checkPolicy {
+  return deps.checkPolicy ?? checkPolicy;
 }
 
 /**
@@ -97,31 +104,39 @@ function basePolicy(config: TaskRunDeps['config']): PatchPolicyOptions {
  */
 async function produceReadyMade(deps: TaskRunDeps, row: TaskRow, base: Awaited<ReturnType<typeof buildTaskBase>>, readyPatch: string, signal: AbortSignal): Promise<TaskOutput> {
   const { repo, config } = deps;
+  const check = policyOf(deps);
   const highRiskPaths = await hooksPathRisksOf(repo, signal);
   const policyOptions: PatchPolicyOptions = { ...basePolicy(config), highRiskPaths };
   const baseCommit = await base.baseCommit;
-  const rejected = (patch: string): TaskOutput => ({ baseCommit, patch, tree: undefined, summary: row.title, model: null, review: null, policyOptions });
-  if (Buffer.byteLength(readyPatch, 'utf8') > config.maxPatchBytes) return rejected(readyPatch);
-  if (parsesAsGiven(readyPatch) && checkPolicy(readyPatch, policyOptions).blocked) return rejected(readyPatch);
+  const rejected = (patch: string, policy: PolicyReport): TaskOutput => ({ baseCommit, patch, tree: undefined, summary: row.title, model: null, review: null, policyOptions, policy });
+  if (Buffer.byteLength(readyPatch, 'utf8') > config.maxPatchBytes) return rejected(readyPatch, check(readyPatch, policyOptions));
+  if (parsesAsGiven(readyPatch)) {
+    const given = check(readyPatch, policyOptions);
+    if (given.blocked) return rejected(readyPatch, given);
+  }
   const r = await resolvePatch(readyPatch, async (text) => {
     const a = await applyAndDiff(repo, base.baseTree, text, { signal });
     return a.ok ? { ok: true, value: a } : a;
   });
   if (r.kind === 'does-not-apply') {
-    if (r.repaired && checkPolicy(r.repaired.patch, policyOptions).blocked) return rejected(r.repaired.patch);
+    if (r.repaired) {
+      const repaired = check(r.repaired.patch, policyOptions);
+      if (repaired.blocked) return rejected(r.repaired.patch, repaired);
+    }
     throw new EngineError('patch/does-not-apply', `the ready-made patch does not apply: ${r.error}`);
   }
   // git's own diff of what applied: the text the queue later lands, readable without repair.
   const { patch, tree } = r.value;
   const inputs = await repoPolicyInputs(repo, { baseTree: base.baseTree, tree, patch, signal, highRiskPaths });
-  return { baseCommit, patch, tree, summary: row.title, model: null, review: null, policyOptions: { ...policyOptions, ...inputs } };
+  const options = { ...policyOptions, ...inputs };
+  return { baseCommit, patch, tree, summary: row.title, model: null, review: null, policyOptions: options, policy: check(patch, options) };
 }
 
 /** Stores the change and settles the task in one transaction. Returns the change id, or undefined when the task was settled meanwhile. */
 function storeChange(deps: TaskRunDeps, row: TaskRow, attemptId: number, out: TaskOutput, client: RecordingClient): { changeId: string; proposed: boolean } | undefined {
   const { db } = deps;
   const at = deps.clock.now();
-  const policy = checkPolicy(out.patch, out.policyOptions);
+  const policy = out.policy;
   const error = blockingReason(policy);
   const changeId = newId('ch');
   return commitWithEvents(db, deps.onEvent, (events) => {
@@ -208,8 +223,10 @@ export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, grap
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
   let retries = 0;
   for (let attempt: StartedAttempt | undefined = first; attempt; attempt = startRetry(deps, row)) {
+    const spanStart = performance.now();
+    const scope = { runId: run.id, taskId: row.id };
     // A new client per attempt: the generation counts the attempts that failed before it.
-    const client = recordingClient(deps.db, deps.client, deps.clock, { runId: run.id, taskId: row.id, generation: generationOf(deps.db, run.id, row.id) }, deps.onEvent, {
+    const client = recordingClient(deps.db, timedClient(deps.client, deps.onTaskSpan, scope), deps.clock, { runId: run.id, taskId: row.id, generation: generationOf(deps.db, run.id, row.id) }, deps.onEvent, {
       defer: (role) => role === 'reviewer',
     });
     try {
@@ -228,6 +245,7 @@ export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, grap
           deps.log.warn('onChangeProposed failed', { changeId: stored.changeId, error: describeError(e) });
         }
       }
+      report(deps.onTaskSpan, { kind: 'task', ...scope, start: spanStart, end: performance.now() });
       return;
     } catch (e) {
       const stop = signal.aborted && signal.reason instanceof TaskStop ? signal.reason : undefined;

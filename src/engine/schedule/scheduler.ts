@@ -16,6 +16,8 @@ import { RunRegistry, type ActiveRun } from './registry';
 import { TaskStop, type BackoffOptions } from './retry';
 import { RunIndex, type IndexedTask } from './runIndex';
 import { beginFirstAttempt, runTask, type StartedAttempt } from './runTask';
+import type { OnTaskSpan } from './spans';
+import type { checkPolicy } from './policy';
 
 export interface RunPlanDeps {
   db: Db;
@@ -36,6 +38,10 @@ export interface RunPlanDeps {
   secrets?: SecretReader;
   /** Where agent tasks run (default: in this process; `distributed.redisUrl`: on workers). */
   executor?: TaskExecutor;
+  /** Measurement hook: where each task's time went (benchmarks); see spans.ts. */
+  onTaskSpan?: OnTaskSpan;
+  /** The change policy (default `checkPolicy`); tests wrap it to count how often a patch is checked. */
+  checkPolicy?: typeof checkPolicy;
 }
 
 /** True when two predicted file sets touch a common path (a folder covers what is below it). */
