@@ -183,4 +183,12 @@ CREATE TABLE change_versions (
 );
 `,
   },
+  {
+    version: 5,
+    description: "the built-in developer's tool calls per model call; the result of a change's own check in its worktree",
+    sql: `
+ALTER TABLE model_calls ADD COLUMN tool_calls_json TEXT;
+ALTER TABLE change_requests ADD COLUMN verification_json TEXT;
+`,
+  },
 ];
