@@ -98,6 +98,8 @@ export interface ChangeView {
   policy: Array<{ rule: string; path?: string; message: string }>;
   status: ChangeStatus;
   error?: string;
+  /** The change's own check in the task's worktree, when the developer ran one. */
+  verification?: ChangeVerification;
 }
 
 export interface QueueEntryView {
@@ -222,4 +224,20 @@ export interface Engine {
   /** Re-checks blocked entries now (a blocking file was saved or committed); lands what can land. */
   recheckBlocked(): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/**
+ * The result of a change's own check, run by the built-in developer in the task's worktree
+ * before it finished (issue 11). Absent when the task had no check or another agent ran it.
+ */
+export interface ChangeVerification {
+  command: string;
+  passed: boolean;
+  exitCode: number | null;
+  timedOut: boolean;
+  /** Tests counted from the output, when the runner's summary could be read. */
+  counts?: { passed: number; failed: number; total: number };
+  /** The lines that say what failed (empty when it passed). */
+  failingLines: string[];
+  durationMs: number;
 }

@@ -19,7 +19,8 @@ import { EngineError } from './errors';
  * - `providers.recorded.file` makes the engine read a file anywhere on disk;
  * - `protectedPaths` and `maxPatchBytes` can switch off protection and size limits;
  * - `targetRef` chooses which branch changes land on;
- * - `agents` names commands that run as coding agents.
+ * - `agents` names commands that run as coding agents;
+ * - `agent.allowedCommands` adds commands the built-in developer may run.
  * Everything else (routes, prices, timeouts, concurrency) only tunes work the user asked for.
  */
 export const RISKY_CONFIG_KEYS = [
@@ -32,6 +33,7 @@ export const RISKY_CONFIG_KEYS = [
   'maxPatchBytes',
   'targetRef',
   'agents',
+  'agent.allowedCommands',
 ] as const;
 
 /** The risky keys a raw (unparsed) config object sets, in RISKY_CONFIG_KEYS order. */

@@ -1,3 +1,4 @@
+import type { ChangeVerification } from '../api';
 import type { AgentTask, DependencyResult } from './types';
 
 /**
@@ -69,6 +70,8 @@ export interface HarnessResult {
   transcript: string;
   /** The model the agent says it used, when it says. */
   model?: string;
+  /** The task's own check as the agent ran it last in the worktree (the built-in developer). */
+  verification?: ChangeVerification;
 }
 
 const MAX_DEP_SUMMARY = 2000;

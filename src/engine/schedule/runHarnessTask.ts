@@ -1,3 +1,4 @@
+import type { ChangeVerification } from '../api';
 import type { AgentHarness, HarnessEvent } from '../agents/harness';
 import { harnessFor as harnessOfKind } from '../agents/harnesses';
 import type { AgentTask } from '../agents/types';
@@ -41,6 +42,8 @@ export interface HarnessTaskInput {
   model?: string;
   signal: AbortSignal;
   onEvent?: (e: HarnessEvent) => void;
+  /** The built-in tool developer (issue 11), run in place of a configured agent. */
+  builtin?: AgentHarness;
 }
 
 /**
@@ -53,9 +56,9 @@ export interface HarnessTaskInput {
  * nothing for `config.agentStallMs`; `agent/escaped` when the user's checkout, index,
  * `.git/config` or hooks moved while the agent ran (nothing of its change is stored).
  */
-export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: string; tree: string; summary: string; model: string }> {
+export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: string; tree: string; summary: string; model: string; verification?: ChangeVerification }> {
   const { repo, config, row, task, base, signal } = input;
-  const harness = harnessFor(config, input.agent);
+  const harness = input.builtin ?? harnessFor(config, input.agent);
   const baseCommit = await base.baseCommit;
   const wt = await createTaskWorktree(repo, await worktreeBaseFor(repo), { runId: row.run_id, taskId: row.id, baseCommit, baseTree: base.baseTree, signal });
   const model = input.model ?? modelFor(config, row);
@@ -91,7 +94,8 @@ export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: 
     const moved = fingerprintChanges(before, await fingerprintRepo(repo, { signal }));
     if (moved.length > 0) throw new EngineError('agent/escaped', `the agent changed files outside its worktree: ${moved.join(', ')} moved while it ran; its change is not stored`);
     captured = await captureWorktreeChange(wt, { signal });
-    return { ...captured, summary: res.summary, model: `agent:${harness.name}${(res.model ?? model) ? `/${res.model ?? model}` : ''}` };
+    const named = input.builtin ? (res.model ?? '') : `agent:${harness.name}${(res.model ?? model) ? `/${res.model ?? model}` : ''}`;
+    return { ...captured, summary: res.summary, model: named, ...(res.verification ? { verification: res.verification } : {}) };
   } catch (e) {
     // The task's error is all a CLI user sees: say where to look.
     if (isEngineError(e, 'agent/')) throw new EngineError(e.code, `${e.message}; its worktree is kept at ${wt.dir}`, { cause: e.cause, details: e.details });

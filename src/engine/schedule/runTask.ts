@@ -1,3 +1,5 @@
+import type { ChangeVerification } from '../api';
+import { toolDeveloperHarness } from '../agents/builtin/toolDeveloper';
 import { runDeveloper } from '../agents/developer';
 import { reviewChange, type ReviewResult } from '../agents/reviewer';
 import type { AgentTask } from '../agents/types';
@@ -10,7 +12,7 @@ import { insertChange } from '../changes/lifecycle';
 import type { EngineEvent } from '../events';
 import { applyAndDiff } from '../git/batch';
 import { recordingClient, type RecordingClient } from '../runs/modelCalls';
-import { commitWithEvents, newId, transitionTask } from '../runs/runs';
+import { commitWithEvents, getStoredPlan, newId, transitionTask } from '../runs/runs';
 import type { RunRow, TaskRow } from '../runs/types';
 import { planTaskOfRow } from '../runs/views';
 import type { Db } from '../store/types';
@@ -35,6 +37,8 @@ interface TaskOutput {
   review: ReviewResult | null;
   /** The policy's inputs for this change, repository-bound ones included (hooks folder, package.json contents). */
   policyOptions: PatchPolicyOptions;
+  /** The change's own check in the task's worktree (the tool developer). */
+  verification?: ChangeVerification;
 }
 
 function toAgentTask(row: TaskRow): AgentTask {
@@ -55,14 +59,25 @@ async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: Task
   const base = await buildTaskBase(db, repo, { id: run.id, base_commit: run.base_commit!, created_at: run.created_at }, row, graph, signal);
   const task = toAgentTask(row);
   if (readyPatch !== undefined) return produceReadyMade(deps, row, base, readyPatch, signal);
-  // A task that names an agent runs it in a worktree of its own (issue 10); the rest is the same.
-  const out = agent !== undefined
+  // A task that names an agent runs it in a worktree of its own (issue 10); so does the tool
+  // developer (issue 11); the rest is the same.
+  const out: { patch: string; tree: string; summary: string; model?: string; verification?: ChangeVerification } = agent !== undefined
     ? await runHarnessTask({ repo, config, log: deps.log, row, task, base, agent: agent.name, model: agent.model, signal })
-    : await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
+    : config.developer === 'tools'
+      ? await runHarnessTask({
+        repo, config, log: deps.log, row, task, base, agent: 'built-in', signal,
+        builtin: toolDeveloperHarness({ repo, client, config, log: deps.log, verify: verifyOf(deps, run.id, row.id) }),
+      })
+      : await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
   const policyOptions = { ...basePolicy(config), ...(await repoPolicyInputs(repo, { baseTree: base.baseTree, tree: out.tree, patch: out.patch, signal })) };
   const policy = checkPolicy(out.patch, policyOptions);
-  const review = policy.blocked ? null : await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal, log: deps.log });
-  return { baseCommit: await base.baseCommit, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model ?? null, review, policyOptions };
+  const review = policy.blocked ? null : await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal, log: deps.log, verification: out.verification });
+  return { baseCommit: await base.baseCommit, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model || null, review, policyOptions, ...(out.verification ? { verification: out.verification } : {}) };
+}
+
+/** The plan's `verify` command for a task (only the tool developer reads it). */
+function verifyOf(deps: TaskRunDeps, runId: string, taskId: string): string | undefined {
+  return getStoredPlan(deps.db, runId)?.tasks.find((t) => t.id === taskId)?.verify;
 }
 
 function basePolicy(config: TaskRunDeps['config']): PatchPolicyOptions {
@@ -105,6 +120,8 @@ function storeChange(deps: TaskRunDeps, row: TaskRow, attemptId: number, out: Ta
   const policy = checkPolicy(out.patch, out.policyOptions);
   const error = blockingReason(policy);
   const changeId = newId('ch');
+  // A change that failed its own check is never offered as done: approve-all skips it.
+  const checkFailed = out.verification?.passed === false;
   return commitWithEvents(db, deps.onEvent, (events) => {
     // The review's model call is stored here, with the change it reviewed (one durable write).
     client.flushDeferred(events);
@@ -122,7 +139,8 @@ function storeChange(deps: TaskRunDeps, row: TaskRow, attemptId: number, out: Ta
     insertChange(db, events, {
       id: changeId, runId: row.run_id, taskId: row.id, baseCommit: out.baseCommit, patch: out.patch, files: policy.files, summary: out.summary, model: out.model,
       usage: { input: usage.i, output: usage.o, costUsd: usage.c }, review: out.review,
-      needsExplicitApproval: policy.needsExplicitApproval, policyJson: JSON.stringify(policy.violations), status: to, error, at,
+      needsExplicitApproval: policy.needsExplicitApproval || checkFailed, policyJson: JSON.stringify(policy.violations), status: to, error, at,
+      ...(out.verification ? { verification: out.verification } : {}),
     });
     db.run(`UPDATE attempts SET status = 'ok', finished_at = ? WHERE id = ?`, [at, attemptId]);
     return { changeId, proposed: !policy.blocked };

@@ -69,7 +69,8 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
       const parts = chunk(step.text, step.chunkChars);
       const input = step.usage?.input ?? 100;
       const output = step.usage?.output ?? parts.length;
-      const stopReason = step.finishReason ?? (forcedTool ? 'tool_use' : 'end_turn');
+      const calls = (step.toolCalls ?? []).map((c, i) => ({ id: c.id ?? `toolu_loop_${i}`, name: c.name, input: c.input }));
+      const stopReason = step.finishReason ?? (forcedTool || calls.length > 0 ? 'tool_use' : 'end_turn');
       const first = step.latency?.firstTokenMs ?? 0;
       const per = step.latency?.perTokenMs ?? 0;
       if (!stream) {
@@ -84,7 +85,9 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
         }
         sendJson(res, 200, {
           id, type: 'message', role: 'assistant', model,
-          content: forcedTool ? [{ type: 'tool_use', id: 'toolu_loop', name: forcedTool, input: toolInput }] : [{ type: 'text', text: step.text }],
+          content: forcedTool
+            ? [{ type: 'tool_use', id: 'toolu_loop', name: forcedTool, input: toolInput }]
+            : [...(step.text || calls.length === 0 ? [{ type: 'text', text: step.text }] : []), ...calls.map((c) => ({ type: 'tool_use', ...c }))],
           stop_reason: stopReason, stop_sequence: null,
           usage: { input_tokens: input, output_tokens: output },
         });
@@ -99,6 +102,12 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
         res.write(delta(parts[i]));
       }
       res.write(sse('content_block_stop', { type: 'content_block_stop', index: 0 }));
+      for (let i = 0; i < calls.length; i++) {
+        const c = calls[i]!;
+        res.write(sse('content_block_start', { type: 'content_block_start', index: i + 1, content_block: { type: 'tool_use', id: c.id, name: c.name, input: {} } }));
+        for (const piece of chunk(JSON.stringify(c.input), 16)) res.write(sse('content_block_delta', { type: 'content_block_delta', index: i + 1, delta: { type: 'input_json_delta', partial_json: piece } }));
+        res.write(sse('content_block_stop', { type: 'content_block_stop', index: i + 1 }));
+      }
       res.write(sse('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: output } }));
       res.end(sse('message_stop', { type: 'message_stop' }));
       return;
