@@ -9,7 +9,10 @@ import { commandEnv, runAllowedCommand } from '../../src/engine/agents/builtin/r
 import { Workspace } from '../../src/engine/agents/builtin/workspace';
 import { testCounts, verificationText, verificationOf } from '../../src/engine/changes/verification';
 import { isEngineError } from '../../src/engine/errors';
-import { makeRepo } from '../support/queue-repo';
+import { captureWorktreeChange, createTaskWorktree, removeTaskWorktree } from '../../src/engine/git/taskWorktree';
+import { stateDirFor } from '../../src/engine/store/location';
+import { waitFor } from '../support/processes';
+import { makeRepo, sh } from '../support/queue-repo';
 
 const repos: Array<{ cleanup(): void }> = [];
 after(() => repos.forEach((r) => r.cleanup()));
@@ -118,6 +121,26 @@ describe('the worktree tools', () => {
     assert.match(await ws.listDir('src'), /^a.ts\nnew\/$/);
     assert.match(await ws.deleteFile('src/new/b.ts'), /deleted/);
     await refused(ws.editFile('src/a.ts', 'nope', 'x', false), /edit of src\/a.ts not made: old_string matches no place/);
+  });
+});
+
+describe('capturing a worktree', () => {
+  it('sees a same-size edit made in the second the worktree was checked out, captured a second later', async () => {
+    const repo = makeRepo({ 'src/price.js': 'exports.price = (n) => n * 2;\n' });
+    repos.push(repo);
+    const baseTree = sh(repo.dir, ['rev-parse', 'HEAD^{tree}']).trim();
+    const state = await stateDirFor(repo.dir);
+    // Three tries: git's stat check is fooled only within the checkout's second, which a try may miss.
+    for (let i = 0; i < 3; i++) {
+      const wt = await createTaskWorktree(repo.dir, state, { runId: 'r', taskId: `t${i}`, baseCommit: repo.head(), baseTree });
+      fs.writeFileSync(path.join(wt.dir, 'src/price.js'), 'exports.price = (n) => n * 3;\n');
+      // The capture comes after the tests ran: in a later second than the edit.
+      const second = Math.floor(fs.statSync(path.join(wt.dir, 'src/price.js')).mtimeMs / 1000);
+      await waitFor(() => Math.floor(Date.now() / 1000) > second, 'the next second', 3000);
+      const { patch } = await captureWorktreeChange(wt);
+      assert.match(patch, /\+exports.price = \(n\) => n \* 3;/, `try ${i + 1}`);
+      await removeTaskWorktree(repo.dir, wt);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm, rmdir } from 'node:fs/promises';
+import { copyFile, mkdir, rm, rmdir, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError } from '../errors';
 import { git } from './exec';
@@ -75,8 +75,15 @@ export async function captureWorktreeChange(wt: { dir: string; baseTree: string 
   const signal = opts.signal;
   return withPrivateIndex(async (env) => {
     const own = (await git(['rev-parse', '--path-format=absolute', '--git-path', 'index'], { cwd: dir, signal })).stdout.trim();
+    // The copy keeps the index's own mtime: git trusts a file's stat data only when the file is
+    // older than the index, so a same-size edit made in the checkout's second must still look
+    // racy, or it is missed (a fresh mtime on the copy would hide it).
     const seeded = await copyFile(own, env.GIT_INDEX_FILE!).then(
-      () => true,
+      async () => {
+        const st = await stat(own);
+        await utimes(env.GIT_INDEX_FILE!, st.atime, st.mtime);
+        return true;
+      },
       () => false,
     );
     const read = await git(['read-tree', ...(seeded ? ['-m'] : []), baseTree], { cwd: dir, env, signal, check: false });
