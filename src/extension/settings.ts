@@ -79,6 +79,7 @@ export function settingsToEngineConfig(read: (key: string) => unknown): Settings
     ['checkCommand', 'checkCommand', str],
     ['budgetUsd', 'budgetUsd', num],
     ['targetBranch', 'targetRef', str],
+    ['developer', 'developer', str],
   ];
   for (const [key, field, conv] of optional) {
     const v = conv(read(key));

@@ -116,16 +116,17 @@ async function runCommand(s: ToolState, line: string): Promise<ToolAnswer> {
  * marked as failing its check (the user and the reviewer see that).
  */
 async function finish(s: ToolState, summary: string): Promise<ToolAnswer> {
+  let output = '';
   if (s.checkCommand && s.edited && (s.dirty || s.verification === undefined)) {
-    const ran = await runCommand(s, s.checkCommand);
-    if (s.verification?.passed) return { content: `check passed\n${ran.content}`, isError: false, finish: { summary } };
+    output = (await runCommand(s, s.checkCommand)).content;
+    if (s.verification?.passed) return { content: `check passed\n${output}`, isError: false, finish: { summary } };
   } else if (!s.checkCommand || !s.edited || s.verification?.passed) {
     return { content: 'finished', isError: false, finish: { summary } };
   }
   if (s.failedFinishes >= 1) return { content: 'finished with a failing check', isError: false, finish: { summary } };
   s.failedFinishes++;
   return {
-    content: `not finished: the check failed. ${verificationText(s.verification!)}\nFix the cause and finish again; finishing again without a fix hands the change in marked as failing its check.`,
+    content: `not finished: the check failed. ${verificationText(s.verification!)}\nFix the cause and finish again; finishing again without a fix hands the change in marked as failing its check.${output ? `\n${output}` : ''}`,
     isError: true,
   };
 }
