@@ -73,8 +73,9 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
       const stopReason = step.finishReason ?? (forcedTool || calls.length > 0 ? 'tool_use' : 'end_turn');
       const first = step.latency?.firstTokenMs ?? 0;
       const per = step.latency?.perTokenMs ?? 0;
+      const argParts = calls.map((c) => chunk(JSON.stringify(c.input), step.chunkChars ?? 16));
       if (!stream) {
-        await sleep(first + per * parts.length);
+        await sleep(first + per * (parts.length + argParts.reduce((n, a) => n + a.length, 0)));
         let toolInput: unknown = step.text;
         if (forcedTool) {
           try {
@@ -105,7 +106,10 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
       for (let i = 0; i < calls.length; i++) {
         const c = calls[i]!;
         res.write(sse('content_block_start', { type: 'content_block_start', index: i + 1, content_block: { type: 'tool_use', id: c.id, name: c.name, input: {} } }));
-        for (const piece of chunk(JSON.stringify(c.input), 16)) res.write(sse('content_block_delta', { type: 'content_block_delta', index: i + 1, delta: { type: 'input_json_delta', partial_json: piece } }));
+        for (const piece of argParts[i]!) {
+          if (per) await sleep(per);
+          res.write(sse('content_block_delta', { type: 'content_block_delta', index: i + 1, delta: { type: 'input_json_delta', partial_json: piece } }));
+        }
         res.write(sse('content_block_stop', { type: 'content_block_stop', index: i + 1 }));
       }
       res.write(sse('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: output } }));

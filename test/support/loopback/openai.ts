@@ -51,8 +51,10 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
       const finish = step.finishReason ?? (calls.length > 0 ? 'tool_calls' : 'stop');
       const first = step.latency?.firstTokenMs ?? 0;
       const per = step.latency?.perTokenMs ?? 0;
+      // Tool-call arguments are output too: they take the same time per chunk as text.
+      const argParts = calls.map((c) => chunk(c.function.arguments, step.chunkChars ?? 16));
       if (!stream) {
-        await sleep(first + per * parts.length);
+        await sleep(first + per * (parts.length + argParts.reduce((n, a) => n + a.length, 0)));
         sendJson(res, 200, {
           id, object: 'chat.completion', created, model,
           choices: [{ index: 0, message: { role: 'assistant', content: step.text, refusal: null, ...(calls.length > 0 ? { tool_calls: calls } : {}) }, finish_reason: finish, logprobs: null }],
@@ -71,7 +73,10 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
       for (let i = 0; i < calls.length; i++) {
         const c = calls[i]!;
         res.write(frame({ tool_calls: [{ index: i, id: c.id, type: 'function', function: { name: c.function.name, arguments: '' } }] }, null));
-        for (const piece of chunk(c.function.arguments, 16)) res.write(frame({ tool_calls: [{ index: i, function: { arguments: piece } }] }, null));
+        for (const piece of argParts[i]!) {
+          if (per) await sleep(per);
+          res.write(frame({ tool_calls: [{ index: i, function: { arguments: piece } }] }, null));
+        }
       }
       res.write(frame({}, finish));
       if (req.body?.stream_options?.include_usage) {
