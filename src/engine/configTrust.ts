@@ -20,7 +20,8 @@ import { EngineError } from './errors';
  * - `protectedPaths` and `maxPatchBytes` can switch off protection and size limits;
  * - `targetRef` chooses which branch changes land on;
  * - `agents` names commands that run as coding agents;
- * - `agent.allowedCommands` adds commands the built-in developer may run.
+ * - `agent.allowedCommands` adds commands the built-in developer may run, and `developer`
+ *   switches on the developer that runs the repository's test and lint scripts.
  * Everything else (routes, prices, timeouts, concurrency) only tunes work the user asked for.
  */
 export const RISKY_CONFIG_KEYS = [
@@ -34,6 +35,7 @@ export const RISKY_CONFIG_KEYS = [
   'targetRef',
   'agents',
   'agent.allowedCommands',
+  'developer',
 ] as const;
 
 /** The risky keys a raw (unparsed) config object sets, in RISKY_CONFIG_KEYS order. */

@@ -122,6 +122,7 @@ export const RISKY_SETTINGS = [
   'protectedPaths',
   'targetBranch',
   'autoApprove',
+  'developer',
 ] as const;
 
 /** What `WorkspaceConfiguration.inspect` tells about one setting (the fields used here). */
