@@ -127,6 +127,27 @@ describe('the tool developer against the real SDKs', () => {
     assert.match(JSON.stringify(devRequests(server)[2]!.body.messages), /one reply left: call finish/);
   });
 
+  it("a plan's verify command is the task's check when the allow list takes it, and ignored when not", async () => {
+    server = await startOpenAIServer((req) => {
+      if (isReview(req)) return { type: 'reply', text: REVIEW_OK };
+      const turn = (req.body.messages as Array<{ role: string }>).filter((m) => m.role === 'assistant').length;
+      // A server that takes tools but whose model writes its call as JSON text.
+      return turn === 0
+        ? { type: 'reply', text: JSON.stringify({ tool: 'edit_file', input: { path: 'src/price.js', old_string: 'n * 2', new_string: 'n * 3' } }) }
+        : calls({ name: 'finish', input: { summary: 'tripled' } });
+    });
+    const { change } = await runOne({ provider: 'openai', model: 'gpt-test' }, { openai: server }, { checkCommand: undefined }, { verify: 'npm run test' });
+    assert.equal(change!.verification?.command, 'npm run test');
+    assert.deepEqual(change!.verification?.counts, { passed: 2, failed: 0, total: 2 });
+    await server.close();
+    fx!.cleanup();
+    server = await startOpenAIServer((req) => isReview(req) ? { type: 'reply', text: REVIEW_OK } : (req.body.messages as unknown[]).length > 2 ? calls({ name: 'finish', input: { summary: 's' } }) : calls({ name: 'edit_file', input: { path: 'src/price.js', old_string: 'n * 2', new_string: 'n * 3' } }));
+    const refused = await runOne({ provider: 'openai', model: 'gpt-test' }, { openai: server }, { checkCommand: undefined }, { verify: 'rm -rf src' });
+    assert.equal(refused.task.status, 'proposed');
+    assert.equal(refused.change!.verification, undefined, 'a verify command off the allow list never runs');
+    assert.match(refused.change!.patch, /n \* 3/);
+  });
+
   it('an endpoint that refuses tools gets one JSON object per turn, remembered for the next task', async () => {
     server = await startOpenAIServer((req) => {
       if (isReview(req)) return { type: 'reply', text: REVIEW_OK };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { EngineConfig } from '../../config';
 import { EngineError, throwIfAborted } from '../../errors';
 import type { Logger } from '../../ports';
+import { jsonAsToolCall } from '../../providers/toolFallback';
 import type { ChatMessage, ToolResult } from '../../providers/types';
 import type { AgentHarness, HarnessInput, HarnessResult } from '../harness';
 import type { ModelClientLike } from '../types';
@@ -151,7 +152,8 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
       usage.inputTokens += res.usage.inputTokens;
       usage.outputTokens += res.usage.outputTokens;
       usage.costUsd += res.costUsd;
-      const calls = res.toolCalls ?? [];
+      // Some compatible servers take `tools` but let the model answer in text: a JSON call in the text counts.
+      const calls = res.toolCalls?.length ? res.toolCalls : (jsonAsToolCall(res, DEVELOPER_TOOLS).toolCalls ?? []);
       if (res.text.trim()) note(`assistant: ${res.text.trim()}`);
       const last = step + 1 === maxSteps ? '\nYou have one reply left: call finish in it.' : '';
       if (calls.length === 0) {
