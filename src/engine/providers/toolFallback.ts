@@ -27,7 +27,7 @@ export function toolsAsJson(req: ChatRequest): ChatRequest {
   const messages: ChatMessage[] = [];
   for (const m of req.messages) {
     if (m.role === 'assistant' && m.toolCalls?.length) {
-      // One JSON object per turn: several native calls are replayed as their first one's text form, each on its own.
+      // Native turns may hold several calls; replayed as text, each is one JSON object on its own line.
       messages.push({ role: 'assistant', content: m.toolCalls.map(renderCall).join('\n') });
     } else if (m.role === 'user' && m.toolResults?.length) {
       const results = m.toolResults.map((r) => `${r.isError ? 'Error from' : 'Result of'} ${r.name}:\n${r.content}`);

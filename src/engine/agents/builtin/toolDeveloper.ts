@@ -158,7 +158,8 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
       const last = step + 1 === maxSteps ? '\nYou have one reply left: call finish in it.' : '';
       if (calls.length === 0) {
         if (++toolless > MAX_TOOLLESS) throw new EngineError('agent/model-output', `the model kept answering without calling a tool (${MAX_TOOLLESS + 1} replies)`);
-        messages.push({ role: 'assistant', content: res.text });
+        // Some APIs refuse an empty assistant turn.
+        messages.push({ role: 'assistant', content: res.text.trim() ? res.text : '(no answer)' });
         messages.push({ role: 'user', content: `Answer by calling a tool; call finish with a summary when the subtask is done.${last}` });
         continue;
       }
@@ -170,6 +171,8 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
           results.push({ callId: call.id, name: call.name, content: 'not run: the task had finished', isError: true });
           continue;
         }
+        // Each tool call counts as the agent printing something, so a long run of silent tool turns is not taken for a stall.
+        input.onEvent({ type: 'output', stream: 'stdout', text: `[${call.name}]\n` });
         const answer = await runToolCall(state, call);
         note(`${call.name} ${JSON.stringify(call.input).slice(0, 500)}\n→ ${answer.isError ? 'error: ' : ''}${answer.content.slice(0, 2000)}`);
         results.push({ callId: call.id, name: call.name, content: answer.content, isError: answer.isError || undefined });
