@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { chunk, sendJson, sleep, startLoopback, startSse, type LoopbackScript, type LoopbackServer, type LoopbackStep, type ReceivedRequest } from './common';
+import { chunk, pacer, sendJson, sleep, startLoopback, startSse, type LoopbackScript, type LoopbackServer, type LoopbackStep, type ReceivedRequest } from './common';
 
 /**
  * A loopback Anthropic Messages server (`POST /v1/messages`), JSON and SSE (`message_start`,
@@ -103,11 +103,12 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
         res.write(delta(parts[i]));
       }
       res.write(sse('content_block_stop', { type: 'content_block_stop', index: 0 }));
+      const paced = pacer(per);
       for (let i = 0; i < calls.length; i++) {
         const c = calls[i]!;
         res.write(sse('content_block_start', { type: 'content_block_start', index: i + 1, content_block: { type: 'tool_use', id: c.id, name: c.name, input: {} } }));
         for (const piece of argParts[i]!) {
-          if (per) await sleep(per);
+          await paced();
           res.write(sse('content_block_delta', { type: 'content_block_delta', index: i + 1, delta: { type: 'input_json_delta', partial_json: piece } }));
         }
         res.write(sse('content_block_stop', { type: 'content_block_stop', index: i + 1 }));

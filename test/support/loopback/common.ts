@@ -64,6 +64,20 @@ export interface Responder {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Paces a stream at `perMs` a chunk against the clock: each call waits until its chunk is due,
+ * and not at all when it is already late, so a sub-millisecond pace is kept on average.
+ */
+export function pacer(perMs: number): () => Promise<void> {
+  const start = performance.now();
+  let n = 0;
+  return async () => {
+    n++;
+    const wait = start + n * perMs - performance.now();
+    if (wait >= 1) await sleep(wait);
+  };
+}
+
 /** Splits text into streamed chunks (roughly "tokens"). */
 export function chunk(text: string, size = 8): string[] {
   const out: string[] = [];

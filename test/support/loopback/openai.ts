@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { chunk, sendJson, sleep, startLoopback, startSse, type LoopbackScript, type LoopbackServer, type LoopbackStep, type ReceivedRequest } from './common';
+import { chunk, pacer, sendJson, sleep, startLoopback, startSse, type LoopbackScript, type LoopbackServer, type LoopbackStep, type ReceivedRequest } from './common';
 
 /**
  * A loopback OpenAI Chat Completions server (`POST /v1/chat/completions`), JSON and SSE
@@ -69,12 +69,14 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
         if (i > 0 && per) await sleep(per);
         res.write(frame({ content: parts[i] }, null));
       }
-      // Each call: a first piece with id and name, then its arguments in chunks.
+      // Each call: a first piece with id and name, then its arguments in chunks, paced against
+      // a clock (a timer per chunk would take ≥ 1 ms each and stretch short per-token delays).
+      const paced = pacer(per);
       for (let i = 0; i < calls.length; i++) {
         const c = calls[i]!;
         res.write(frame({ tool_calls: [{ index: i, id: c.id, type: 'function', function: { name: c.function.name, arguments: '' } }] }, null));
         for (const piece of argParts[i]!) {
-          if (per) await sleep(per);
+          await paced();
           res.write(frame({ tool_calls: [{ index: i, function: { arguments: piece } }] }, null));
         }
       }
