@@ -144,6 +144,20 @@ describe('capturing a worktree', () => {
   });
 });
 
+describe('parallel task worktrees', () => {
+  it('are all created when many tasks start at once (git reads the others\' half-written admin folders)', async () => {
+    const repo = makeRepo(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`f${i}.txt`, `x${i}\n`])));
+    repos.push(repo);
+    const baseTree = sh(repo.dir, ['rev-parse', 'HEAD^{tree}']).trim();
+    const state = await stateDirFor(repo.dir);
+    for (let round = 0; round < 3; round++) {
+      const made = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => createTaskWorktree(repo.dir, state, { runId: `r${round}`, taskId: `t${i}`, baseCommit: repo.head(), baseTree })));
+      const failed = made.filter((m) => m.status === 'rejected').map((m) => String((m as PromiseRejectedResult).reason));
+      assert.deepEqual(failed, [], `round ${round + 1}`);
+    }
+  });
+});
+
 describe('the command runner', () => {
   it('runs without provider keys in its environment', async () => {
     const env = commandEnv({ PATH: process.env.PATH, OPENAI_API_KEY: 'sk-x', ANTHROPIC_API_KEY: 'a', GITHUB_TOKEN: 't', HYPERION_AGENT: 'x', HOME: '/h' });
