@@ -16,6 +16,8 @@ export interface ToolState {
   allow: AllowListInput;
   /** The task's check command (configured or the plan's `verify`), if any. */
   checkCommand: string | undefined;
+  /** The check is the user's configured command, run as they wrote it (a shell line); a plan's `verify` runs as argv. */
+  checkInShell: boolean;
   timeoutMs: number;
   signal: AbortSignal;
   /** A file was changed since the check last ran. */
@@ -91,14 +93,16 @@ function isCheck(s: ToolState, line: string): boolean {
 async function runCommand(s: ToolState, line: string): Promise<ToolAnswer> {
   const check = isCheck(s, line);
   let argv: string[];
-  if (check) argv = [s.checkCommand!];
+  const parsed = parseCommandLine(s.checkCommand ?? '');
+  if (check && s.checkInShell) argv = [s.checkCommand!];
+  else if (check && parsed.ok) argv = parsed.argv;
   else {
     const d = decideCommand(line, s.allow);
     if (!d.allowed) return { content: `command refused: ${d.reason}`, isError: true };
     argv = d.argv;
   }
   s.onProgress(`running ${check ? s.checkCommand : line}`);
-  const r = await runAllowedCommand(argv, { cwd: s.ws.root, timeoutMs: s.timeoutMs, signal: s.signal, shell: check, onOutput: s.onOutput });
+  const r = await runAllowedCommand(argv, { cwd: s.ws.root, timeoutMs: s.timeoutMs, signal: s.signal, shell: check && s.checkInShell, onOutput: s.onOutput });
   if (s.signal.aborted) throw s.signal.reason;
   if (check) {
     s.verification = verificationOf(s.checkCommand!, r);

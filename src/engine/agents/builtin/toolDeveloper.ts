@@ -117,6 +117,7 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
     ws: new Workspace(input.worktree, { protectedPaths: config.protectedPaths, signal }),
     allow: { checkCommand, packageScripts: scripts, extra: config.agent.allowedCommands },
     checkCommand,
+    checkInShell: checkCommand !== undefined && checkCommand === config.checkCommand,
     timeoutMs: config.agent.commandTimeoutMs,
     signal,
     dirty: false,
