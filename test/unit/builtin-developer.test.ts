@@ -16,7 +16,7 @@ useTempWorktrees();
 
 /** A package whose test wants price() to triple; the code doubles. */
 const FILES = {
-  'package.json': `${JSON.stringify({ name: 'shop', version: '1.0.0', scripts: { test: 'node --test test/' } }, null, 2)}\n`,
+  'package.json': `${JSON.stringify({ name: 'shop', version: '1.0.0', scripts: { test: 'node --test' } }, null, 2)}\n`,
   'src/price.js': 'exports.price = (n) => n * 2;\n',
   'test/price.test.js': "const test = require('node:test');\nconst assert = require('node:assert');\nconst { price } = require('../src/price.js');\ntest('triples', () => assert.equal(price(2), 6));\ntest('zero', () => assert.equal(price(0), 0));\n",
 };

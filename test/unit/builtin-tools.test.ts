@@ -160,7 +160,7 @@ describe('parallel task worktrees', () => {
 
 describe('the command runner', () => {
   it('runs without provider keys in its environment', async () => {
-    const env = commandEnv({ PATH: process.env.PATH, OPENAI_API_KEY: 'sk-x', ANTHROPIC_API_KEY: 'a', GITHUB_TOKEN: 't', HYPERION_AGENT: 'x', HOME: '/h' });
+    const env = commandEnv({ PATH: process.env.PATH, OPENAI_API_KEY: 'sk-x', ANTHROPIC_API_KEY: 'a', GITHUB_TOKEN: 't', HYPERION_AGENT: 'x', HOME: '/h', npm_config_local_prefix: '/outer', INIT_CWD: '/outer', NODE_TEST_CONTEXT: 'child' });
     assert.deepEqual(Object.keys(env).sort(), ['CI', 'GIT_TERMINAL_PROMPT', 'HOME', 'PATH']);
     const r = await runAllowedCommand([process.execPath, '-e', 'console.log(Object.keys(process.env).filter(k => /KEY|TOKEN/.test(k)).join(",") || "none")'], {
       cwd: os.tmpdir(), timeoutMs: 20_000, signal: new AbortController().signal, env: commandEnv({ ...process.env, OPENAI_API_KEY: 'sk-leak' }),

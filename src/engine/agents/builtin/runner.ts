@@ -25,14 +25,18 @@ export const OUTPUT_TAIL = 6144;
 /** Variables never passed to a command the model asked for: keys, tokens and credentials. */
 const SECRET_NAME = /(?:API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY|SESSION|AUTH)/i;
 const SECRET_EXACT = new Set(['OPENAI_BASE_URL', 'ANTHROPIC_BASE_URL', 'AWS_ACCESS_KEY_ID', 'SSH_AUTH_SOCK', 'GIT_ASKPASS', 'SSH_ASKPASS']);
-/** Set by a node:test runner around Hyperion; inherited, it makes the project's own `node --test` skip its files. */
-const RUNNER_CONTEXT = new Set(['NODE_TEST_CONTEXT']);
+/**
+ * Set by a runner around Hyperion: node:test's context makes the project's own `node --test`
+ * skip its files, and an outer npm's `npm_*` settings (its package's prefix among them) make
+ * `npm test` in the worktree run the outer package's script.
+ */
+const RUNNER_CONTEXT = new Set(['NODE_TEST_CONTEXT', 'INIT_CWD']);
 
 /** The environment a command runs with: the user's, minus anything that looks like a secret. */
 export function commandEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
-    if (v === undefined || SECRET_NAME.test(k) || SECRET_EXACT.has(k) || RUNNER_CONTEXT.has(k) || k.startsWith('HYPERION_')) continue;
+    if (v === undefined || SECRET_NAME.test(k) || SECRET_EXACT.has(k) || RUNNER_CONTEXT.has(k) || /^npm_/i.test(k) || k.startsWith('HYPERION_')) continue;
     out[k] = v;
   }
   // Tests that look for CI or a TTY behave the same every run; git never prompts.
