@@ -16,7 +16,8 @@ import type { TaskSpan } from '../src/engine/schedule/spans';
 import { breakdown, median, taskTimes, type RunBreakdown, type TaskTimes } from './support/breakdown';
 import { levelsOf, loadGoals, simulatedTimes, singleTaskPlan, widestAntichain, type GoalFile } from './support/goals';
 import { geomean, loadNow, machineLine, table } from './support/machine';
-import { startModelServers, type ModelServers } from './support/modelServer';
+import { startModelServers, type CallRecord, type ModelServers } from './support/modelServer';
+import { criticalPath } from '../src/engine/graph/dag';
 import { RATES } from './support/rates';
 import { makeSampleRepo } from './support/sampleRepo';
 
@@ -28,6 +29,8 @@ const arg = (name: string) => {
 /** Real time is divided by SCALE so the run fits in ~3 minutes; model-time ratios do not change. */
 const SCALE = Number(arg('scale') ?? 20);
 const ONLY = arg('only')?.split(',');
+/** `--developer tools`: the built-in developer edits in the task's worktree with tool calls (issue 11) instead of answering whole files. */
+const DEVELOPER = arg('developer') === 'tools' ? 'tools' : 'whole-file';
 const CONCURRENCY = 8;
 
 const ref = (tier: keyof typeof RATES): ModelRef => ({ provider: RATES[tier].provider, model: RATES[tier].model });
@@ -38,6 +41,7 @@ function config(servers: ModelServers, routes: Record<string, ModelRef[]>): Engi
     routes,
     concurrency: CONCURRENCY,
     agentMaxSteps: 4,
+    developer: DEVELOPER,
     timeoutMs: 600_000,
     maxRetries: 0,
   });
@@ -60,8 +64,8 @@ function countingLogger(): Logger & { problems: string[] } {
 
 function checkRun(view: RunView, goal: GoalFile, mode: string, engine: Engine): void {
   const bad = view.tasks.filter((t) => t.status !== 'proposed');
-  // approve: 'none' leaves every change proposed, so a finished run waits for review.
-  if (view.status !== 'awaiting-review' || bad.length > 0) {
+  // approve: none leaves every change proposed, which the run shows as awaiting review.
+  if ((view.status !== 'done' && view.status !== 'awaiting-review') || bad.length > 0) {
     throw new Error(`${goal.name} (${mode}): run ${view.status}${view.error ? `: ${view.error}` : ''}; tasks not proposed: ${bad.map((t) => `${t.id}=${t.status} ${t.error ?? ''}`).join(', ')}`);
   }
   const changes = engine.listChanges({ runId: view.id });
@@ -69,7 +73,17 @@ function checkRun(view: RunView, goal: GoalFile, mode: string, engine: Engine): 
   if (changes.length !== view.tasks.length || unreviewed.length > 0) throw new Error(`${goal.name} (${mode}): ${unreviewed.length} change(s) without files or approval`);
 }
 
+/** Planner + the heaviest chain of (developer + review) as the model server slept them. */
+function measuredCriticalPath(goal: GoalFile, calls: readonly CallRecord[]): { ms: number; path: string[] } {
+  const ms = (role: string, id?: string) => calls.find((c) => c.role === role && (id === undefined || c.taskId === id))?.latencyMs ?? 0;
+  const cp = criticalPath(goal.plan.tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn, weight: ms('developer', t.id) + ms('reviewer', t.id) })));
+  return { ms: ms('planner') + cp.length, path: cp.path };
+}
+
 interface GoalResult {
+  /** Developer output tokens of (b): the protocol used, and whole-file for the same files (tools only). */
+  devTokens: number;
+  wholeFileTokens: number;
   goal: GoalFile;
   tasks: number;
   width: number;
@@ -95,7 +109,7 @@ async function runSingle(engine: Engine, servers: ModelServers, goal: GoalFile):
   return wall;
 }
 
-async function runHyperion(engine: Engine, servers: ModelServers, goal: GoalFile, criticalPath: string[], spans: readonly TaskSpan[]): Promise<{ wall: number; bd: RunBreakdown; times: TaskTimes[] }> {
+async function runHyperion(engine: Engine, servers: ModelServers, goal: GoalFile, criticalPath: string[], spans: readonly TaskSpan[]): Promise<{ wall: number; bd: RunBreakdown; times: TaskTimes[]; calls: CallRecord[] }> {
   const from = servers.calls.length;
   const planStart = Date.now();
   const t0 = performance.now();
@@ -112,7 +126,9 @@ async function runHyperion(engine: Engine, servers: ModelServers, goal: GoalFile
   if (count('planner') !== 1 || count('developer') !== n || count('reviewer') !== n) {
     throw new Error(`${goal.name} (hyperion): expected 1 planner, ${n} developer and ${n} review calls, got ${count('planner')}/${count('developer')}/${count('reviewer')}`);
   }
-  return { wall, bd: breakdown(view, calls, { planStart, planEnd, done: doneAt }, criticalPath), times: taskTimes(spans, view.id) };
+  // The tool developer's answers depend on the files as the task finds them, so its critical path comes from the model times the server actually slept.
+  const cp = DEVELOPER === 'tools' ? measuredCriticalPath(goal, calls).path : criticalPath;
+  return { wall, bd: breakdown(view, calls, { planStart, planEnd, done: doneAt }, cp), times: taskTimes(spans, view.id), calls };
 }
 
 async function main(): Promise<void> {
@@ -120,6 +136,8 @@ async function main(): Promise<void> {
   const repo = makeSampleRepo();
   const servers = await startModelServers(SCALE);
   const stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-bench-state-'));
+  // Task worktrees of the tool developer go with the bench's state, not into the user's cache.
+  process.env.HYPERION_WORKTREES_DIR ??= path.join(stateRoot, 'worktrees');
   const logA = countingLogger();
   const logB = countingLogger();
   const engines: Engine[] = [];
@@ -151,14 +169,23 @@ async function main(): Promise<void> {
     servers.scale = SCALE;
 
     const results: GoalResult[] = [];
+    const existing: [number, number] = [0, 0];
     for (const goal of goals) {
       const width = widestAntichain(goal.plan.tasks);
       if (width > CONCURRENCY) throw new Error(`${goal.name}: ${width} independent tasks exceed the concurrency ${CONCURRENCY}; the critical-path bound would not hold`);
       const sim = simulatedTimes(goal, SCALE);
       servers.goal = goal;
+      const fromA = servers.calls.length;
       const wallA = await runSingle(single, servers, goal);
-      const { wall: wallB, bd, times } = await runHyperion(hyperion, servers, goal, sim.criticalPath, spans);
-      results.push({ goal, tasks: goal.plan.tasks.length, width, levels: levelsOf(goal), cpMs: sim.criticalPathMs, singleModelMs: sim.singleMs, wallA, wallB, bd, times });
+      const singleMs = DEVELOPER === 'tools' ? servers.calls.slice(fromA).reduce((n, c) => n + c.latencyMs, 0) : sim.singleMs;
+      const { wall: wallB, bd, times, calls } = await runHyperion(hyperion, servers, goal, sim.criticalPath, spans);
+      const cpMs = DEVELOPER === 'tools' ? measuredCriticalPath(goal, calls).ms : sim.criticalPathMs;
+      const dev = calls.filter((c) => c.role === 'developer');
+      const devTokens = dev.reduce((n, c) => n + c.outputTokens, 0);
+      const wholeFileTokens = dev.reduce((n, c) => n + (c.wholeFileTokens ?? c.outputTokens), 0);
+      existing[0] += dev.reduce((n, c) => n + (c.existingTokens?.[0] ?? 0), 0);
+      existing[1] += dev.reduce((n, c) => n + (c.existingTokens?.[1] ?? 0), 0);
+      results.push({ goal, tasks: goal.plan.tasks.length, width, levels: levelsOf(goal), cpMs, singleModelMs: singleMs, wallA, wallB, bd, times, devTokens, wholeFileTokens });
       process.stderr.write(`  ${goal.name}: a ${wallA.toFixed(0)} ms, b ${wallB.toFixed(0)} ms\n`);
     }
 
@@ -194,6 +221,11 @@ async function main(): Promise<void> {
     out(`per task, from the engine's own spans (median over all ${all.length} tasks of (b), ms of real time; model = provider calls, SDK and HTTP included):`);
     out(`  start -> developer request ${med((t) => t.beforeDev)}, developer answer -> review request ${med((t) => t.devToReview)}, review answer -> settled ${med((t) => t.afterReview)}, model ${med((t) => t.model)}`);
     out(`  engine time per task outside model calls: median ${f0(engineMedian)}, mean ${f0(all.reduce((s, t) => s + t.engine, 0) / Math.max(1, all.length))}, max ${f0(Math.max(...all.map((t) => t.engine)))} (goal: median <= 50)`);
+    out('');
+    out(`developer protocol: ${DEVELOPER}${DEVELOPER === 'tools' ? ' (edit_file/write_file + finish in one turn; whole-file = a whole-file answer that leads to the same files)' : ''}`);
+    out(table(['goal', 'dev output tokens', 'whole-file tokens, same files', 'ratio'], results.map((r) => [r.goal.name, String(r.devTokens), String(r.wholeFileTokens), f2(r.devTokens / r.wholeFileTokens)])));
+    out(`developer output tokens per goal (mean): ${f0(sum((r) => r.devTokens) / n)}; whole-file for the same files ${f0(sum((r) => r.wholeFileTokens) / n)}; tools/whole-file ${f2(sum((r) => r.devTokens) / sum((r) => r.wholeFileTokens))}`);
+    if (DEVELOPER === 'tools') out(`  of which edits to files that existed before the task: ${existing[0]} vs ${existing[1]} tokens whole-file (${f2(existing[0] / Math.max(1, existing[1]))}); the rest is new files, the same size either way`);
     const problems = [...logA.problems, ...logB.problems];
     out(`1-minute load average at the end: ${loadNow()} (this box has ${os.availableParallelism()} cpus; other work on it slows (b) more than (a))`);
     if (problems.length > 0) out(`engine warnings/errors (${problems.length}):\n  ${problems.slice(0, 10).join('\n  ')}`);

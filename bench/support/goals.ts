@@ -49,8 +49,12 @@ export function taskAnswer(goal: GoalFile, t: PlanTask): string {
  */
 export function singleAnswer(goal: GoalFile): string {
   const files = goal.plan.tasks.flatMap((t) => taskFiles(goal, t));
-  const summary = [`${goal.plan.goal}. The change, part by part:`, ...goal.plan.tasks.map((t, i) => `${i + 1}. ${t.title} (${t.files.join(', ')}).`)].join('\n');
-  return JSON.stringify({ action: 'finish', summary, files });
+  return JSON.stringify({ action: 'finish', summary: singleSummary(goal), files });
+}
+
+/** The single model's summary: it walks through the parts. */
+export function singleSummary(goal: GoalFile): string {
+  return [`${goal.plan.goal}. The change, part by part:`, ...goal.plan.tasks.map((t, i) => `${i + 1}. ${t.title} (${t.files.join(', ')}).`)].join('\n');
 }
 
 /** The planner's answer: the recorded plan, as a model would write it. */

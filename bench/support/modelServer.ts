@@ -1,8 +1,9 @@
 import type { LoopbackServer, LoopbackStep, ReceivedRequest } from '../../test/support/loopback/common';
 import { startAnthropicServer } from '../../test/support/loopback/anthropic';
 import { startOpenAIServer } from '../../test/support/loopback/openai';
-import { planAnswer, reviewAnswer, singleAnswer, taskAnswer, type GoalFile } from './goals';
-import { loopbackLatency, rateOfModel, replyLatencyMs } from './rates';
+import { planAnswer, reviewAnswer, singleAnswer, singleSummary, taskAnswer, type GoalFile } from './goals';
+import { loopbackLatency, rateOfModel, replyLatencyMs, tokensOf } from './rates';
+import { toolAnswer } from './toolAnswers';
 
 /**
  * Loopback OpenAI and Anthropic servers that play the models of the orchestration benchmark.
@@ -21,6 +22,12 @@ export interface CallRecord {
   arrivedAt: number;
   /** Simulated model time the server waits before answering. */
   latencyMs: number;
+  /** Output tokens of the answer (text, or tool calls with their arguments). */
+  outputTokens: number;
+  /** Tool developer answers: what a whole-file answer for the same resulting files would cost. */
+  wholeFileTokens?: number;
+  /** Tool developer answers: [tools, whole-file] tokens for the files that existed before the task. */
+  existingTokens?: [number, number];
 }
 
 export interface ModelServers {
@@ -60,12 +67,21 @@ export async function startModelServers(scale: number): Promise<ModelServers> {
     const taskId = /# Subtask (\S+):/.exec(user)?.[1];
     let role: CallRole;
     let text: string;
+    let tools: ReturnType<typeof toolAnswer> | undefined;
     if (system.includes('You are the planner')) {
       role = 'planner';
       text = planAnswer(goal);
     } else if (system.includes('You review one proposed change')) {
       role = 'reviewer';
       text = reviewAnswer(taskId ?? '?');
+    } else if (system.includes('careful software developer') && JSON.stringify(req.body?.tools ?? []).includes('"edit_file"')) {
+      // The tool developer (`--developer tools`): one turn of edits and finish.
+      role = 'developer';
+      const tasks = taskId === 'all' ? goal.plan.tasks : goal.plan.tasks.filter((t) => t.id === taskId);
+      if (tasks.length === 0) return fail(`unknown task "${taskId}"`);
+      if (JSON.stringify(req.body.messages).match(/"(?:tool_call_id|tool_use_id)"/)) return fail(`task "${taskId}" needed a second turn: an edit did not apply`);
+      tools = toolAnswer(goal, tasks, taskId === 'all' ? singleSummary(goal) : `${tasks[0]!.title}: done as asked, in ${tasks[0]!.files.join(', ')}.`, user);
+      text = JSON.stringify(tools.toolCalls.map((c) => ({ name: c.name, input: c.input })));
     } else if (system.includes('careful software developer')) {
       role = 'developer';
       if (taskId === 'all') text = singleAnswer(goal);
@@ -81,8 +97,11 @@ export async function startModelServers(scale: number): Promise<ModelServers> {
     } catch (e) {
       return fail((e as Error).message);
     }
-    calls.push({ role, taskId, model, arrivedAt: Date.now(), latencyMs: replyLatencyMs(rate, text, state.scale) });
-    return { type: 'reply', text, usage: { input: Math.ceil(JSON.stringify(req.body).length / 4), output: Math.ceil(text.length / 4) }, ...loopbackLatency(rate, state.scale) };
+    const outputTokens = tokensOf(text);
+    calls.push({ role, taskId, model, arrivedAt: Date.now(), latencyMs: replyLatencyMs(rate, text, state.scale), outputTokens, ...(tools ? { wholeFileTokens: tools.wholeFileTokens, existingTokens: tools.existing } : {}) });
+    const usage = { input: Math.ceil(JSON.stringify(req.body).length / 4), output: outputTokens };
+    if (tools) return { type: 'reply', text: '', toolCalls: tools.toolCalls, usage, ...loopbackLatency(rate, state.scale) };
+    return { type: 'reply', text, usage, ...loopbackLatency(rate, state.scale) };
   };
   const openai = await startOpenAIServer((req) => answer(req));
   const anthropic = await startAnthropicServer((req) => answer(req));

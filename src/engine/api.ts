@@ -108,6 +108,8 @@ export interface ChangeView {
   error?: string;
   /** True when the user accepted only some of its hunks; the rest are kept in its history. */
   partlyAccepted?: boolean;
+  /** The change's own check in the task's worktree, when the developer ran one. */
+  verification?: ChangeVerification;
 }
 
 export interface QueueEntryView {
@@ -412,3 +414,18 @@ export interface RunSummary {
 /** A worker as `hyperion workers` and the sidebar show it. */
 export type WorkerView = WorkerInfo;
 export type { WorkerRunView };
+/**
+ * The result of a change's own check, run by the built-in developer in the task's worktree
+ * before it finished (issue 11). Absent when the task had no check or another agent ran it.
+ */
+export interface ChangeVerification {
+  command: string;
+  passed: boolean;
+  exitCode: number | null;
+  timedOut: boolean;
+  /** Tests counted from the output, when the runner's summary could be read. */
+  counts?: { passed: number; failed: number; total: number };
+  /** The lines that say what failed (empty when it passed). */
+  failingLines: string[];
+  durationMs: number;
+}

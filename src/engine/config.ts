@@ -127,6 +127,26 @@ export const EngineConfig = z.object({
    * `checks` sends the merge queue's checks to workers started with `--checks` too.
    */
   distributed: z.object({ redisUrl: z.string().min(1).optional(), remote: z.string().min(1).default('origin'), checks: z.boolean().default(false) }).optional(),
+  /**
+   * The built-in developer for tasks without an agent: `whole-file` answers with whole files
+   * over a tree (the default for now), `tools` is a coding agent in the task's worktree that
+   * edits in place and runs the check (agents/builtin/).
+   */
+  developer: z.enum(['tools', 'whole-file']).default('whole-file'),
+  /** The `tools` developer's runner (agents/builtin/runner.ts). */
+  agent: z
+    .object({
+      /**
+       * Commands `run_command` may run besides the built-in list (the check command, the
+       * repository's test and lint scripts, read-only git). A command here allows itself and
+       * any command that starts with it followed by more arguments. Runs commands: a risky key.
+       */
+      allowedCommands: z.array(z.string().min(1)).optional(),
+      commandTimeoutMs: z.number().int().positive().default(120_000),
+      /** Model replies per task, the finishing one included. */
+      maxSteps: z.number().int().min(1).default(40),
+    })
+    .default({ commandTimeoutMs: 120_000, maxSteps: 40 }),
 });
 export type EngineConfig = z.infer<typeof EngineConfig>;
 

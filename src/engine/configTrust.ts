@@ -22,6 +22,8 @@ import { EngineError } from './errors';
  * - `agents` names commands that run as coding agents;
  * - `defaultAgent` hands every task to one of them.
  * - `distributed.redisUrl` and `distributed.remote` decide which machines get the tasks and code.
+ * - `agent.allowedCommands` adds commands the built-in developer may run, and `developer`
+ *   switches on the developer that runs the repository's test and lint scripts.
  * Everything else (routes, prices, timeouts, concurrency) only tunes work the user asked for.
  */
 export const RISKY_CONFIG_KEYS = [
@@ -37,6 +39,8 @@ export const RISKY_CONFIG_KEYS = [
   'defaultAgent',
   'distributed.redisUrl',
   'distributed.remote',
+  'agent.allowedCommands',
+  'developer',
 ] as const;
 
 /** The risky keys a raw (unparsed) config object sets, in RISKY_CONFIG_KEYS order. */

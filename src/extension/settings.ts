@@ -129,6 +129,7 @@ export function settingsToEngineConfig(read: (key: string) => unknown): Settings
     ['checkCommand', 'checkCommand', str],
     ['budgetUsd', 'budgetUsd', num],
     ['targetBranch', 'targetRef', str],
+    ['developer', 'developer', str],
   ];
   for (const [key, field, conv] of optional) {
     const v = conv(read(key));
@@ -193,6 +194,7 @@ export const RISKY_SETTINGS = [
   'autoApprove',
   'agents',
   'defaultAgent',
+  'developer',
 ] as const;
 
 /** What `WorkspaceConfiguration.inspect` tells about one setting (the fields used here). */

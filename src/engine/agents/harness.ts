@@ -1,3 +1,4 @@
+import type { ChangeVerification } from '../api';
 import { feedbackSection, type AgentTask, type DependencyResult } from './types';
 
 /**
@@ -80,6 +81,8 @@ export interface HarnessResult {
   transcript: string;
   /** The model the agent says it used, when it says. */
   model?: string;
+  /** The task's own check as the agent ran it last in the worktree (the built-in developer). */
+  verification?: ChangeVerification;
 }
 
 const MAX_DEP_SUMMARY = 2000;

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { ChangeVerification } from '../api';
+import { verificationText } from '../changes/verification';
 import { describeError, isEngineError } from '../errors';
 import type { Logger } from '../ports';
 import { parseJsonReply, zodIssues } from './json';
@@ -25,13 +27,15 @@ export async function reviewChange(input: {
   client: ModelClientLike;
   signal: AbortSignal;
   log: Logger;
+  /** The change's own check in the task's worktree, when the developer ran one. */
+  verification?: ChangeVerification;
 }): Promise<ReviewResult> {
   const { task, client, signal } = input;
   try {
     const res = await client.chat('reviewer', {
       messages: [
         { role: 'system', content: reviewerSystemPrompt() },
-        { role: 'user', content: reviewerPrompt(task, input.summary, input.patch) },
+        { role: 'user', content: reviewerPrompt(task, input.summary, input.patch) + (input.verification ? `\n\n## The check, run in the task's worktree\n${verificationText(input.verification)}` : '') },
       ],
       json: { name: 'review', schema: REVIEW_SCHEMA },
       signal,

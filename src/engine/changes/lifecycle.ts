@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ChangeStatus } from '../api';
+import type { ChangeStatus, ChangeVerification } from '../api';
 import { EngineError } from '../errors';
 import type { Actor, EngineEvent } from '../events';
 import { appendEvent } from '../events';
@@ -107,20 +107,22 @@ export function insertChange(
     id: string; runId: string; taskId: string; baseCommit: string; patch: string; files: string[]; summary: string; model: string | null;
     usage: { input: number; output: number; costUsd: number }; review: { verdict: string | null; comments: string } | null;
     needsExplicitApproval: boolean; policyJson: string; status: 'proposed' | 'rejected'; error: string | null; at: number;
+    verification?: ChangeVerification;
   },
 ): void {
   db.run(
     `INSERT INTO change_requests (id, run_id, task_id, base_commit, patch, files_json, summary, model, input_tokens, output_tokens, cost_usd,
-       review_verdict, review_comments, needs_explicit_approval, policy_json, status, error, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       review_verdict, review_comments, needs_explicit_approval, policy_json, status, error, created_at, updated_at, verification_json)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       c.id, c.runId, c.taskId, c.baseCommit, c.patch, JSON.stringify(c.files), c.summary, c.model, c.usage.input, c.usage.output, c.usage.costUsd,
       c.review?.verdict ?? null, c.review?.comments ?? null, c.needsExplicitApproval ? 1 : 0, c.policyJson, c.status, c.error, c.at, c.at,
+      c.verification ? JSON.stringify(c.verification) : null,
     ],
   );
   const ev: EngineEvent = {
     at: c.at, actor: 'agent', kind: c.status === 'rejected' ? 'change/rejected' : 'change/proposed', runId: c.runId, taskId: c.taskId, subjectId: c.id,
-    to: c.status, reason: c.error ?? undefined, data: { files: c.files, needsExplicitApproval: c.needsExplicitApproval, reviewVerdict: c.review?.verdict ?? null },
+    to: c.status, reason: c.error ?? undefined, data: { files: c.files, needsExplicitApproval: c.needsExplicitApproval, reviewVerdict: c.review?.verdict ?? null, ...(c.verification ? { checkPassed: c.verification.passed } : {}) },
   };
   appendEvent(db, ev);
   events.push(ev);

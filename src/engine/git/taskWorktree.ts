@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm, rmdir } from 'node:fs/promises';
+import { copyFile, mkdir, rm, rmdir, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { EngineError } from '../errors';
+import { EngineError, isEngineError } from '../errors';
 import { git } from './exec';
 import { withPrivateIndex } from './plumbing';
 import { worktreeBaseFor } from '../store/location';
@@ -59,7 +59,18 @@ export async function createTaskWorktree(repo: string, stateDir: string, spec: {
   await mkdir(scratchDir, { recursive: true });
   // checkout.workers=0: parallel checkout, one worker per core (git ≥ 2.32; older git ignores
   // it). Writing the files is what a big checkout costs, and it is ~3× faster so (bench/worktree.bench.ts).
-  await git(['-c', `core.hooksPath=${path.join(stateDir, 'no-hooks')}`, '-c', 'checkout.workers=0', 'worktree', 'add', '--detach', '--quiet', dir, spec.baseCommit], { cwd: repo, signal: spec.signal });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await git(['-c', `core.hooksPath=${path.join(stateDir, 'no-hooks')}`, '-c', 'checkout.workers=0', 'worktree', 'add', '--detach', '--quiet', dir, spec.baseCommit], { cwd: repo, signal: spec.signal });
+      break;
+    } catch (e) {
+      // Parallel tasks add worktrees at the same time, and git reads every worktree's admin folder
+      // while adding one: a folder another add has only half written fails this add. Try again.
+      if (attempt >= 4 || !isEngineError(e, 'git/') || !/\.git\/worktrees\/[^/\s]+\/(?:commondir|gitdir|HEAD)/.test(e.message)) throw e;
+      await removeTaskWorktree(repo, { dir, scratchDir });
+      await mkdir(scratchDir, { recursive: true });
+    }
+  }
   return { dir, scratchDir, baseCommit: spec.baseCommit, baseTree: spec.baseTree };
 }
 
@@ -75,8 +86,15 @@ export async function captureWorktreeChange(wt: { dir: string; baseTree: string 
   const signal = opts.signal;
   return withPrivateIndex(async (env) => {
     const own = (await git(['rev-parse', '--path-format=absolute', '--git-path', 'index'], { cwd: dir, signal })).stdout.trim();
+    // The copy keeps the index's own mtime: git trusts a file's stat data only when the file is
+    // older than the index, so a same-size edit made in the checkout's second must still look
+    // racy, or it is missed (a fresh mtime on the copy would hide it).
     const seeded = await copyFile(own, env.GIT_INDEX_FILE!).then(
-      () => true,
+      async () => {
+        const st = await stat(own);
+        await utimes(env.GIT_INDEX_FILE!, st.atime, st.mtime);
+        return true;
+      },
       () => false,
     );
     const read = await git(['read-tree', ...(seeded ? ['-m'] : []), baseTree], { cwd: dir, env, signal, check: false });

@@ -21,6 +21,12 @@ export const PlanTask = z.object({
   acceptanceCriteria: z.array(z.string()).default([]),
   dependsOn: z.array(z.string()).default([]),
   files: z.array(z.string()).default([]),
+  /**
+   * The command that checks this task's change (e.g. `npm test -- test/cart.test.ts`), run by the
+   * built-in developer in the task's worktree before it finishes. It runs only when the allow
+   * list takes it (agents/builtin/allowList.ts); otherwise the configured check is used.
+   */
+  verify: z.string().min(1).max(500).optional().describe('optional: the test command that checks this task, e.g. "npm test"'),
 });
 export type PlanTask = z.infer<typeof PlanTask>;
 

@@ -89,8 +89,13 @@ function canonical(v: unknown): string {
 }
 
 /** Stable key of (role, provider, model, messages, json schema). Tags and signals do not count. */
-export function modelCallKey(role: Role, ref: ModelRef, req: Pick<ChatRequest, 'messages' | 'json'>): string {
-  const payload = canonical({ role, provider: ref.provider, model: ref.model, messages: req.messages.map((m) => ({ role: m.role, content: m.content })), json: req.json ?? null });
+export function modelCallKey(role: Role, ref: ModelRef, req: Pick<ChatRequest, 'messages' | 'json' | 'tools'>): string {
+  // Tool fields only when present, so keys of tool-free calls stay what they were.
+  const payload = canonical({
+    role, provider: ref.provider, model: ref.model,
+    messages: req.messages.map((m) => ({ role: m.role, content: m.content, toolCalls: m.toolCalls, toolResults: m.toolResults })),
+    json: req.json ?? null, tools: req.tools,
+  });
   return createHash('sha256').update(payload).digest('hex');
 }
 

@@ -2,7 +2,8 @@ import OpenAI from 'openai';
 import type { Logger } from '../ports';
 import { openCallScope, sdkLogger, sdkTimeout, type CallScope } from './callScope';
 import { isTransient, providerError } from './errors';
-import type { ChatMessage, ChatProvider, ChatRequest, ChatResponse } from './types';
+import { jsonAsToolCall, parseToolInput, rejectsTools, toolsAsJson } from './toolFallback';
+import type { ChatMessage, ChatProvider, ChatRequest, ChatResponse, ToolCall } from './types';
 import { isEngineError } from '../errors';
 
 export interface OpenAIProviderOptions {
@@ -24,11 +25,15 @@ type JsonMode = 'json_schema' | 'json_object';
  * JSON: asks for `json_schema` structured output first; a server that rejects it with a 400
  * naming `response_format`/`json_schema` gets `json_object` from then on (remembered for this
  * provider instance) with the schema written into the prompt instead.
+ *
+ * Tools: `tools` / `tool_calls` natively; a server that rejects `tools` with a 400 gets the
+ * one-JSON-object-per-turn protocol from then on (remembered the same way, toolFallback.ts).
  */
 export class OpenAIChatProvider implements ChatProvider {
   readonly kind: 'openai' | 'openai-compatible';
   private readonly client: OpenAI;
   private jsonMode: JsonMode = 'json_schema';
+  private nativeTools = true;
 
   constructor(private readonly opts: OpenAIProviderOptions) {
     this.kind = opts.kind;
@@ -50,7 +55,28 @@ export class OpenAIChatProvider implements ChatProvider {
     return this.jsonMode;
   }
 
+  /** False once the server refused native tools (for tests and diagnostics). */
+  get usesNativeTools(): boolean {
+    return this.nativeTools;
+  }
+
   async chat(req: ChatRequest): Promise<ChatResponse> {
+    if (req.tools?.length) {
+      if (this.nativeTools) {
+        try {
+          return await this.chatOnce(req);
+        } catch (e) {
+          if (!rejectsTools(e)) throw e;
+          this.nativeTools = false;
+          this.opts.log.info('server does not support tools; using one JSON object per turn from now on', { provider: this.kind, model: req.model });
+        }
+      }
+      return jsonAsToolCall(await this.chatOnce(toolsAsJson(req)), req.tools);
+    }
+    return this.chatOnce(req);
+  }
+
+  private async chatOnce(req: ChatRequest): Promise<ChatResponse> {
     const scope = openCallScope(this.kind, req.timeoutMs ?? this.opts.timeoutMs, req.signal);
     try {
       try {
@@ -86,7 +112,10 @@ export class OpenAIChatProvider implements ChatProvider {
         messages.push({ role: 'system', content: `Answer with one JSON object matching this JSON schema:\n${JSON.stringify(req.json.schema)}` });
       }
     }
-    body.messages = messages.map((m) => ({ role: m.role, content: m.content }));
+    body.messages = messages.flatMap((m) => toWire(m));
+    if (req.tools?.length) {
+      body.tools = req.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.inputSchema } }));
+    }
     if (req.temperature !== undefined) body.temperature = req.temperature;
     if (req.maxTokens !== undefined) {
       // Compatible servers (Ollama, vLLM, LM Studio) know max_tokens; OpenAI wants the newer name.
@@ -103,12 +132,15 @@ export class OpenAIChatProvider implements ChatProvider {
       scope.throwIfEnded();
       const choice = res.choices?.[0];
       if (!choice) throw providerError('provider/server', `${this.kind} returned no choices`, { provider: this.kind });
+      const calls = (choice.message?.tool_calls ?? []).flatMap((c) =>
+        c.type === 'function' ? [{ id: c.id, name: c.function.name, input: parseToolInput(c.function.arguments) }] : []);
       return {
         text: choice.message?.content ?? '',
         usage: { inputTokens: res.usage?.prompt_tokens ?? 0, outputTokens: res.usage?.completion_tokens ?? 0 },
         model: res.model || req.model,
         provider: this.kind,
         finishReason: choice.finish_reason ?? undefined,
+        ...(req.tools?.length ? { toolCalls: calls } : {}),
       };
     }
     const stream = await this.client.chat.completions.create(
@@ -120,10 +152,24 @@ export class OpenAIChatProvider implements ChatProvider {
     let model = req.model;
     let usage = { inputTokens: 0, outputTokens: 0 };
     let sawDone = false;
+    // Tool calls arrive in pieces keyed by index: the first carries id and name, the rest argument text.
+    const calls: Array<{ id: string; name: string; args: string }> = [];
     for await (const chunk of stream) {
       if (chunk.model) model = chunk.model;
       const choice = chunk.choices?.[0];
-      if (choice?.delta?.content) text += choice.delta.content;
+      if (choice?.delta?.content) {
+        text += choice.delta.content;
+        req.onDelta?.({ kind: 'text', text: choice.delta.content });
+      }
+      for (const d of choice?.delta?.tool_calls ?? []) {
+        const c = (calls[d.index] ??= { id: '', name: '', args: '' });
+        if (d.id) c.id = d.id;
+        if (d.function?.name) {
+          c.name += d.function.name;
+          req.onDelta?.({ kind: 'tool-call', name: c.name });
+        }
+        if (d.function?.arguments) c.args += d.function.arguments;
+      }
       if (choice?.finish_reason) finishReason = choice.finish_reason;
       if (chunk.usage) {
         usage = { inputTokens: chunk.usage.prompt_tokens ?? 0, outputTokens: chunk.usage.completion_tokens ?? 0 };
@@ -135,8 +181,26 @@ export class OpenAIChatProvider implements ChatProvider {
     if (finishReason === undefined && !sawDone) {
       throw providerError('provider/network', `${this.kind} stream ended before the answer finished`, { provider: this.kind });
     }
-    return { text, usage, model, provider: this.kind, finishReason };
+    const toolCalls: ToolCall[] = calls.filter(Boolean).map((c, i) => ({ id: c.id || `call_${i}`, name: c.name, input: parseToolInput(c.args) }));
+    return { text, usage, model, provider: this.kind, finishReason, ...(req.tools?.length ? { toolCalls } : {}) };
   }
+}
+
+/** One engine message as Chat Completions messages: tool results become `tool` messages before the user's text. */
+function toWire(m: ChatMessage): OpenAI.Chat.ChatCompletionMessageParam[] {
+  if (m.role === 'assistant' && m.toolCalls?.length) {
+    return [{
+      role: 'assistant',
+      content: m.content || null,
+      tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: typeof c.input === 'string' ? c.input : JSON.stringify(c.input ?? {}) } })),
+    }];
+  }
+  if (m.role === 'user' && m.toolResults?.length) {
+    const out: OpenAI.Chat.ChatCompletionMessageParam[] = m.toolResults.map((r) => ({ role: 'tool' as const, tool_call_id: r.callId, content: r.isError ? `Error: ${r.content}` : r.content }));
+    if (m.content) out.push({ role: 'user', content: m.content });
+    return out;
+  }
+  return [{ role: m.role, content: m.content }];
 }
 
 function rejectsJsonSchema(e: unknown): boolean {

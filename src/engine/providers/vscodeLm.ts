@@ -1,5 +1,7 @@
+import { isEngineError } from '../errors';
 import { openCallScope } from './callScope';
 import { providerError } from './errors';
+import { jsonAsToolCall, rejectsTools, toolsAsJson } from './toolFallback';
 import type { ChatMessage, ChatProvider, ChatRequest, ChatResponse, LanguageModelPort } from './types';
 
 /**
@@ -7,13 +9,34 @@ import type { ChatMessage, ChatProvider, ChatRequest, ChatResponse, LanguageMode
  * extension) to `ChatProvider`. vscode.lm has no structured-output mode, so JSON requests
  * carry the schema in the prompt and code fences are stripped from the answer. Token counts
  * the port does not report are estimated at 4 characters per token.
+ *
+ * Tools go to the port as `LanguageModelChatTool`s; a model that refuses them gets the
+ * one-JSON-object-per-turn protocol from then on (toolFallback.ts).
  */
 export class VscodeLmChatProvider implements ChatProvider {
   readonly kind = 'vscode-lm' as const;
 
+  private nativeTools = true;
+
   constructor(private readonly port: LanguageModelPort, private readonly opts: { timeoutMs: number }) {}
 
   async chat(req: ChatRequest): Promise<ChatResponse> {
+    if (req.tools?.length) {
+      if (this.nativeTools) {
+        try {
+          return await this.chatOnce(req);
+        } catch (e) {
+          // The port throws plain errors (a LanguageModelError), classified as network errors: read the sentence.
+          if (!rejectsTools(e) && !(isEngineError(e) && /does not support tool|tool calling is not|tools? (?:are|is) not supported/i.test(e.message))) throw e;
+          this.nativeTools = false;
+        }
+      }
+      return jsonAsToolCall(await this.chatOnce(toolsAsJson(req)), req.tools);
+    }
+    return this.chatOnce(req);
+  }
+
+  private async chatOnce(req: ChatRequest): Promise<ChatResponse> {
     const scope = openCallScope(this.kind, req.timeoutMs ?? this.opts.timeoutMs, req.signal);
     const messages: ChatMessage[] = [...req.messages];
     if (req.json) {
@@ -25,7 +48,7 @@ export class VscodeLmChatProvider implements ChatProvider {
     try {
       // The port may ignore the signal; racing the scope's signal keeps timeouts and cancel honest.
       const answer = await Promise.race([
-        this.port.sendRequest(req.model, messages, scope.signal),
+        this.port.sendRequest(req.model, messages, scope.signal, req.tools?.length ? { tools: req.tools, onDelta: req.onDelta } : { onDelta: req.onDelta }),
         new Promise<never>((_, reject) => {
           const onAbort = () => reject(scope.signal.reason);
           if (scope.signal.aborted) onAbort();
@@ -41,6 +64,7 @@ export class VscodeLmChatProvider implements ChatProvider {
         usage: { inputTokens: answer.inputTokens ?? Math.ceil(chars / 4), outputTokens: answer.outputTokens ?? Math.ceil(answer.text.length / 4) },
         model: req.model,
         provider: this.kind,
+        ...(req.tools?.length ? { toolCalls: answer.toolCalls ?? [] } : {}),
       };
     } catch (e) {
       throw scope.fail(e);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Role } from '../config';
 import type { EngineEvent } from '../events';
 import type { Clock } from '../ports';
-import type { ChatRequest, ProviderKind } from '../providers/types';
+import type { ChatRequest, ProviderKind, ToolCall } from '../providers/types';
 import type { Db } from '../store/types';
 import type { ModelCallResult, ModelClientLike } from '../agents/types';
 import { commitWithEvents, emit } from './runs';
@@ -33,10 +33,12 @@ export function modelCallKey(scope: ModelCallScope, role: string, req: Omit<Chat
     taskId: scope.taskId ?? null,
     generation: scope.generation ?? 0,
     role,
-    messages: req.messages.map((m) => [m.role, m.content]),
+    messages: req.messages.map((m) => (m.toolCalls || m.toolResults ? [m.role, m.content, m.toolCalls ?? null, m.toolResults ?? null] : [m.role, m.content])),
     json: req.json ?? null,
     maxTokens: req.maxTokens ?? null,
     temperature: req.temperature ?? null,
+    // Only when offered, so keys of tool-free calls stay what they were.
+    ...(req.tools ? { tools: req.tools } : {}),
   };
   return createHash('sha256').update(JSON.stringify(stable)).digest('hex');
 }
@@ -50,12 +52,13 @@ interface ModelCallRow {
   cost_usd: number;
   response_text: string;
   duration_ms: number | null;
+  tool_calls_json: string | null;
 }
 
 /** The stored answer for `key`, marked `cached: true` with zero cost (it was paid for once). */
 export function lookupModelCall(db: Db, key: string): ModelCallResult | undefined {
   const r = db.get<ModelCallRow>(
-    'SELECT provider, model, input_tokens, output_tokens, cost_usd, response_text, duration_ms FROM model_calls WHERE cache_key = ? AND response_text IS NOT NULL ORDER BY id LIMIT 1',
+    'SELECT provider, model, input_tokens, output_tokens, cost_usd, response_text, duration_ms, tool_calls_json FROM model_calls WHERE cache_key = ? AND response_text IS NOT NULL ORDER BY id LIMIT 1',
     [key],
   );
   if (!r) return undefined;
@@ -68,6 +71,7 @@ export function lookupModelCall(db: Db, key: string): ModelCallResult | undefine
     durationMs: 0,
     ref: { provider: r.provider as ProviderKind, model: r.model },
     cached: true,
+    ...(r.tool_calls_json !== null ? { toolCalls: JSON.parse(r.tool_calls_json) as ToolCall[] } : {}),
   };
 }
 
@@ -79,9 +83,9 @@ export function insertModelCall(
 ): void {
   const r = c.result;
   db.run(
-    `INSERT INTO model_calls (run_id, task_id, role, cache_key, provider, model, input_tokens, output_tokens, cost_usd, response_text, duration_ms, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [c.runId ?? null, c.taskId ?? null, c.role, c.key, r.ref.provider, r.ref.model, r.usage.inputTokens, r.usage.outputTokens, r.costUsd, r.text, Math.round(r.durationMs), c.at],
+    `INSERT INTO model_calls (run_id, task_id, role, cache_key, provider, model, input_tokens, output_tokens, cost_usd, response_text, duration_ms, created_at, tool_calls_json)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [c.runId ?? null, c.taskId ?? null, c.role, c.key, r.ref.provider, r.ref.model, r.usage.inputTokens, r.usage.outputTokens, r.costUsd, r.text, Math.round(r.durationMs), c.at, r.toolCalls ? JSON.stringify(r.toolCalls) : null],
   );
   if (c.runId !== undefined) {
     db.run('UPDATE runs SET cost_usd = cost_usd + ?, updated_at = ? WHERE id = ?', [r.costUsd, c.at, c.runId]);

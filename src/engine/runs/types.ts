@@ -67,6 +67,8 @@ export interface ChangeRow {
   review_verdict: string | null;
   review_comments: string | null;
   needs_explicit_approval: number;
+  /** JSON ChangeVerification (migration 5); null when no check ran in the task's worktree. */
+  verification_json: string | null;
   policy_json: string;
   status: string;
   error: string | null;

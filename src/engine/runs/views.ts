@@ -2,6 +2,7 @@ import type { ChangeStatus, ChangeView, RunStatus, RunView, TaskStatus, TaskView
 import type { ModelRef } from '../config';
 import type { PlanTask, TaskType } from '../plan/schema';
 import type { Db, SqlValue } from '../store/types';
+import { parseVerification, verificationText } from '../changes/verification';
 import { deriveRunStatus } from './status';
 import type { ChangeRow, RunRow, TaskRow } from './types';
 
@@ -137,6 +138,7 @@ type ChangeViewRow = ChangeRow & { task_title: string | null };
 const CHANGE_VIEW_SELECT = `SELECT c.*, t.title AS task_title FROM change_requests c LEFT JOIN tasks t ON t.run_id = c.run_id AND t.id = c.task_id`;
 
 function toChangeView(r: ChangeViewRow): ChangeView {
+  const verification = parseVerification(r.verification_json);
   const policy = (JSON.parse(r.policy_json) as Array<{ rule: string; path?: string; message: string }>).map((v) =>
     v.path === undefined ? { rule: v.rule, message: v.message } : { rule: v.rule, path: v.path, message: v.message },
   );
@@ -155,13 +157,16 @@ function toChangeView(r: ChangeViewRow): ChangeView {
     reviewVerdict: opt<'approve' | 'request_changes'>(r.review_verdict),
     reviewComments: opt<string>(r.review_comments),
     needsExplicitApproval: r.needs_explicit_approval !== 0,
-    explicitApprovalReasons: r.needs_explicit_approval !== 0 ? policy.filter((v) => v.path !== undefined).map((v) => `${v.path}: ${v.message}`) : [],
+    explicitApprovalReasons: r.needs_explicit_approval !== 0
+      ? [...policy.filter((v) => v.path !== undefined).map((v) => `${v.path}: ${v.message}`), ...(verification?.passed === false ? [`its own check failed: ${verificationText(verification)}`] : [])]
+      : [],
     version: r.version ?? 1,
     approvedPatchHash: opt<string>(r.approved_patch_hash),
     policy,
     status: r.status as ChangeStatus,
     error: opt<string>(r.error),
     partlyAccepted: (r.partly_accepted ?? 0) !== 0,
+    ...(verification ? { verification } : {}),
   };
 }
 

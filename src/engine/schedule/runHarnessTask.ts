@@ -1,3 +1,4 @@
+import type { ChangeVerification } from '../api';
 import type { AgentHarness, HarnessEvent, HarnessUsage } from '../agents/harness';
 import { harnessFor as harnessOfKind } from '../agents/harnesses';
 import type { AgentTask } from '../agents/types';
@@ -73,6 +74,8 @@ export interface HarnessTaskInput {
   secrets?: SecretReader;
   /** What the run may still spend; the agent is stopped when its cost reaches it (`agent/over-budget`). */
   maxUsd?: number;
+  /** The built-in tool developer (issue 11), run in place of a configured agent. */
+  builtin?: AgentHarness;
 }
 
 /**
@@ -85,12 +88,12 @@ export interface HarnessTaskInput {
  * nothing for `config.agentStallMs`; `agent/escaped` when the user's checkout, index,
  * `.git/config` or hooks moved while the agent ran (nothing of its change is stored).
  */
-export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: string; tree: string; summary: string; model: string }> {
+export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: string; tree: string; summary: string; model: string; verification?: ChangeVerification }> {
   const { repo, config, row, task, base, signal } = input;
-  const cfg = agentConfigFor(config, input.agent);
-  const harness = harnessOfKind(input.agent, cfg);
+  const cfg = input.builtin ? undefined : agentConfigFor(config, input.agent);
+  const harness = input.builtin ?? harnessOfKind(input.agent, cfg!);
   if (input.maxUsd !== undefined && input.maxUsd <= 0) throw new EngineError('agent/over-budget', `the run's budget is spent; the agent "${harness.name}" was not started`);
-  const env = await agentEnv(cfg, input.secrets);
+  const env = cfg ? await agentEnv(cfg, input.secrets) : undefined;
   const baseCommit = await base.baseCommit;
   const wt = await createTaskWorktree(repo, await worktreeBaseFor(repo), { runId: row.run_id, taskId: row.id, baseCommit, baseTree: base.baseTree, signal });
   const model = input.model ?? modelFor(config, row);
@@ -149,7 +152,8 @@ export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: 
     const moved = fingerprintChanges(before, await fingerprintRepo(repo, { signal }));
     if (moved.length > 0) throw new EngineError('agent/escaped', `the agent changed files outside its worktree: ${moved.join(', ')} moved while it ran; its change is not stored`);
     captured = await captureWorktreeChange(wt, { signal });
-    return { ...captured, summary: res.summary, model: `agent:${harness.name}${(res.model ?? model) ? `/${res.model ?? model}` : ''}` };
+    const named = input.builtin ? (res.model ?? '') : `agent:${harness.name}${(res.model ?? model) ? `/${res.model ?? model}` : ''}`;
+    return { ...captured, summary: res.summary, model: named, ...(res.verification ? { verification: res.verification } : {}) };
   } catch (e) {
     // The task's error is all a CLI user sees: say where to look.
     if (isEngineError(e, 'agent/')) throw new EngineError(e.code, `${e.message}; its worktree is kept at ${wt.dir}`, { cause: e.cause, details: e.details });

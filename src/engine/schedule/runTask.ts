@@ -1,3 +1,5 @@
+import type { ChangeVerification } from '../api';
+import { toolDeveloperHarness } from '../agents/builtin/toolDeveloper';
 import { runDeveloper } from '../agents/developer';
 import { reviewChange, type ReviewResult } from '../agents/reviewer';
 import type { AgentTask } from '../agents/types';
@@ -11,13 +13,13 @@ import type { EngineEvent } from '../events';
 import { applyAndDiff } from '../git/batch';
 import { recordAgentAttempt } from '../runs/agentAttempts';
 import { recordingClient, type RecordingClient } from '../runs/modelCalls';
-import { commitWithEvents, newId, transitionTask } from '../runs/runs';
+import { commitWithEvents, getStoredPlan, newId, transitionTask } from '../runs/runs';
 import type { RunRow, TaskRow } from '../runs/types';
 import { planTaskOfRow } from '../runs/views';
 import type { Db } from '../store/types';
 import { buildTaskBase, rememberResultTree } from './baseTree';
 import type { AgentChoice } from './agentChoice';
-import { type HarnessTaskInput } from './runHarnessTask';
+import { runHarnessTask, type HarnessTaskInput } from './runHarnessTask';
 import { inProcessExecutor } from './executor';
 import type { TaskGraph } from './runIndex';
 import { blockingReason, checkPolicy, type PolicyReport } from './policy';
@@ -40,6 +42,8 @@ interface TaskOutput {
   policyOptions: PatchPolicyOptions;
   /** The policy's verdict on `patch` with `policyOptions`: evaluated once, here, and stored with the change. */
   policy: PolicyReport;
+  /** The change's own check in the task's worktree (the tool developer). */
+  verification?: ChangeVerification;
 }
 
 function toAgentTask(row: TaskRow): AgentTask {
@@ -60,15 +64,28 @@ async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: Task
   const base = await buildTaskBase(db, repo, { id: run.id, base_commit: run.base_commit!, created_at: run.created_at }, row, graph, signal);
   const task = toAgentTask(row);
   if (readyPatch !== undefined) return produceReadyMade(deps, row, base, readyPatch, signal);
-  // A task that names an agent runs it in a worktree of its own (issue 10); the rest is the same.
+  // A task that names an agent runs it in a worktree of its own (issue 10), here or on a worker;
+  // so does the tool developer (issue 11); the rest is the same.
   const executor = deps.executor ?? inProcessExecutor;
-  const out = agent !== undefined
-    ? await executor.runAgentTask({ repo, config, log: deps.log, row, task, base, agent: agent.name, model: agent.model, signal, attempt, ...agentAttemptHooks(deps, row, attempt) })
-    : await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
+  const hooks = agentAttemptHooks(deps, row, attempt);
+  const out: { patch: string; tree: string; summary: string; model?: string; verification?: ChangeVerification } = agent !== undefined
+    ? await executor.runAgentTask({ repo, config, log: deps.log, row, task, base, agent: agent.name, model: agent.model, signal, attempt, ...hooks })
+    : config.developer === 'tools'
+      ? await runHarnessTask({
+        // Its model calls are booked by the model client as they happen: only its progress is wired here.
+        repo, config, log: deps.log, row, task, base, agent: 'built-in', signal, onProgress: hooks.onProgress,
+        builtin: toolDeveloperHarness({ repo, client, config, log: deps.log, verify: verifyOf(deps, run.id, row.id) }),
+      })
+      : await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });
   const policyOptions = { ...basePolicy(config), ...(await repoPolicyInputs(repo, { baseTree: base.baseTree, tree: out.tree, patch: out.patch, signal })) };
   const policy = policyOf(deps)(out.patch, policyOptions);
-  const review = policy.blocked ? null : await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal, log: deps.log });
-  return { baseCommit: await base.baseCommit, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model ?? null, review, policyOptions, policy };
+  const review = policy.blocked ? null : await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal, log: deps.log, verification: out.verification });
+  return { baseCommit: await base.baseCommit, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model || null, review, policyOptions, policy, ...(out.verification ? { verification: out.verification } : {}) };
+}
+
+/** The plan's `verify` command for a task (only the tool developer reads it). */
+function verifyOf(deps: TaskRunDeps, runId: string, taskId: string): string | undefined {
+  return getStoredPlan(deps.db, runId)?.tasks.find((t) => t.id === taskId)?.verify;
 }
 
 function policyOf(deps: TaskRunDeps): typeof checkPolicy {
@@ -139,6 +156,8 @@ function storeChange(deps: TaskRunDeps, row: TaskRow, attemptId: number, out: Ta
   const policy = out.policy;
   const error = blockingReason(policy);
   const changeId = newId('ch');
+  // A change that failed its own check is never offered as done: approve-all skips it.
+  const checkFailed = out.verification?.passed === false;
   return commitWithEvents(db, deps.onEvent, (events) => {
     // The review's model call is stored here, with the change it reviewed (one durable write).
     client.flushDeferred(events);
@@ -156,7 +175,8 @@ function storeChange(deps: TaskRunDeps, row: TaskRow, attemptId: number, out: Ta
     insertChange(db, events, {
       id: changeId, runId: row.run_id, taskId: row.id, baseCommit: out.baseCommit, patch: out.patch, files: policy.files, summary: out.summary, model: out.model,
       usage: { input: usage.i, output: usage.o, costUsd: usage.c }, review: out.review,
-      needsExplicitApproval: policy.needsExplicitApproval, policyJson: JSON.stringify(policy.violations), status: to, error, at,
+      needsExplicitApproval: policy.needsExplicitApproval || checkFailed, policyJson: JSON.stringify(policy.violations), status: to, error, at,
+      ...(out.verification ? { verification: out.verification } : {}),
     });
     db.run(`UPDATE attempts SET status = 'ok', finished_at = ? WHERE id = ?`, [at, attemptId]);
     return { changeId, proposed: !policy.blocked };

@@ -242,4 +242,12 @@ CREATE TABLE worker_runs (
 CREATE INDEX worker_runs_task ON worker_runs (run_id, task_id);
 `,
   },
+  {
+    version: 8,
+    description: "the built-in developer's tool calls per model call; the result of a change's own check in its worktree",
+    sql: `
+ALTER TABLE model_calls ADD COLUMN tool_calls_json TEXT;
+ALTER TABLE change_requests ADD COLUMN verification_json TEXT;
+`,
+  },
 ];

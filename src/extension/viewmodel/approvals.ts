@@ -1,4 +1,5 @@
-import { isStoppedEntry, type ChangeView, type CheckOutputView, type QueueEntryView, type QueueState } from '../../engine/api';
+import { verificationText } from '../../engine/changes/verification';
+import { isStoppedEntry, type ChangeVerification, type ChangeView, type CheckOutputView, type QueueEntryView, type QueueState } from '../../engine/api';
 import { assertNever } from '../../engine/errors';
 import { formatCost, isModelNamePriced, oneLine, plural, type PriceTable } from './format';
 import type { IconView, ItemView, TreeNode } from './nodes';
@@ -102,6 +103,12 @@ export function explicitApprovalText(change: ChangeView): string {
   return reasons.length > 0 ? reasons.join('\n') : 'It touches protected paths.';
 }
 
+/** "tests 14/14" or "tests failed": the change's own check, short enough for a row. */
+function checkTag(v: ChangeVerification): string {
+  const counts = v.counts ? ` ${v.counts.passed}/${v.counts.total}` : '';
+  return v.passed ? `tests passed${counts}` : `tests failed${counts}`;
+}
+
 export function changeItem(change: ChangeView, prices?: PriceTable): ItemView {
   const tokens = ['change', change.status];
   if (change.status === 'proposed') tokens.push('reviewable');
@@ -111,6 +118,7 @@ export function changeItem(change: ChangeView, prices?: PriceTable): ItemView {
   const lines = [change.taskTitle, `${change.taskId} · ${verdictText(change)} · ${plural(change.files.length, 'file')}`];
   if (version) lines.push(`Regenerated after a conflict (${version}): review the new diff.`);
   if (change.summary) lines.push(change.summary);
+  if (change.verification) lines.push(verificationText(change.verification));
   if (change.reviewComments) lines.push(`Reviewer: ${change.reviewComments}`);
   for (const p of change.policy) lines.push(`Policy ${p.rule}${p.path ? ` (${p.path})` : ''}: ${p.message}`);
   if (change.needsExplicitApproval) lines.push(`Needs explicit approval (automatic approval skips this change) because:\n${explicitApprovalText(change)}`);
@@ -118,9 +126,9 @@ export function changeItem(change: ChangeView, prices?: PriceTable): ItemView {
   return {
     id: `change:${change.id}:${change.version ?? 1}`,
     label: oneLine(change.taskTitle, 80),
-    description: [...(version ? [version] : []), verdictText(change), plural(change.files.length, 'file'), cost].join(' · '),
+    description: [...(version ? [version] : []), verdictText(change), ...(change.verification ? [checkTag(change.verification)] : []), plural(change.files.length, 'file'), cost].join(' · '),
     tooltip: lines.join('\n'),
-    icon: change.reviewVerdict === 'request_changes' || change.policy.length > 0
+    icon: change.reviewVerdict === 'request_changes' || change.policy.length > 0 || change.verification?.passed === false
       ? { id: 'warning', color: 'charts.orange' }
       : { id: 'git-pull-request', color: 'charts.yellow' },
     contextValue: tokens.join(' '),

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { chunk, sendJson, sleep, startLoopback, startSse, type LoopbackScript, type LoopbackServer, type LoopbackStep, type ReceivedRequest } from './common';
+import { chunk, pacer, sendJson, sleep, startLoopback, startSse, type LoopbackScript, type LoopbackServer, type LoopbackStep, type ReceivedRequest } from './common';
 
 /**
  * A loopback Anthropic Messages server (`POST /v1/messages`), JSON and SSE (`message_start`,
@@ -69,11 +69,13 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
       const parts = chunk(step.text, step.chunkChars);
       const input = step.usage?.input ?? 100;
       const output = step.usage?.output ?? parts.length;
-      const stopReason = step.finishReason ?? (forcedTool ? 'tool_use' : 'end_turn');
+      const calls = (step.toolCalls ?? []).map((c, i) => ({ id: c.id ?? `toolu_loop_${i}`, name: c.name, input: c.input }));
+      const stopReason = step.finishReason ?? (forcedTool || calls.length > 0 ? 'tool_use' : 'end_turn');
       const first = step.latency?.firstTokenMs ?? 0;
       const per = step.latency?.perTokenMs ?? 0;
+      const argParts = calls.map((c) => chunk(JSON.stringify(c.input), step.chunkChars ?? 16));
       if (!stream) {
-        await sleep(first + per * parts.length);
+        await sleep(first + per * (parts.length + argParts.reduce((n, a) => n + a.length, 0)));
         let toolInput: unknown = step.text;
         if (forcedTool) {
           try {
@@ -84,7 +86,9 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
         }
         sendJson(res, 200, {
           id, type: 'message', role: 'assistant', model,
-          content: forcedTool ? [{ type: 'tool_use', id: 'toolu_loop', name: forcedTool, input: toolInput }] : [{ type: 'text', text: step.text }],
+          content: forcedTool
+            ? [{ type: 'tool_use', id: 'toolu_loop', name: forcedTool, input: toolInput }]
+            : [...(step.text || calls.length === 0 ? [{ type: 'text', text: step.text }] : []), ...calls.map((c) => ({ type: 'tool_use', ...c }))],
           stop_reason: stopReason, stop_sequence: null,
           usage: { input_tokens: input, output_tokens: output },
         });
@@ -99,6 +103,16 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
         res.write(delta(parts[i]));
       }
       res.write(sse('content_block_stop', { type: 'content_block_stop', index: 0 }));
+      const paced = pacer(per);
+      for (let i = 0; i < calls.length; i++) {
+        const c = calls[i]!;
+        res.write(sse('content_block_start', { type: 'content_block_start', index: i + 1, content_block: { type: 'tool_use', id: c.id, name: c.name, input: {} } }));
+        for (const piece of argParts[i]!) {
+          await paced();
+          res.write(sse('content_block_delta', { type: 'content_block_delta', index: i + 1, delta: { type: 'input_json_delta', partial_json: piece } }));
+        }
+        res.write(sse('content_block_stop', { type: 'content_block_stop', index: i + 1 }));
+      }
       res.write(sse('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: output } }));
       res.end(sse('message_stop', { type: 'message_stop' }));
       return;

@@ -14,7 +14,11 @@ export interface Latency {
 
 export type LoopbackStep =
   /** A normal answer. With a forced tool (Anthropic) the text is the tool input JSON. */
-  | { type: 'reply'; text: string; usage?: { input: number; output: number }; finishReason?: string; model?: string; latency?: Latency; chunkChars?: number }
+  | {
+    type: 'reply'; text: string; usage?: { input: number; output: number }; finishReason?: string; model?: string; latency?: Latency; chunkChars?: number;
+    /** Native tool calls after the text (OpenAI `tool_calls`, Anthropic `tool_use` blocks), streamed in pieces too. */
+    toolCalls?: LoopbackToolCall[];
+  }
   /** An HTTP error with an optional JSON body and headers (e.g. 429 with retry-after). */
   | { type: 'error'; status: number; headers?: Record<string, string>; body?: unknown }
   /** 200 with a body that is not the protocol's JSON. */
@@ -25,6 +29,12 @@ export type LoopbackStep =
   | { type: 'truncate'; text?: string; afterChunks?: number }
   /** Accept the request and never answer (until close()). */
   | { type: 'hang' };
+
+export interface LoopbackToolCall {
+  id?: string;
+  name: string;
+  input: unknown;
+}
 
 export interface ReceivedRequest {
   method: string;
@@ -53,6 +63,20 @@ export interface Responder {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Paces a stream at `perMs` a chunk against the clock: each call waits until its chunk is due,
+ * and not at all when it is already late, so a sub-millisecond pace is kept on average.
+ */
+export function pacer(perMs: number): () => Promise<void> {
+  const start = performance.now();
+  let n = 0;
+  return async () => {
+    n++;
+    const wait = start + n * perMs - performance.now();
+    if (wait >= 1) await sleep(wait);
+  };
+}
 
 /** Splits text into streamed chunks (roughly "tokens"). */
 export function chunk(text: string, size = 8): string[] {

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { chunk, sendJson, sleep, startLoopback, startSse, type LoopbackScript, type LoopbackServer, type LoopbackStep, type ReceivedRequest } from './common';
+import { chunk, pacer, sendJson, sleep, startLoopback, startSse, type LoopbackScript, type LoopbackServer, type LoopbackStep, type ReceivedRequest } from './common';
 
 /**
  * A loopback OpenAI Chat Completions server (`POST /v1/chat/completions`), JSON and SSE
@@ -47,14 +47,17 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
     case 'reply': {
       const parts = chunk(step.text, step.chunkChars);
       const usage = { prompt_tokens: step.usage?.input ?? 100, completion_tokens: step.usage?.output ?? parts.length, total_tokens: (step.usage?.input ?? 100) + (step.usage?.output ?? parts.length) };
-      const finish = step.finishReason ?? 'stop';
+      const calls = (step.toolCalls ?? []).map((c, i) => ({ id: c.id ?? `call_loop_${i}`, type: 'function' as const, function: { name: c.name, arguments: JSON.stringify(c.input) } }));
+      const finish = step.finishReason ?? (calls.length > 0 ? 'tool_calls' : 'stop');
       const first = step.latency?.firstTokenMs ?? 0;
       const per = step.latency?.perTokenMs ?? 0;
+      // Tool-call arguments are output too: they take the same time per chunk as text.
+      const argParts = calls.map((c) => chunk(c.function.arguments, step.chunkChars ?? 16));
       if (!stream) {
-        await sleep(first + per * parts.length);
+        await sleep(first + per * (parts.length + argParts.reduce((n, a) => n + a.length, 0)));
         sendJson(res, 200, {
           id, object: 'chat.completion', created, model,
-          choices: [{ index: 0, message: { role: 'assistant', content: step.text, refusal: null }, finish_reason: finish, logprobs: null }],
+          choices: [{ index: 0, message: { role: 'assistant', content: step.text, refusal: null, ...(calls.length > 0 ? { tool_calls: calls } : {}) }, finish_reason: finish, logprobs: null }],
           usage,
         });
         return;
@@ -65,6 +68,17 @@ async function respond(step: LoopbackStep, req: ReceivedRequest, res: http.Serve
       for (let i = 0; i < parts.length; i++) {
         if (i > 0 && per) await sleep(per);
         res.write(frame({ content: parts[i] }, null));
+      }
+      // Each call: a first piece with id and name, then its arguments in chunks, paced against
+      // a clock (a timer per chunk would take ≥ 1 ms each and stretch short per-token delays).
+      const paced = pacer(per);
+      for (let i = 0; i < calls.length; i++) {
+        const c = calls[i]!;
+        res.write(frame({ tool_calls: [{ index: i, id: c.id, type: 'function', function: { name: c.function.name, arguments: '' } }] }, null));
+        for (const piece of argParts[i]!) {
+          await paced();
+          res.write(frame({ tool_calls: [{ index: i, function: { arguments: piece } }] }, null));
+        }
       }
       res.write(frame({}, finish));
       if (req.body?.stream_options?.include_usage) {

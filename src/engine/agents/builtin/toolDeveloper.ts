@@ -1,0 +1,191 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { EngineConfig } from '../../config';
+import { EngineError, throwIfAborted } from '../../errors';
+import type { Logger } from '../../ports';
+import { jsonAsToolCall } from '../../providers/toolFallback';
+import type { ChatMessage, ToolResult } from '../../providers/types';
+import type { AgentHarness, HarnessInput, HarnessResult } from '../harness';
+import type { ModelClientLike } from '../types';
+import { decideCommand } from './allowList';
+import { runToolCall, type ToolState } from './dispatch';
+import { toolDeveloperSystemPrompt, toolDeveloperTaskPrompt } from './prompts';
+import { DEVELOPER_TOOLS } from './toolSpecs';
+import { Workspace } from './workspace';
+
+/**
+ * The built-in developer as a coding agent (issue 11): a loop of model turns with native tool
+ * calls (or their one-JSON-object fallback, chosen by the provider) over the task's own git
+ * worktree. It edits files in place, runs allowed commands and the task's check, and ends
+ * with `finish`; the change is the worktree's difference, captured by `runHarnessTask` like
+ * any agent's, so policy, review and the queue treat it the same.
+ */
+export interface ToolDeveloperDeps {
+  /** The user's checkout (its node_modules is lent to the worktree while commands run). */
+  repo: string;
+  client: ModelClientLike;
+  config: EngineConfig;
+  log: Logger;
+  /** The plan's per-task check command, if it has one. */
+  verify?: string;
+}
+
+const MAX_NAMED_FILE_CHARS = 20_000;
+const MAX_NAMED_FILES_CHARS = 80_000;
+const MAX_TRANSCRIPT = 200_000;
+/** Replies without a tool call, told to the model, before the task fails. */
+const MAX_TOOLLESS = 3;
+
+export function toolDeveloperHarness(deps: ToolDeveloperDeps): AgentHarness {
+  return { name: 'built-in', run: (input) => runToolDeveloper(deps, input) };
+}
+
+function packageScripts(dir: string): string[] {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { scripts?: Record<string, unknown> };
+    return Object.keys(pkg.scripts ?? {});
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The task's check: the plan's `verify` when the allow list takes it (it is model text from
+ * the planner), else the configured `checkCommand` (the user's own, trusted like the queue's).
+ */
+export function taskCheckCommand(deps: Pick<ToolDeveloperDeps, 'config' | 'verify' | 'log'>, scripts: readonly string[]): string | undefined {
+  if (deps.verify) {
+    const d = decideCommand(deps.verify, { packageScripts: scripts, extra: deps.config.agent.allowedCommands, checkCommand: deps.config.checkCommand });
+    if (d.allowed) return deps.verify;
+    deps.log.warn('the plan\'s verify command is not on the allow list; using the configured check', { verify: deps.verify, reason: d.reason });
+  }
+  return deps.config.checkCommand;
+}
+
+function namedFiles(dir: string, files: readonly string[]): Array<{ path: string; content: string | undefined }> {
+  let total = 0;
+  return files.map((p) => {
+    let content: string | undefined;
+    try {
+      const abs = path.join(dir, p);
+      if (!abs.startsWith(dir + path.sep) || fs.lstatSync(abs).isSymbolicLink()) throw new Error('not here');
+      content = fs.readFileSync(abs, 'utf8');
+    } catch {
+      content = undefined;
+    }
+    if (content !== undefined && (content.length > MAX_NAMED_FILE_CHARS || total + content.length > MAX_NAMED_FILES_CHARS)) {
+      content = `${content.slice(0, Math.max(0, Math.min(MAX_NAMED_FILE_CHARS, MAX_NAMED_FILES_CHARS - total)))}\n… (cut; use read_file for the rest)`;
+    }
+    total += content?.length ?? 0;
+    return { path: p, content };
+  });
+}
+
+/** Lends the checkout's node_modules to the worktree (tests need it), never captured: removed before the harness returns. */
+function lendDependencies(repo: string, dir: string): () => void {
+  const source = path.join(repo, 'node_modules');
+  const target = path.join(dir, 'node_modules');
+  try {
+    if (!fs.statSync(source).isDirectory() || fs.existsSync(target)) return () => {};
+    fs.symlinkSync(source, target, 'dir');
+  } catch {
+    return () => {};
+  }
+  return () => {
+    try {
+      if (fs.lstatSync(target).isSymbolicLink()) fs.rmSync(target, { force: true });
+    } catch {
+      // already gone
+    }
+  };
+}
+
+async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): Promise<HarnessResult> {
+  const { task, signal } = input;
+  const { config, client } = deps;
+  const scripts = packageScripts(input.worktree);
+  const checkCommand = taskCheckCommand(deps, scripts);
+  const maxSteps = config.agent.maxSteps;
+  const transcript: string[] = [];
+  let transcriptChars = 0;
+  const note = (s: string) => {
+    transcript.push(s);
+    transcriptChars += s.length;
+    while (transcriptChars > MAX_TRANSCRIPT && transcript.length > 1) transcriptChars -= transcript.shift()!.length;
+  };
+  const state: ToolState = {
+    ws: new Workspace(input.worktree, { protectedPaths: config.protectedPaths, signal }),
+    allow: { checkCommand, packageScripts: scripts, extra: config.agent.allowedCommands },
+    checkCommand,
+    checkInShell: checkCommand !== undefined && checkCommand === config.checkCommand,
+    timeoutMs: config.agent.commandTimeoutMs,
+    signal,
+    dirty: false,
+    edited: false,
+    verification: undefined,
+    failedFinishes: 0,
+    onOutput: (text) => input.onEvent({ type: 'output', stream: 'stdout', text }),
+    onProgress: (text) => input.onEvent({ type: 'progress', text }),
+  };
+  const messages: ChatMessage[] = [
+    { role: 'system', content: toolDeveloperSystemPrompt({ maxSteps, checkCommand }) },
+    { role: 'user', content: toolDeveloperTaskPrompt(task, namedFiles(input.worktree, task.files), input.deps) },
+  ];
+  const usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  let model: string | undefined;
+  let toolless = 0;
+  const unlend = lendDependencies(deps.repo, input.worktree);
+  try {
+    for (let step = 1; step <= maxSteps; step++) {
+      throwIfAborted(signal);
+      const res = await client.chat(task.type, {
+        messages: [...messages],
+        tools: DEVELOPER_TOOLS,
+        stream: true,
+        onDelta: (d) => {
+          if (d.kind === 'text') input.onEvent({ type: 'output', stream: 'stdout', text: d.text });
+          else input.onEvent({ type: 'progress', text: `calling ${d.name}` });
+        },
+        signal,
+        tags: { role: task.type, taskId: task.id, runId: task.runId },
+      });
+      model = `${res.ref.provider}/${res.ref.model}`;
+      usage.inputTokens += res.usage.inputTokens;
+      usage.outputTokens += res.usage.outputTokens;
+      usage.costUsd += res.costUsd;
+      // Some compatible servers take `tools` but let the model answer in text: a JSON call in the text counts.
+      const calls = res.toolCalls?.length ? res.toolCalls : (jsonAsToolCall(res, DEVELOPER_TOOLS).toolCalls ?? []);
+      if (res.text.trim()) note(`assistant: ${res.text.trim()}`);
+      const last = step + 1 === maxSteps ? '\nYou have one reply left: call finish in it.' : '';
+      if (calls.length === 0) {
+        if (++toolless > MAX_TOOLLESS) throw new EngineError('agent/model-output', `the model kept answering without calling a tool (${MAX_TOOLLESS + 1} replies)`);
+        // Some APIs refuse an empty assistant turn.
+        messages.push({ role: 'assistant', content: res.text.trim() ? res.text : '(no answer)' });
+        messages.push({ role: 'user', content: `Answer by calling a tool; call finish with a summary when the subtask is done.${last}` });
+        continue;
+      }
+      messages.push({ role: 'assistant', content: res.text, toolCalls: calls });
+      const results: ToolResult[] = [];
+      let finished: { summary: string } | undefined;
+      for (const call of calls) {
+        if (finished) {
+          results.push({ callId: call.id, name: call.name, content: 'not run: the task had finished', isError: true });
+          continue;
+        }
+        // Each tool call counts as the agent printing something, so a long run of silent tool turns is not taken for a stall.
+        input.onEvent({ type: 'output', stream: 'stdout', text: `[${call.name}]\n` });
+        const answer = await runToolCall(state, call);
+        note(`${call.name} ${JSON.stringify(call.input).slice(0, 500)}\n→ ${answer.isError ? 'error: ' : ''}${answer.content.slice(0, 2000)}`);
+        results.push({ callId: call.id, name: call.name, content: answer.content, isError: answer.isError || undefined });
+        if (answer.finish) finished = answer.finish;
+      }
+      if (finished) {
+        return { summary: finished.summary, usage, transcript: transcript.join('\n'), model, ...(state.verification ? { verification: state.verification } : {}) };
+      }
+      messages.push({ role: 'user', content: last, toolResults: results });
+    }
+    throw new EngineError('agent/model-output', `the agent did not finish within ${maxSteps} steps`);
+  } finally {
+    unlend();
+  }
+}
