@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { RunnablePlan } from '../../src/engine/api';
+import type { RunView, RunnablePlan } from '../../src/engine/api';
 import { createEngine } from '../../src/engine/engine';
 import { openDb } from '../../src/engine/store/db';
 import { stateDirFor } from '../../src/engine/store/location';
@@ -78,7 +78,7 @@ test('an open engine and the CLI on one repository at once lose no run and land 
       const cliRun = runCli(['request', file, '--json'], { cwd: repo.dir, timeoutMs: 60_000 }).finally(() => {
         cliDone = true;
       });
-      const roundRuns: Array<{ id: string; createdAt: number }> = [];
+      const roundRuns: Array<{ id: string; createdAt: number; endedAt: number }> = [];
       for (let k = 0; !cliDone && k < 30; k++) {
         const extTasks = patches('ext', round * 100 + k);
         const plan: RunnablePlan = {
@@ -88,7 +88,7 @@ test('an open engine and the CLI on one repository at once lose no run and land 
         const { done } = await engine.startRun(plan, { approve: 'all' });
         const v = await within(60_000, done, `engine round ${round}.${k}`);
         await within(60_000, engine.runQueue(), `engine queue round ${round}.${k}`);
-        roundRuns.push({ id: v.id, createdAt: v.createdAt });
+        roundRuns.push({ id: v.id, createdAt: v.createdAt, endedAt: endOf(engine.getRun(v.id) ?? v) });
         extRels.push(...extTasks.map((x) => x.rel));
       }
       const cli = await cliRun;
@@ -98,8 +98,12 @@ test('an open engine and the CLI on one repository at once lose no run and land 
       if (outcome === 'locked') locked++;
       else {
         theirs.push(outcome.runId);
-        const cliCreated = engine.getRun(outcome.runId)?.createdAt ?? 0;
-        if (roundRuns.length >= 2 && roundRuns[0].createdAt < cliCreated && cliCreated < roundRuns[roundRuns.length - 1].createdAt) overlapped++;
+        // The CLI's run overlapped the engine's when their lifetimes (created → last task
+        // finished) intersect: both processes were storing runs and tasks at that time.
+        const cliRun = engine.getRun(outcome.runId);
+        const cliCreated = cliRun?.createdAt ?? 0;
+        const cliEnded = cliRun ? endOf(cliRun) : 0;
+        if (roundRuns.some((r) => r.createdAt <= cliEnded && cliCreated <= r.endedAt)) overlapped++;
         // A CLI entry leased by the open engine's queue is landed by the engine: the CLI's
         // runQueue returns when ITS queue is idle, so such a task can still read `approved` here.
         for (const task of outcome.tasks) {
@@ -148,3 +152,8 @@ test('an open engine and the CLI on one repository at once lose no run and land 
     fs.rmSync(work, { recursive: true, force: true });
   }
 });
+
+/** When a run's last task finished (its creation when none has). */
+function endOf(run: RunView): number {
+  return Math.max(run.createdAt, ...run.tasks.map((t) => t.finishedAt ?? 0));
+}
