@@ -9,6 +9,7 @@ import { bullConnection, checkRedis, redactRedisUrl } from './redis';
 import { fetchRef, pushCommit } from './remoteGit';
 import { jobQueue, type JobQueue } from './jobWaiter';
 import { recordWorkerEnd, recordWorkerStart, supersedeEarlierAttempts } from './workerRuns';
+import { listWorkers } from './workerRegistry';
 
 export interface DistributedExecutorOptions {
   redisUrl: string;
@@ -66,6 +67,21 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
     return q;
   }
 
+  /**
+   * Says on the task's row (and the CLI's progress lines) whether a worker can take it: a job
+   * for an agent no connected worker has waits in Redis, silently otherwise.
+   */
+  async function announceWait(input: ExecutorTaskInput): Promise<void> {
+    try {
+      const able = (await listWorkers(o.redisUrl)).filter((w) => w.agents.includes(input.agent));
+      input.onProgress?.(able.length > 0
+        ? `queued for a worker (${able.length} connected can run "${input.agent}")`
+        : `waiting for a worker that runs "${input.agent}": none is connected (start one with hyperion worker)`);
+    } catch (e) {
+      o.log.warn('could not list the workers', { error: String(e) });
+    }
+  }
+
   return {
     name: redactRedisUrl(o.redisUrl),
 
@@ -90,6 +106,7 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
           await q.queue.add('agent-task', data, { jobId, attempts: 1, removeOnComplete: { age: KEEP_JOBS_S }, removeOnFail: { age: KEEP_JOBS_S } });
           o.log.info('task queued for a worker', { runId: row.run_id, taskId: row.id, agent: input.agent, jobId });
         }
+        void announceWait(input);
         const raw = await q.wait(jobId, signal, (p) => onStart(key, jobId, p));
         const parsed = AgentJobResult.safeParse(raw);
         if (!parsed.success) throw new EngineError('distributed/bad-result', `the worker's result for ${jobId} is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
