@@ -24,10 +24,25 @@ const zodEnglishOnly = {
   },
 };
 
+/** Resolves `ioredis` and `bullmq` to the vendor bundles (`dir` relative to the importing bundle), so both share one ioredis. */
+function redisVendor(dir) {
+  return {
+    name: 'redis-vendor',
+    setup(build) {
+      build.onResolve({ filter: /^(bullmq|ioredis)$/ }, (args) => ({ path: `${dir}${args.path}.js`, external: true }));
+    },
+  };
+}
+
 const common = { plugins: [zodEnglishOnly], bundle: true, sourcemap: !prod, minify: prod, logLevel: 'warning', legalComments: 'none' };
 const builds = [];
 if (existsSync('src/extension/extension.ts')) {
-  builds.push({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'sql.js/dist/sql-wasm.wasm', 'bullmq', 'ioredis'] });
+  builds.push({ ...common, plugins: [...common.plugins, redisVendor('./vendor/')], entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'sql.js/dist/sql-wasm.wasm'] });
+  // BullMQ and ioredis for the extension as a coordinator (hyperion.distributed.redisUrl): own
+  // files, required only when distributed mode is used, so extension.js stays small and a user
+  // without workers never loads them. The vsix ships no node_modules, so a bare require would fail.
+  builds.push({ ...common, entryPoints: { ioredis: require.resolve('ioredis') }, outdir: 'dist/vendor', platform: 'node', format: 'cjs', target: 'node20' });
+  builds.push({ ...common, plugins: [...common.plugins, redisVendor('./')], entryPoints: { bullmq: require.resolve('bullmq') }, outdir: 'dist/vendor', platform: 'node', format: 'cjs', target: 'node20' });
 }
 if (existsSync('src/webview/main.ts')) {
   builds.push({ ...common, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'esm', target: 'es2022' });

@@ -35,6 +35,8 @@ export const COMMANDS = {
   addReviewComment: 'hyperion.addReviewComment',
   requestChanges: 'hyperion.requestChanges',
   openVersionDiff: 'hyperion.openVersionDiff',
+  setRedisPassword: 'hyperion.setRedisPassword',
+  refreshWorkers: 'hyperion.refreshWorkers',
 } as const;
 export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 
@@ -43,6 +45,7 @@ export const VIEWS = {
   runs: 'hyperion.runs',
   approvals: 'hyperion.approvals',
   graph: 'hyperion.graph',
+  workers: 'hyperion.workers',
 } as const;
 
 /** Context keys set with `setContext`, used in `when` clauses of the manifest. */
@@ -61,4 +64,6 @@ export const CONTEXT_KEYS = {
   hasDraft: 'hyperion.hasDraft',
   /** The active editor shows a file of a change under inline review. */
   inlineReview: 'hyperion.inlineReview',
+  /** `hyperion.distributed.redisUrl` is set (the Workers view shows). */
+  distributed: 'hyperion.distributed',
 } as const;

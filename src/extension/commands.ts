@@ -9,7 +9,7 @@ import type { EngineHost } from './engineHost';
 import { planTaskCommand } from './planTask';
 import { addDraftTask, editDraftTask, removeDraftTask, startDraftRun } from './draftCommands';
 import { openRunSummary } from './runSummaryDoc';
-import { setApiKey } from './secrets';
+import { setApiKey, setRedisPassword } from './secrets';
 import { selectModelsCommand } from './selectModels';
 import { showTranscript } from './transcript';
 import { showUserError } from './userErrors';
@@ -26,6 +26,8 @@ export interface CommandDeps {
   /** Opens the task graph in an editor tab. */
   openGraphInEditor: () => void;
   notice: ReviewNotice;
+  /** Lists the workers again now (Refresh Workers). */
+  refreshWorkers?: () => void;
 }
 
 /** Finds the queue entry a command is about: from its argument, else a quick pick over `candidates`. */
@@ -209,6 +211,11 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const provider = await setApiKey(deps.secrets);
       if (provider) host.invalidate();
     }),
+
+    // The password is read when the engine opens, so a new one takes effect through a restart.
+    vscode.commands.registerCommand(COMMANDS.setRedisPassword, () => setRedisPassword(deps.secrets)),
+
+    vscode.commands.registerCommand(COMMANDS.refreshWorkers, () => deps.refreshWorkers?.()),
 
     vscode.commands.registerCommand(COMMANDS.selectModels, guarded('Selecting models', log, () => selectModelsCommand(host.current?.config.agents))),
 

@@ -5,6 +5,7 @@ import type { EngineEvent } from '../engine/events';
 import { EngineError, describeError } from '../engine/errors';
 import type { Logger, SecretReader, UserPrompt } from '../engine/ports';
 import type { LanguageModelPort } from '../engine/providers/types';
+import { CONTEXT_KEYS } from './commandIds';
 import { openEngine } from './engineFactory';
 import { settingsToEngineConfig } from './settings';
 
@@ -17,6 +18,8 @@ export interface EngineHostDeps {
   open?: typeof openEngine;
   /** The `hyperion.*` reader, after the user confirmed or ignored risky workspace values (configTrust.ts). */
   readSettings?: () => Promise<(key: string) => unknown>;
+  /** The Redis password from SecretStorage (Hyperion: Set Redis Password), put into `distributed.redisUrl`. */
+  redisPassword?: () => Promise<string | undefined>;
 }
 
 /**
@@ -41,6 +44,8 @@ export class EngineHost implements vscode.Disposable {
   autoApprove = false;
   /** `hyperion.planReview` as last read with the engine's settings. */
   planReview: PlanReviewMode = 'whenUnclear';
+  /** Set when `hyperion.distributed.redisUrl` is (the Workers view shows); `problem` says why workers are not used. */
+  workersSettings: { problem?: string } | undefined;
 
   constructor(private readonly deps: EngineHostDeps) {}
 
@@ -75,10 +80,16 @@ export class EngineHost implements vscode.Disposable {
 
   private async open(repo: string): Promise<Engine> {
     const read = this.deps.readSettings ? await this.deps.readSettings() : (k: string) => vscode.workspace.getConfiguration('hyperion').get(k);
-    const { config, autoApprove, planReview, problems } = settingsToEngineConfig(read);
+    const redisPassword = await this.deps.redisPassword?.().catch((e: unknown) => {
+      this.deps.log.warn('could not read the Redis password from secret storage; Redis is used without one', { error: describeError(e) });
+      return undefined;
+    });
+    const { config, autoApprove, planReview, problems, workers } = settingsToEngineConfig(read, { redisPassword });
     for (const p of problems) this.deps.log.warn(p);
     this.autoApprove = autoApprove;
     this.planReview = planReview;
+    this.workersSettings = workers;
+    void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.distributed, workers !== undefined);
     try {
       const started = Date.now();
       const engine = await (this.deps.open ?? openEngine)({

@@ -25,6 +25,8 @@ import { ReviewNotice } from './viewmodel/reviewNotice';
 import { RunSummaryProvider, SUMMARY_SCHEME } from './runSummaryDoc';
 import { InlineReview } from './inlineReview';
 import { ReviewComments } from './reviewComments';
+import { REDIS_PASSWORD_SECRET } from './settings';
+import { WorkersTreeProvider } from './workersTree';
 
 /** What the extension exports, for in-editor tests: read-only access to the host. */
 export interface HyperionApi {
@@ -63,6 +65,7 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
   const host = new EngineHost({
     log, secrets: secretReader(context.secrets), ask: vscodeUserPrompt, lm: vscodeLanguageModels,
     readSettings: () => trustedSettingsReader(context.globalState, log),
+    redisPassword: async () => context.secrets.get(REDIS_PASSWORD_SECRET),
   });
   const activity = new ActivityTracker();
   const transcripts = new TranscriptProvider(host);
@@ -76,6 +79,8 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
   const summaries = new RunSummaryProvider(host);
   const inlineReview = new InlineReview(host, log);
   const reviewComments = new ReviewComments(host, log);
+  const workers = new WorkersTreeProvider(host);
+  const workersView = vscode.window.createTreeView(VIEWS.workers, { treeDataProvider: workers });
 
   const runsView = vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: runs, showCollapseAll: true });
   const approvalsView = vscode.window.createTreeView(VIEWS.approvals, { treeDataProvider: approvals });
@@ -108,6 +113,7 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
       setContext(CONTEXT_KEYS.hasMerged, engine.listChanges({ status: 'merged' }).length > 0);
       setContext(CONTEXT_KEYS.hasDraft, engine.listRuns(20).some((r) => r.status === 'draft'));
       summaries.refresh();
+      workers.refresh();
     }, 150);
   };
 
@@ -126,7 +132,7 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
       activity.record(e);
       if (e.runId && e.taskId && (e.kind === 'task/progress' || e.kind === 'task/state')) transcripts.refresh(e.runId, e.taskId);
     }),
-    ...registerCommands({ host, log, channel, secrets: context.secrets, notice, openGraphInEditor: () => graph.openInEditor() }),
+    ...registerCommands({ host, log, channel, secrets: context.secrets, notice, openGraphInEditor: () => graph.openInEditor(), refreshWorkers: () => workers.refresh(true) }),
     context.secrets.onDidChange((e) => { if (e.key.startsWith('hyperion.apiKey.')) host.invalidate(); }),
     vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('hyperion')) host.invalidate(); }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => { void host.get().catch(() => undefined); refresh(); }),
@@ -134,6 +140,8 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
     summaries,
     vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
     inlineReview, reviewComments, ...inlineReview.commands(), ...reviewComments.commands(),
+    workers, workersView, workers.watch(workersView),
+    context.secrets.onDidChange((e) => { if (e.key === REDIS_PASSWORD_SECRET) host.invalidate(); }),
   );
 
   if (vscode.workspace.isTrusted && host.repo) {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { SecretReader } from '../engine/ports';
-import { KEYED_PROVIDERS, type KeyedProvider } from './settings';
+import { KEYED_PROVIDERS, REDIS_PASSWORD_SECRET, type KeyedProvider } from './settings';
 
 /** SecretStorage entry for a provider's key. */
 export function secretName(provider: KeyedProvider): string {
@@ -52,4 +52,23 @@ export async function setApiKey(storage: vscode.SecretStorage, preset?: KeyedPro
     void vscode.window.showInformationMessage(`Hyperion: saved the key for ${provider}.`);
   }
   return provider;
+}
+
+/** A password box for the Redis password, stored in SecretStorage (never in settings); empty removes it. */
+export async function setRedisPassword(storage: vscode.SecretStorage): Promise<void> {
+  const password = await vscode.window.showInputBox({
+    title: 'Hyperion: Redis password',
+    prompt: 'The password (or ACL user\'s password) of the Redis in hyperion.distributed.redisUrl. Stored in VS Code\'s secret storage, never in settings. Leave empty to remove it.',
+    password: true,
+    ignoreFocusOut: true,
+  });
+  if (password === undefined) return;
+  if (password === '') {
+    await storage.delete(REDIS_PASSWORD_SECRET);
+    void vscode.window.showInformationMessage('Hyperion: removed the stored Redis password.');
+  } else {
+    // Not trimmed: a Redis password may have any characters, spaces included.
+    await storage.store(REDIS_PASSWORD_SECRET, password);
+    void vscode.window.showInformationMessage('Hyperion: saved the Redis password.');
+  }
 }

@@ -23,6 +23,17 @@ export interface SettingsResult {
   /** `hyperion.planReview`: when a new plan waits as a draft (see viewmodel/draft.ts). */
   planReview: PlanReviewMode;
   problems: string[];
+  /**
+   * `hyperion.distributed.redisUrl` is set, whether or not it could be used: the Workers view
+   * shows, and `problem` (also in `problems`) says why tasks still run here.
+   */
+  workers?: { problem?: string };
+}
+
+/** Secrets the mapping needs beside the settings; read from SecretStorage by the host. */
+export interface SettingsSecrets {
+  /** `hyperion.redisPassword`, put into `distributed.redisUrl` (the setting holds none). */
+  redisPassword?: string;
 }
 
 /**
@@ -97,7 +108,7 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-export function settingsToEngineConfig(read: (key: string) => unknown): SettingsResult {
+export function settingsToEngineConfig(read: (key: string) => unknown, secrets: SettingsSecrets = {}): SettingsResult {
   const problems: string[] = [];
   const routes: Record<string, RouteRef[]> = {};
   for (const role of MODEL_SETTING_ROLES) {
@@ -147,6 +158,8 @@ export function settingsToEngineConfig(read: (key: string) => unknown): Settings
   if (defaultAgent !== undefined) input.defaultAgent = defaultAgent;
   const protectedPaths = read('protectedPaths');
   if (Array.isArray(protectedPaths)) input.protectedPaths = protectedPaths.filter((p): p is string => typeof p === 'string' && p.length > 0);
+  const workers = distributedFromSettings(read, secrets, problems);
+  if (workers?.distributed) input.distributed = workers.distributed;
 
   let config: EngineConfig;
   const parsed = EngineConfig.safeParse(input);
@@ -160,7 +173,10 @@ export function settingsToEngineConfig(read: (key: string) => unknown): Settings
     config = EngineConfig.parse(input);
   }
   problems.push(...unknownAgentProblems(config));
-  return { config, autoApprove: read('autoApprove') === true, planReview: planReviewMode(read('planReview')), problems };
+  return {
+    config, autoApprove: read('autoApprove') === true, planReview: planReviewMode(read('planReview')), problems,
+    ...(workers ? { workers: workers.problem ? { problem: workers.problem } : {} } : {}),
+  };
 }
 
 /**
@@ -195,6 +211,9 @@ export const RISKY_SETTINGS = [
   'agents',
   'defaultAgent',
   'developer',
+  'distributed.redisUrl',
+  'distributed.remote',
+  'distributed.checks',
 ] as const;
 
 /** What `WorkspaceConfiguration.inspect` tells about one setting (the fields used here). */
@@ -222,4 +241,43 @@ export function workspaceRiskySettings(inspect: (key: string) => SettingInspecti
 export function withoutWorkspaceValues(read: (key: string) => unknown, inspect: (key: string) => SettingInspection | undefined): (key: string) => unknown {
   const risky: ReadonlySet<string> = new Set(RISKY_SETTINGS);
   return (key) => (risky.has(key) ? inspect(key)?.globalValue : read(key));
+}
+
+/** SecretStorage entry of the Redis password (Hyperion: Set Redis Password). */
+export const REDIS_PASSWORD_SECRET = 'hyperion.redisPassword';
+
+/**
+ * `hyperion.distributed.*` → `EngineConfig.distributed`, with the stored password put into the
+ * URL. A URL that already holds a password is refused: settings are plain files (synced, and
+ * in a workspace committed), so the password belongs in SecretStorage. Problems never echo the
+ * URL's password. Undefined when no Redis URL is set.
+ */
+function distributedFromSettings(read: (key: string) => unknown, secrets: SettingsSecrets, problems: string[]): { distributed?: Record<string, unknown>; problem?: string } | undefined {
+  const raw = str(read('distributed.redisUrl'));
+  const remote = str(read('distributed.remote'));
+  const checks = read('distributed.checks') === true;
+  if (raw === undefined) return undefined;
+  const refuse = (problem: string) => {
+    problems.push(problem);
+    return { problem };
+  };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return refuse('hyperion.distributed.redisUrl is not a URL: use redis://HOST:PORT (rediss:// for TLS, redis://USER@HOST:PORT for an ACL user); tasks run on this machine until it is fixed');
+  }
+  if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || !url.hostname) {
+    return refuse(`hyperion.distributed.redisUrl must be redis://HOST:PORT or rediss://HOST:PORT (TLS), not ${url.protocol}//…; tasks run on this machine until it is fixed`);
+  }
+  if (url.password) {
+    return refuse('hyperion.distributed.redisUrl contains a password: remove it from the setting and store it with "Hyperion: Set Redis Password" (settings are plain files); tasks run on this machine until then');
+  }
+  // ioredis decodes the password with decodeURIComponent; the URL setter alone leaves "%" as
+  // it is, so encode it all first and any character may be in the password.
+  if (secrets.redisPassword) url.password = encodeURIComponent(secrets.redisPassword);
+  const distributed: Record<string, unknown> = { redisUrl: url.toString() };
+  if (remote !== undefined) distributed.remote = remote;
+  if (checks) distributed.checks = true;
+  return { distributed };
 }

@@ -74,7 +74,16 @@ export class FakeEngine implements Engine {
   history() { return this.runs.flatMap((r) => r.tasks); }
   listRequests() { return []; }
   async deleteRun(runId: string): Promise<void> { this.calls.push(`deleteRun(${runId})`); }
-  async listWorkers(): Promise<WorkerView[]> { this.calls.push('listWorkers()'); return []; }
+  /** What `listWorkers` resolves with; `workersError` makes it throw instead, `workersGate` holds it until it settles. */
+  workers: WorkerView[] = [];
+  workersError: unknown;
+  workersGate: Promise<void> | undefined;
+  async listWorkers(): Promise<WorkerView[]> {
+    this.calls.push('listWorkers()');
+    await this.workersGate;
+    if (this.workersError !== undefined) throw this.workersError;
+    return this.workers.map((w) => ({ ...w }));
+  }
   listWorkerRuns(): WorkerRunView[] { return []; }
   async taskWorktreePath(runId: string, taskId: string): Promise<string | undefined> { this.calls.push(`taskWorktreePath(${runId}, ${taskId})`); return undefined; }
   getCheckOutput(entryId: string): CheckOutputView | undefined { return this.checkOutputs.get(entryId); }

@@ -77,7 +77,7 @@ describe('manifest', () => {
     const container = contributes.viewsContainers.activitybar.find((c: { id: string }) => c.id === VIEWS.container);
     assert.ok(container && existsSync(path.join(root, container.icon)));
     const views = contributes.views[VIEWS.container].map((v: { id: string }) => v.id);
-    assert.deepEqual(views, [VIEWS.runs, VIEWS.approvals, VIEWS.graph]);
+    assert.deepEqual(views, [VIEWS.runs, VIEWS.approvals, VIEWS.graph, VIEWS.workers]);
     assert.equal(contributes.views[VIEWS.container][2].type, 'webview');
     const welcomed = new Set(contributes.viewsWelcome.map((w: { view: string }) => w.view));
     assert.ok(welcomed.has(VIEWS.runs) && welcomed.has(VIEWS.approvals));
