@@ -109,6 +109,20 @@ describe('distributed faults', () => {
     assert.equal(runs[0].attempt, runs[1].attempt, 'BullMQ moved the same job: one attempt of the task');
   });
 
+  it('says on the task that no worker can take it, and lands it once one starts', async () => {
+    const c = cluster();
+    const config = c.agentConfig();
+    const coordinator = spawn(process.execPath, [CLI_BUNDLE, 'request', c.request(chain(['n1'])), '--redis', redis.url, '--config', coordinatorConfig(c)], { cwd: c.coordinator, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    coordinator.stdout.on('data', (b) => (out += b));
+    coordinator.stderr.on('data', (b) => (out += b));
+    const closed = new Promise<number | null>((resolve) => coordinator.on('close', resolve));
+    await waitFor('the coordinator to say no worker can take n1', () => out.includes('waiting for a worker that runs "cmd": none is connected') || undefined);
+    await worker({ name: 'late', repo: c.clone('late'), redisUrl: redis.url, config });
+    assert.equal(await closed, 0, out);
+    assert.deepEqual(landedTasks(c.coordinator), ['n1']);
+  });
+
   it('lands everything exactly once when Redis restarts mid-run', async () => {
     const c = cluster();
     const hold = fs.mkdtempSync(path.join(c.dir, 'hold-'));
