@@ -125,7 +125,7 @@ export async function main(argv: string[]): Promise<number> {
         const plan = await engine.plan(args[0], { signal: controller.signal });
         const run = await executePlan(engine, plan, approve, controller.signal, flags.json === true);
         if (flags.json) out(runResultJson(run));
-        else printRun(run, engine.listQueue());
+        else printRun(run, engine.listQueue(), (id) => engine?.getChange(id)?.verification);
         return runFailed(run, approve, engine.listQueue()) ? EXIT.failure : EXIT.ok;
       }
       case 'request': {
@@ -138,7 +138,7 @@ export async function main(argv: string[]): Promise<number> {
         const approve = approveOverride ?? req.approve;
         const run = await executePlan(engine, req.plan, approve, controller.signal, flags.json === true);
         if (flags.json) out(runResultJson(run));
-        else printRun(run, engine.listQueue());
+        else printRun(run, engine.listQueue(), (id) => engine?.getChange(id)?.verification);
         return runFailed(run, approve, engine.listQueue()) ? EXIT.failure : EXIT.ok;
       }
       case 'status': {

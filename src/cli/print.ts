@@ -1,4 +1,5 @@
-import type { Engine, QueueEntryView, QueueSummary, RequestView, RunView, RunnablePlan, TaskView } from '../engine/api';
+import type { ChangeVerification, Engine, QueueEntryView, QueueSummary, RequestView, RunView, RunnablePlan, TaskView } from '../engine/api';
+import { verificationText } from '../engine/changes/verification';
 import { criticalPath, topologicalLevels } from '../engine/graph/dag';
 
 /** Human-readable output on stdout. Model-written text is printed as-is, never interpreted. */
@@ -50,9 +51,17 @@ function taskLine(t: TaskView): string {
   return `  ${t.id.padEnd(12)} ${t.status.padEnd(10)} ${t.title}${change}${commit}${t.error ? `\n      ${t.error}` : ''}`;
 }
 
-export function printRun(run: RunView, queue: QueueEntryView[]): void {
+/**
+ * `verificationOf`: the change's own check in the task's worktree (the tool developer's), printed
+ * under its task so a CLI user sees what was verified before approving.
+ */
+export function printRun(run: RunView, queue: QueueEntryView[], verificationOf?: (changeId: string) => ChangeVerification | undefined): void {
   line(`Run ${run.id}: ${run.status} ($${run.costUsd.toFixed(4)})`);
-  for (const t of run.tasks) line(taskLine(t));
+  for (const t of run.tasks) {
+    line(taskLine(t));
+    const v = t.changeId ? verificationOf?.(t.changeId) : undefined;
+    if (v) line(`      ${verificationText(v)}`);
+  }
   const mine = queue.filter((e) => e.runId === run.id);
   if (mine.length) printQueue(mine);
 }
