@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { treeFromFilesWithDiff } from '../../src/engine/git/batch';
 import { diffTrees, treeFromFiles } from '../../src/engine/git/plumbing';
-import { treesWrittenHere, writeTreeFromFiles } from '../../src/engine/git/treeWriter';
+import { treesReadFromGit, treesWrittenHere, writeTreeFromFiles } from '../../src/engine/git/treeWriter';
 import { makeRepo, sh, type TempRepo } from '../support/queue-repo';
 
 type Files = Array<{ path: string; content: string | null }>;
@@ -103,9 +103,12 @@ describe('trees written from the engine', () => {
     assert.equal(out.tree, await treeFromFiles(repo.dir, s.base, files));
     assert.equal(out.patch, await diffTrees(repo.dir, s.base, out.tree));
     assert.doesNotMatch(out.patch, /old mode/, 'the executable kept its mode');
-    // A dependent's answer on the tree written here is written here too.
+    // A dependent's answer on the tree written here is written here too, without reading
+    // back from git the trees this process just wrote.
+    const reads = treesReadFromGit();
     const second = await treeFromFilesWithDiff(repo.dir, out.tree, [{ path: 'a/deep/y.txt', content: null }, { path: 'a/deep/z.txt', content: null }]);
     assert.equal(treesWrittenHere(), before + 2);
+    assert.equal(treesReadFromGit(), reads, 'the trees along a/deep were known');
     assert.equal(second.tree, await treeFromFiles(repo.dir, out.tree, [{ path: 'a/deep/y.txt', content: null }, { path: 'a/deep/z.txt', content: null }]));
     assert.equal(sh(repo.dir, ['ls-tree', second.tree, 'a']).trim().split('\n').length, 1);
   });

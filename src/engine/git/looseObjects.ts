@@ -19,6 +19,7 @@ import { git } from './exec';
 
 const deflateAsync = promisify(deflate);
 const dirs = new Map<string, Promise<string | undefined>>();
+const folders = new Set<string>();
 
 /** The repository's object folder when blobs can be written here, else undefined. Asked once per repository. */
 export function objectsDirFor(repo: string): Promise<string | undefined> {
@@ -58,9 +59,20 @@ export async function writeLooseObject(objectsDir: string, type: 'blob' | 'tree'
   const file = path.join(folder, id.slice(2));
   if (await exists(file)) return id;
   const body = await deflateAsync(Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]));
-  await mkdir(folder, { recursive: true });
+  // A fan-out folder, once there, stays (git never removes one while we run): one mkdir each.
+  if (!folders.has(folder)) {
+    await mkdir(folder, { recursive: true });
+    folders.add(folder);
+  }
   const tmp = path.join(folder, `tmp_obj_hyperion_${process.pid}_${randomBytes(6).toString('hex')}`);
-  await writeFile(tmp, body, { mode: 0o444 });
+  try {
+    await writeFile(tmp, body, { mode: 0o444 });
+  } catch (e) {
+    // `git prune` removed the folder since (it drops empty ones): make it again.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(folder, { recursive: true });
+    await writeFile(tmp, body, { mode: 0o444 });
+  }
   try {
     await link(tmp, file);
   } catch (e) {

@@ -101,12 +101,27 @@ async function readTree(repo: string, id: string, signal?: AbortSignal): Promise
   const key = `${repo}\0${id}`;
   const hit = trees.get(key);
   if (hit) return hit;
+  readsFromGit++;
   const [answer] = await readObjects(repo, [id], signal);
   if (answer?.type !== 'tree') throw new UseGit(`${id} is not a tree`);
   const entries = parseTree(answer.content);
+  remember(key, entries);
+  return entries;
+}
+
+function remember(key: string, entries: Entry[]): void {
   if (trees.size >= TREES_MAX) trees.delete(trees.keys().next().value!);
   trees.set(key, entries);
-  return entries;
+}
+
+/**
+ * Writes a tree of `entries` and keeps them as that tree's entries: a dependent's answer
+ * starts from this tree, and then reads none of the trees written here back from git.
+ */
+async function writeTree(repo: string, objects: string, entries: Entry[]): Promise<string> {
+  const id = await writeLooseObject(objects, 'tree', serialize(entries));
+  remember(`${repo}\0${id}`, entries);
+  return id;
 }
 
 /** The folder's new entries, or an empty list when nothing is left in it. */
@@ -126,7 +141,7 @@ async function rewrite(repo: string, objects: string, id: string | undefined, fo
     if (old !== undefined && old.mode !== TREE_MODE) throw new UseGit(`${name} is not a folder`);
     const inner = await rewrite(repo, objects, old?.id.toString('hex'), sub, signal);
     if (inner.length === 0) return { name, entry: undefined };
-    const tree = await writeLooseObject(objects, 'tree', serialize(inner));
+    const tree = await writeTree(repo, objects, inner);
     return { name, entry: { mode: TREE_MODE, name: Buffer.from(name, 'latin1'), id: Buffer.from(tree, 'hex') } };
   });
   for (const { name, entry } of await Promise.all([...writes, ...subs])) {
@@ -137,6 +152,7 @@ async function rewrite(repo: string, objects: string, id: string | undefined, fo
 }
 
 let written = 0;
+let readsFromGit = 0;
 
 /**
  * The id of `baseTree` with `files` written over it, written from here as loose objects, or
@@ -155,7 +171,7 @@ export async function writeTreeFromFiles(
   if (objects === undefined) return undefined;
   try {
     const root = await rewrite(repo, objects, baseTree, folder, signal);
-    const tree = await writeLooseObject(objects, 'tree', serialize(root));
+    const tree = await writeTree(repo, objects, root);
     written++;
     return tree;
   } catch (e) {
@@ -169,4 +185,9 @@ export async function writeTreeFromFiles(
 /** How many trees were written from the engine so far (for tests). */
 export function treesWrittenHere(): number {
   return written;
+}
+
+/** How many trees were read from git so far (for tests). */
+export function treesReadFromGit(): number {
+  return readsFromGit;
 }
