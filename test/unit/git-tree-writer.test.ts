@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { treeFromFilesWithDiff } from '../../src/engine/git/batch';
+import { applyPatches, treeFromFilesWithDiff } from '../../src/engine/git/batch';
 import { diffTrees, treeFromFiles } from '../../src/engine/git/plumbing';
-import { treesReadFromGit, treesWrittenHere, writeTreeFromFiles } from '../../src/engine/git/treeWriter';
+import { carryChanges, changesCarried, treesReadFromGit, treesWrittenHere, writeTreeFromFiles } from '../../src/engine/git/treeWriter';
 import { makeRepo, sh, type TempRepo } from '../support/queue-repo';
 
 type Files = Array<{ path: string; content: string | null }>;
@@ -65,6 +65,32 @@ describe('trees written from the engine', () => {
       assert.equal(mine, gits, `same tree as git for ${JSON.stringify(files)}`);
     }
     execFileSync('git', ['fsck', '--strict', '--no-dangling'], { cwd: repo.dir, stdio: 'pipe' });
+  });
+
+  it('carries one change over another tree exactly as git apply of its diff does, or leaves it to git', async () => {
+    const s = sampleRepo();
+    repo = s.repo;
+    const next = lcg(5);
+    const pool = ['a/x.txt', 'a/deep/y.txt', 'a/deep/z.txt', 'a/deep/w.txt', 'a.b', 'b/only.txt', 'b/two.txt', 'c/d/e/f.txt', 'c/d/g.txt', 'z/1.txt', 'run.sh', 'link'];
+    const pick = (i: number): Files => pool.filter(() => next() < 0.25).map((p) => ({ path: p, content: next() < 0.35 ? null : `v${i} ${p}\n` }));
+    let carriedHere = 0;
+    let leftToGit = 0;
+    for (let i = 0; i < 25; i++) {
+      const one = await treeFromFiles(repo.dir, s.base, pick(i));
+      const other = await treeFromFiles(repo.dir, s.base, pick(100 + i));
+      const before = changesCarried();
+      const carried = await carryChanges(repo.dir, one, s.base, other);
+      const byGit: string | undefined = await applyPatches(repo.dir, one, [await diffTrees(repo.dir, s.base, other)]).catch(() => undefined);
+      if (carried === undefined) {
+        leftToGit++;
+        assert.equal(changesCarried(), before);
+        continue;
+      }
+      carriedHere++;
+      assert.equal(changesCarried(), before + 1);
+      assert.equal(carried, byGit, `pair ${i}`);
+    }
+    assert.ok(carriedHere >= 5 && leftToGit >= 2, `both kinds were tried (${carriedHere} carried, ${leftToGit} left to git)`);
   });
 
   it('leaves to git what git must decide, with git’s result', async () => {

@@ -21,7 +21,7 @@ import { objectsDirFor, writeLooseBlob, writeLooseObject } from './looseObjects'
  * - a base tree with an entry mode git would normalise when it rewrites that tree.
  */
 
-type Change = { kind: 'write'; content: string } | { kind: 'delete' };
+type Change = { kind: 'write'; content: string } | { kind: 'delete' } | { kind: 'set'; mode: string; id: string };
 interface Folder {
   files: Map<string, Change>;
   folders: Map<string, Folder>;
@@ -46,7 +46,7 @@ function safeName(name: string): boolean {
   return SAFE_NAME.test(name) && name.toLowerCase() !== '.git' && !name.endsWith('.');
 }
 
-function folderOf(files: ReadonlyArray<{ path: string; content: string | null }>): Folder | undefined {
+function folderOf(files: ReadonlyArray<{ path: string; change: Change }>): Folder | undefined {
   const root: Folder = { files: new Map(), folders: new Map() };
   for (const f of files) {
     const parts = f.path.split('/');
@@ -60,7 +60,7 @@ function folderOf(files: ReadonlyArray<{ path: string; content: string | null }>
     }
     const name = parts[parts.length - 1]!;
     if (at.folders.has(name) || at.files.has(name)) return undefined;
-    at.files.set(name, f.content === null ? { kind: 'delete' } : { kind: 'write', content: f.content });
+    at.files.set(name, f.change);
   }
   return root;
 }
@@ -132,6 +132,7 @@ async function rewrite(repo: string, objects: string, id: string | undefined, fo
     const old = byName.get(name);
     if (old?.mode === TREE_MODE) throw new UseGit(`${name} is a folder`);
     if (change.kind === 'delete') return { name, entry: undefined };
+    if (change.kind === 'set') return { name, entry: { mode: change.mode, name: Buffer.from(name, 'latin1'), id: Buffer.from(change.id, 'hex') } };
     const blob = await writeLooseBlob(objects, Buffer.from(change.content, 'utf8'));
     const mode = old?.mode === '100755' ? '100755' : '100644';
     return { name, entry: { mode, name: Buffer.from(name, 'latin1'), id: Buffer.from(blob, 'hex') } };
@@ -165,7 +166,11 @@ export async function writeTreeFromFiles(
   files: ReadonlyArray<{ path: string; content: string | null }>,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
-  const folder = folderOf(files);
+  return writeChanges(repo, baseTree, files.map((f) => ({ path: f.path, change: f.content === null ? { kind: 'delete' } : { kind: 'write', content: f.content } })), signal);
+}
+
+async function writeChanges(repo: string, baseTree: string, changes: ReadonlyArray<{ path: string; change: Change }>, signal?: AbortSignal): Promise<string | undefined> {
+  const folder = folderOf(changes);
   if (!folder || !/^[0-9a-f]{40}$/.test(baseTree)) return undefined;
   const objects = await objectsDirFor(repo);
   if (objects === undefined) return undefined;
@@ -190,4 +195,77 @@ export function treesWrittenHere(): number {
 /** How many trees were read from git so far (for tests). */
 export function treesReadFromGit(): number {
   return readsFromGit;
+}
+
+/** A tree entry at a path: a blob, link or submodule, as `mode` and `id`. */
+export interface LeafEntry {
+  mode: string;
+  id: string;
+}
+
+/** The leaf entries that differ from tree `from` to tree `to` (undefined = absent on that side), or undefined when a folder became a file or back. */
+async function treeDelta(repo: string, from: string | undefined, to: string | undefined, prefix: string, out: Array<{ path: string; before?: LeafEntry; after?: LeafEntry }>, signal?: AbortSignal): Promise<void> {
+  const a = new Map((from === undefined ? [] : await readTree(repo, from, signal)).map((e) => [e.name.toString('latin1'), e]));
+  const b = new Map((to === undefined ? [] : await readTree(repo, to, signal)).map((e) => [e.name.toString('latin1'), e]));
+  const inner: Array<Promise<void>> = [];
+  for (const name of new Set([...a.keys(), ...b.keys()])) {
+    const x = a.get(name);
+    const y = b.get(name);
+    if (x && y && x.mode === y.mode && x.id.equals(y.id)) continue;
+    const path = `${prefix}${name}`;
+    const xTree = x?.mode === TREE_MODE;
+    const yTree = y?.mode === TREE_MODE;
+    if (x && y && xTree !== yTree) throw new UseGit(`${path} changes between a folder and a file`);
+    if (xTree || yTree) inner.push(treeDelta(repo, x?.id.toString('hex'), y?.id.toString('hex'), `${path}/`, out, signal));
+    else out.push({ path, before: x && { mode: x.mode, id: x.id.toString('hex') }, after: y && { mode: y.mode, id: y.id.toString('hex') } });
+  }
+  await Promise.all(inner);
+}
+
+/** The leaf entry at `path` in `tree`, or undefined; throws UseGit when a folder is there. */
+async function leafAt(repo: string, tree: string, path: string, signal?: AbortSignal): Promise<LeafEntry | undefined> {
+  const parts = path.split('/');
+  let at: string = tree;
+  for (const [i, name] of parts.entries()) {
+    const e = (await readTree(repo, at, signal)).find((x) => x.name.toString('latin1') === name);
+    if (!e) return undefined;
+    const last = i === parts.length - 1;
+    if (last && e.mode === TREE_MODE) throw new UseGit(`${path} is a folder`);
+    if (last) return { mode: e.mode, id: e.id.toString('hex') };
+    if (e.mode !== TREE_MODE) return undefined;
+    at = e.id.toString('hex');
+  }
+  return undefined;
+}
+
+const sameLeaf = (x: LeafEntry | undefined, y: LeafEntry | undefined) => x?.mode === y?.mode && x?.id === y?.id;
+
+/**
+ * `start` with the changes from `fromTree` to `toTree` laid over it, written here, when every
+ * path those change holds in `start` what it held in `fromTree`: then `git apply` of the diff
+ * from `fromTree` to `toTree` on `start` gives exactly this tree (each touched file ends as in
+ * `toTree`, nothing else moves). Undefined otherwise (a path changed on both sides, a folder
+ * that became a file, a name git must check), and the caller applies the patch with git.
+ */
+export async function carryChanges(repo: string, start: string, fromTree: string, toTree: string, signal?: AbortSignal): Promise<string | undefined> {
+  if (![start, fromTree, toTree].every((t) => /^[0-9a-f]{40}$/.test(t))) return undefined;
+  try {
+    const delta: Array<{ path: string; before?: LeafEntry; after?: LeafEntry }> = [];
+    await treeDelta(repo, fromTree, toTree, '', delta, signal);
+    const now = await Promise.all(delta.map((d) => leafAt(repo, start, d.path, signal)));
+    if (delta.some((d, i) => !sameLeaf(d.before, now[i]))) return undefined;
+    const tree = await writeChanges(repo, start, delta.map((d) => ({ path: d.path, change: d.after ? { kind: 'set', ...d.after } : { kind: 'delete' } })), signal);
+    if (tree !== undefined) carried++;
+    return tree;
+  } catch (e) {
+    if (e instanceof UseGit || isEngineError(e, 'git/failed')) return undefined;
+    throw e;
+  }
+}
+
+let carried = 0;
+
+/** How many changes `carryChanges` laid over another tree (for tests). */
+export function changesCarried(): number {
+  return carried;
 }
