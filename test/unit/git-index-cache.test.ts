@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { applyPatches, readBlobsAt, treeFromFilesWithDiff } from '../../src/engine/git/batch';
+import { applyAndDiff, applyPatches, readBlobsAt, treeFromFilesWithDiff } from '../../src/engine/git/batch';
 import { diffTrees } from '../../src/engine/git/plumbing';
 import { keptIndexReads } from '../../src/engine/git/indexCache';
 import { filePatch, makeRepo, sh, type TempRepo } from '../support/queue-repo';
@@ -15,10 +15,12 @@ describe('kept private indexes of known trees', () => {
   it('starts a change on a tree a previous change wrote from a copy of its index, with the same result', async () => {
     repo = makeRepo({ 'a.txt': 'one\n', 'dir/b.txt': 'two\n', 'dir/sub/c.txt': 'three\n' });
     const base = sh(repo.dir, ['rev-parse', 'HEAD^{tree}']).trim();
-    const first = await treeFromFilesWithDiff(repo.dir, base, [{ path: 'dir/b.txt', content: 'two!\n' }, { path: 'new.txt', content: 'new\n' }]);
+    const first = await applyAndDiff(repo.dir, base, filePatch('dir/b.txt', 'two\n', 'two!\n') + filePatch('new.txt', null, 'new\n'));
+    assert.ok(first.ok);
     const before = keptIndexReads();
     // A dependent: starts from the tree the first change wrote.
-    const second = await treeFromFilesWithDiff(repo.dir, first.tree, [{ path: 'dir/sub/c.txt', content: null }, { path: 'a.txt', content: 'one!\n' }]);
+    const second = await applyAndDiff(repo.dir, first.tree, filePatch('dir/sub/c.txt', 'three\n', null) + filePatch('a.txt', 'one\n', 'one!\n'));
+    assert.ok(second.ok);
     assert.equal(keptIndexReads(), before + 1, 'the dependent started from the kept index');
     assert.equal(second.patch, await diffTrees(repo.dir, first.tree, second.tree));
     assert.deepEqual(await readBlobsAt(repo.dir, second.tree, ['a.txt', 'dir/b.txt', 'dir/sub/c.txt', 'new.txt']), ['one!\n', 'two!\n', undefined, 'new\n']);
@@ -26,11 +28,14 @@ describe('kept private indexes of known trees', () => {
     const plain = sh(repo.dir, ['ls-tree', '-r', second.tree]);
     assert.match(plain, /\ta\.txt\n/);
     assert.doesNotMatch(plain, /c\.txt/);
-    // A patch applied on a kept tree, and a tree written by applyPatches, are kept and reused as well.
+    // A tree written by applyPatches is kept and reused as well.
     const third = await applyPatches(repo.dir, second.tree, [filePatch('new.txt', 'new\n', 'newer\n')]);
     assert.equal(keptIndexReads(), before + 2);
-    const fourth = await treeFromFilesWithDiff(repo.dir, third, [{ path: 'z.txt', content: 'z\n' }]);
+    const fourth = await applyPatches(repo.dir, third, [filePatch('z.txt', null, 'z\n')]);
     assert.equal(keptIndexReads(), before + 3);
-    assert.deepEqual(await readBlobsAt(repo.dir, fourth.tree, ['new.txt', 'z.txt', 'a.txt']), ['newer\n', 'z\n', 'one!\n']);
+    // A whole-file answer needs no index at all (its trees are written from the engine, treeWriter.ts).
+    const fifth = await treeFromFilesWithDiff(repo.dir, fourth, [{ path: 'y.txt', content: 'y\n' }]);
+    assert.equal(keptIndexReads(), before + 3);
+    assert.deepEqual(await readBlobsAt(repo.dir, fifth.tree, ['new.txt', 'z.txt', 'a.txt', 'y.txt']), ['newer\n', 'z\n', 'one!\n', 'y\n']);
   });
 });

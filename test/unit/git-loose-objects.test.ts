@@ -38,6 +38,15 @@ describe('loose blobs written from the engine', () => {
     assert.equal(blobId(Buffer.from('two\n')), ids[1]);
   });
 
+  it('writes into a fan-out folder that git prune removed since the last write there', async () => {
+    repo = makeRepo({ 'a.txt': 'one\n' });
+    const objects = (await objectsDirFor(repo.dir))!;
+    const id = await writeLooseBlob(objects, Buffer.from('pruned\n'));
+    fs.rmSync(path.join(objects, id.slice(0, 2)), { recursive: true });
+    assert.equal(await writeLooseBlob(objects, Buffer.from('pruned\n')), id);
+    assert.equal(execFileSync('git', ['cat-file', 'blob', id], { cwd: repo.dir }).toString(), 'pruned\n');
+  });
+
   it('leaves a SHA-256 repository to git', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-sha256-'));
     dirs.push(dir);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { isEngineError } from '../../src/engine/errors';
-import { applyPatches } from '../../src/engine/git/batch';
+import { applyPatches, treeFromFilesWithDiff } from '../../src/engine/git/batch';
+import { changesCarried } from '../../src/engine/git/treeWriter';
 import { silentLogger } from '../../src/engine/ports';
 import { createRun, setTaskStatus } from '../../src/engine/runs/runs';
 import { openDb } from '../../src/engine/store/db';
@@ -95,6 +96,44 @@ describe('scheduler bookkeeping', () => {
     assert.equal(fromMemory.baseTree, fromPatches.baseTree);
     assert.equal(await fromMemory.baseCommit, await fromPatches.baseCommit);
     assert.equal(sh(f.repo.dir, ['rev-parse', `${await fromMemory.baseCommit}^{tree}`]).trim(), fromPatches.baseTree);
+  });
+
+  it('lays remembered changes of other dependencies over the start from the engine, as git apply would, and leaves shared files to git', async () => {
+    fx = await makeRunFixture();
+    const f = fx;
+    const lines = Array.from({ length: 12 }, (_, i) => `line ${i}`).join('\n') + '\n';
+    f.repo.write('shared.txt', lines);
+    f.repo.write('lib/keep.txt', 'keep\n');
+    f.repo.write('lib/gone.txt', 'gone\n');
+    const head = f.repo.commitAll('more files');
+    const baseTree = sh(f.repo.dir, ['rev-parse', `${head}^{tree}`]).trim();
+    const tasks = [task('a'), task('b'), task('c', { dependsOn: ['a', 'b'] })];
+    const runId = createRun(f.db, { goal: 'g', repo: f.repo.dir, baseCommit: head, plan: plan(tasks), approve: 'none', clock: testClock });
+    const run = { id: runId, base_commit: head, created_at: 1_700_000_000_000 };
+    const signal = new AbortController().signal;
+    const remembered = async (taskId: string, files: Array<{ path: string; content: string | null }>) => {
+      const out = await treeFromFilesWithDiff(f.repo.dir, baseTree, files);
+      const id = addChange(f, runId, taskId, out.patch, head);
+      rememberResultTree(f.repo.dir, id, head, out.patch, out.tree, baseTree);
+      return out.patch;
+    };
+    // Different files (a new folder, a deleted last-but-one file, an edit): carried from here.
+    const pa = await remembered('a', [{ path: 'src/a.ts', content: 'a\n' }, { path: 'lib/gone.txt', content: null }]);
+    const pb = await remembered('b', [{ path: 'shared.txt', content: lines.replace('line 1\n', 'line one\n') }, { path: 'src/b.ts', content: 'b\n' }]);
+    const index = RunIndex.load(f.db, runId);
+    const before = changesCarried();
+    const built = await buildTaskBase(f.db, f.repo.dir, run, index.row('c')!, index, signal);
+    assert.equal(changesCarried(), before + 1, "b's change was laid over a's tree");
+    assert.equal(built.baseTree, await applyPatches(f.repo.dir, baseTree, [pa, pb]), 'the tree git apply gives');
+
+    // Both edit shared.txt (in different places): git applies the second patch.
+    f.db.run('DELETE FROM change_requests WHERE run_id = ?', [runId]);
+    const qa = await remembered('a', [{ path: 'shared.txt', content: lines.replace('line 10\n', 'line ten\n') }]);
+    const qb = await remembered('b', [{ path: 'shared.txt', content: lines.replace('line 1\n', 'line one\n') }]);
+    const again = await buildTaskBase(f.db, f.repo.dir, run, index.row('c')!, index, signal);
+    assert.equal(changesCarried(), before + 1, 'a file both changed is left to git');
+    assert.equal(again.baseTree, await applyPatches(f.repo.dir, baseTree, [qa, qb]));
+    assert.match(sh(f.repo.dir, ['cat-file', 'blob', `${again.baseTree}:shared.txt`]), /line one\n[^]*line ten\n/);
   });
 
   it('names the dependency whose patch does not apply on the others', async () => {

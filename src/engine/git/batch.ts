@@ -7,6 +7,7 @@ import { readObjects, type BatchAnswer } from './catFile';
 import { git, gitRaw } from './exec';
 import { keepTreeIndex, loadTreeIndex } from './indexCache';
 import { objectsDirFor, writeLooseBlob } from './looseObjects';
+import { writeTreeFromFiles } from './treeWriter';
 import { assertRepoRelativePath, oneLineReason, readBlobAt, withPrivateIndex, commitTree, writeCommits } from './plumbing';
 
 /**
@@ -132,7 +133,9 @@ function splitRawAndPatch(out: string): { raw: string[]; patch: string } {
 /**
  * Returns the tree of `baseTree` with `files` written over it (`content: null` deletes) and
  * the canonical diff from `baseTree`. Same result as `plumbing.treeFromFiles` + `diffTrees`:
- * existing files keep an executable mode, everything else written is 100644. At most five
+ * existing files keep an executable mode, everything else written is 100644. Usually the
+ * trees are written from the engine (treeWriter.ts) and the diff is the only process; where
+ * that writer leaves the work to git, at most five
  * processes for any number of files (`read-tree` unless a kept index of `baseTree` is copied
  * (indexCache.ts), `hash-object` unless the blobs are written from here (looseObjects.ts), one
  * `update-index`, `write-tree`, one `diff-tree --raw -p`); three more only when an executable
@@ -146,6 +149,12 @@ export async function treeFromFilesWithDiff(
   opts: BatchOptions = {},
 ): Promise<TreeAndPatch> {
   for (const f of files) assertRepoRelativePath(f.path);
+  // Most answers: the trees written from here, and one git process (the diff) in all.
+  const written = await writeTreeFromFiles(repo, baseTree, files, opts.signal);
+  if (written !== undefined) {
+    const diff = await git(['diff-tree', '-p', ...DIFF_ARGS, baseTree, written], { cwd: repo, signal: opts.signal });
+    return { tree: written, patch: diff.stdout };
+  }
   const present = files.filter((f): f is { path: string; content: string } => f.content !== null);
   return withPrivateIndex(async (env) => {
     const [ids] = await Promise.all([

@@ -19,6 +19,7 @@ import { git } from './exec';
 
 const deflateAsync = promisify(deflate);
 const dirs = new Map<string, Promise<string | undefined>>();
+const folders = new Set<string>();
 
 /** The repository's object folder when blobs can be written here, else undefined. Asked once per repository. */
 export function objectsDirFor(repo: string): Promise<string | undefined> {
@@ -42,15 +43,36 @@ export function blobId(content: Buffer): string {
 }
 
 /** Writes `content` as a loose blob into `objectsDir` and returns its id. */
-export async function writeLooseBlob(objectsDir: string, content: Buffer): Promise<string> {
-  const id = blobId(content);
+export function writeLooseBlob(objectsDir: string, content: Buffer): Promise<string> {
+  return writeLooseObject(objectsDir, 'blob', content);
+}
+
+/** The id git gives an object of `type` with `content`. */
+export function objectId(type: 'blob' | 'tree', content: Buffer): string {
+  return createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
+}
+
+/** Writes `content` as a loose object of `type` into `objectsDir` (as `hash-object -w -t <type>`) and returns its id. */
+export async function writeLooseObject(objectsDir: string, type: 'blob' | 'tree', content: Buffer): Promise<string> {
+  const id = objectId(type, content);
   const folder = path.join(objectsDir, id.slice(0, 2));
   const file = path.join(folder, id.slice(2));
   if (await exists(file)) return id;
-  const body = await deflateAsync(Buffer.concat([Buffer.from(`blob ${content.length}\0`), content]));
-  await mkdir(folder, { recursive: true });
+  const body = await deflateAsync(Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]));
+  // A fan-out folder, once there, stays (git never removes one while we run): one mkdir each.
+  if (!folders.has(folder)) {
+    await mkdir(folder, { recursive: true });
+    folders.add(folder);
+  }
   const tmp = path.join(folder, `tmp_obj_hyperion_${process.pid}_${randomBytes(6).toString('hex')}`);
-  await writeFile(tmp, body, { mode: 0o444 });
+  try {
+    await writeFile(tmp, body, { mode: 0o444 });
+  } catch (e) {
+    // `git prune` removed the folder since (it drops empty ones): make it again.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(folder, { recursive: true });
+    await writeFile(tmp, body, { mode: 0o444 });
+  }
   try {
     await link(tmp, file);
   } catch (e) {

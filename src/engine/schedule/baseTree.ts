@@ -3,6 +3,7 @@ import type { DependencyResult } from '../agents/types';
 import { EngineError, isEngineError } from '../errors';
 import { applyPatches, treeOfCommit, writeKeptCommit } from '../git/batch';
 import { mergeTrees } from '../git/mergeTree';
+import { carryChanges } from '../git/treeWriter';
 import { commitTree } from '../git/plumbing';
 import { topologicalOrder } from '../graph/dag';
 import type { Db } from '../store/types';
@@ -69,7 +70,7 @@ function latestUsableChange(db: Db, runId: string, taskId: string): DepChange | 
 }
 
 /** Result trees of changes made by this process, keyed by repo and change id; see `rememberResultTree`. */
-const resultTrees = new Map<string, { baseCommit: string; patchHash: string; tree: string }>();
+const resultTrees = new Map<string, { baseCommit: string; patchHash: string; tree: string; baseTree?: string }>();
 const RESULT_TREES_MAX = 5000;
 
 function patchHash(patch: string): string {
@@ -81,14 +82,38 @@ function patchHash(patch: string): string {
  * `changeId`, so dependents can start from it. The entry is used only while the stored change
  * still has that base commit and patch (the queue may regenerate both).
  */
-export function rememberResultTree(repo: string, changeId: string, baseCommit: string, patch: string, tree: string): void {
+export function rememberResultTree(repo: string, changeId: string, baseCommit: string, patch: string, tree: string, baseTree?: string): void {
   if (resultTrees.size >= RESULT_TREES_MAX) resultTrees.delete(resultTrees.keys().next().value!);
-  resultTrees.set(`${repo}\0${changeId}`, { baseCommit, patchHash: patchHash(patch), tree });
+  resultTrees.set(`${repo}\0${changeId}`, { baseCommit, patchHash: patchHash(patch), tree, baseTree });
+}
+
+function resultOf(repo: string, c: DepChange): { tree: string; baseTree?: string } | undefined {
+  const r = resultTrees.get(`${repo}\0${c.id}`);
+  return r && r.baseCommit === c.base_commit && r.patchHash === patchHash(c.patch) ? r : undefined;
 }
 
 function resultTreeOf(repo: string, c: DepChange): string | undefined {
-  const r = resultTrees.get(`${repo}\0${c.id}`);
-  return r && r.baseCommit === c.base_commit && r.patchHash === patchHash(c.patch) ? r.tree : undefined;
+  return resultOf(repo, c)?.tree;
+}
+
+/**
+ * `start` with the remembered changes of `ids` laid over it, one after the other, from the
+ * engine (treeWriter.ts `carryChanges`): what applying their patches gives when each touches
+ * only paths `start` holds as the change found them. Undefined when one of them is not
+ * remembered or not that simple; the caller then applies the patches with git.
+ */
+async function carryRemembered(repo: string, start: string, ids: readonly string[], changeOf: (id: string) => DepChange, signal: AbortSignal): Promise<string | undefined> {
+  let tree = start;
+  for (const id of ids) {
+    const c = changeOf(id);
+    if (c.patch.trim() === '') continue;
+    const r = resultOf(repo, c);
+    if (r?.baseTree === undefined) return undefined;
+    const next = await carryChanges(repo, tree, r.baseTree, r.tree, signal);
+    if (next === undefined) return undefined;
+    tree = next;
+  }
+  return tree;
 }
 
 /** `id`'s transitive dependencies (without `id`). */
@@ -186,7 +211,10 @@ export async function buildTaskBase(
   for (const id of direct) changeOf(id);
   const patches = rest.map((id) => changeOf(id).patch);
   let tree = start;
-  if (patches.some((p) => p.trim() !== '')) {
+  // Usually the other dependencies touched other files: their changes are laid over the start from here, without git.
+  const carried = patches.some((p) => p.trim() !== '') ? await carryRemembered(repo, start, rest, changeOf, signal) : undefined;
+  if (carried !== undefined) tree = carried;
+  else if (patches.some((p) => p.trim() !== '')) {
     try {
       tree = await applyPatches(repo, start, patches, { signal });
     } catch (e) {

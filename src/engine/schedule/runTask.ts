@@ -35,6 +35,8 @@ interface TaskOutput {
   patch: string;
   /** The tree `patch` leads to from the task's base tree; undefined when blocked by policy. */
   tree: string | undefined;
+  /** The task's base tree (`patch` is relative to it). */
+  baseTree?: string;
   summary: string;
   model: string | null;
   review: ReviewResult | null;
@@ -80,7 +82,7 @@ async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: Task
   const policyOptions = { ...basePolicy(config), ...(await repoPolicyInputs(repo, { baseTree: base.baseTree, tree: out.tree, patch: out.patch, signal })) };
   const policy = policyOf(deps)(out.patch, policyOptions);
   const review = policy.blocked ? null : await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal, log: deps.log, verification: out.verification });
-  return { baseCommit: await base.baseCommit, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model || null, review, policyOptions, policy, ...(out.verification ? { verification: out.verification } : {}) };
+  return { baseCommit: await base.baseCommit, baseTree: base.baseTree, patch: out.patch, tree: out.tree, summary: out.summary, model: out.model || null, review, policyOptions, policy, ...(out.verification ? { verification: out.verification } : {}) };
 }
 
 /** The plan's `verify` command for a task (only the tool developer reads it). */
@@ -146,7 +148,7 @@ async function produceReadyMade(deps: TaskRunDeps, row: TaskRow, base: Awaited<R
   const { patch, tree } = r.value;
   const inputs = await repoPolicyInputs(repo, { baseTree: base.baseTree, tree, patch, signal, highRiskPaths });
   const options = { ...policyOptions, ...inputs };
-  return { baseCommit, patch, tree, summary: row.title, model: null, review: null, policyOptions: options, policy: check(patch, options) };
+  return { baseCommit, baseTree: base.baseTree, patch, tree, summary: row.title, model: null, review: null, policyOptions: options, policy: check(patch, options) };
 }
 
 /** Stores the change and settles the task in one transaction. Returns the change id, or undefined when the task was settled meanwhile. */
@@ -257,7 +259,7 @@ export async function runTask(deps: TaskRunDeps, run: RunRow, row: TaskRow, grap
         endAttempt(deps, row, attempt.attemptId, 'cancelled', 'the task was settled elsewhere while it ran', null, client);
         return;
       }
-      if (stored.proposed && out.tree !== undefined) rememberResultTree(deps.repo, stored.changeId, out.baseCommit, out.patch, out.tree);
+      if (stored.proposed && out.tree !== undefined) rememberResultTree(deps.repo, stored.changeId, out.baseCommit, out.patch, out.tree, out.baseTree);
       if (stored.proposed && deps.onChangeProposed) {
         try {
           await deps.onChangeProposed(stored.changeId);
