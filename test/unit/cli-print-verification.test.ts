@@ -20,7 +20,7 @@ function captured(fn: () => void): string {
 }
 
 const task = (id: string, changeId?: string): TaskView => ({
-  id, title: `Task ${id}`, type: 'code_gen', prompt: '', acceptanceCriteria: [], dependsOn: [], files: [], status: 'proposed', attempts: 1, costUsd: 0, ...(changeId ? { changeId } : {}),
+  id, runId: 'run_1', title: `Task ${id}`, type: 'code_gen', prompt: '', acceptanceCriteria: [], dependsOn: [], files: [], status: 'proposed', attempts: 1, costUsd: 0, ...(changeId ? { changeId } : {}),
 }) as TaskView;
 
 describe("the CLI prints a change's own check under its task", () => {
