@@ -117,9 +117,14 @@ describe('distributed faults', () => {
     coordinator.stdout.on('data', (b) => (out += b));
     coordinator.stderr.on('data', (b) => (out += b));
     const closed = new Promise<number | null>((resolve) => coordinator.on('close', resolve));
-    await waitFor('the coordinator to say no worker can take n1', () => out.includes('waiting for a worker that runs "cmd": none is connected') || undefined);
-    await worker({ name: 'late', repo: c.clone('late'), redisUrl: redis.url, config });
-    assert.equal(await closed, 0, out);
+    try {
+      // Workers of the other tests (other repositories) are connected to this Redis too: they do not count.
+      await waitFor('the coordinator to say no worker can take n1', () => out.includes('waiting for a worker that runs "cmd": none is connected') || undefined);
+      await worker({ name: 'late', repo: c.clone('late'), redisUrl: redis.url, config });
+      assert.equal(await closed, 0, out);
+    } finally {
+      coordinator.kill('SIGKILL');
+    }
     assert.deepEqual(landedTasks(c.coordinator), ['n1']);
   });
 

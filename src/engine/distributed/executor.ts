@@ -73,7 +73,9 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
    */
   async function announceWait(input: ExecutorTaskInput): Promise<void> {
     try {
-      const able = (await listWorkers(o.redisUrl)).filter((w) => w.agents.includes(input.agent));
+      const id = await (repoId ??= repoIdentity(o.repo));
+      // Workers of other repositories share the Redis but never take this queue's jobs.
+      const able = (await listWorkers(o.redisUrl)).filter((w) => w.agents.includes(input.agent) && (w.repoId === undefined || w.repoId === id));
       input.onProgress?.(able.length > 0
         ? `queued for a worker (${able.length} connected can run "${input.agent}")`
         : `waiting for a worker that runs "${input.agent}": none is connected (start one with hyperion worker)`);

@@ -68,7 +68,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const concurrency = o.concurrency ?? 1;
   const running = new Map<string, WorkerInfo['running'][number]>();
   const startedAt = Date.now();
-  const info = (): WorkerInfo => ({ name, host, pid: process.pid, agents, concurrency, checks: o.checks === true, running: [...running.values()], startedAt, heartbeatAt: Date.now() });
+  const info = (): WorkerInfo => ({ name, host, pid: process.pid, repoId, agents, concurrency, checks: o.checks === true, running: [...running.values()], startedAt, heartbeatAt: Date.now() });
   const stopAgents = new AbortController();
 
   const process_ = async (job: Job): Promise<AgentJobResult> => {

@@ -10,6 +10,8 @@ export const WorkerInfo = z.object({
   name: z.string(),
   host: z.string(),
   pid: z.number(),
+  /** The repository it serves (root commits, as jobs carry it); absent from workers of older versions. */
+  repoId: z.string().optional(),
   agents: z.array(z.string()),
   concurrency: z.number(),
   /** Whether it also runs the merge queue's checks. */
