@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { Logger } from '../ports';
 import { openCallScope, sdkLogger, sdkTimeout, type CallScope } from './callScope';
 import { providerError } from './errors';
-import { jsonAsToolCall, parseToolInput, rejectsTools, toolsAsJson } from './toolFallback';
+import { NativeTools, parseToolInput } from './toolFallback';
 import type { ChatMessage, ChatProvider, ChatRequest, ChatResponse, ToolCall } from './types';
 
 export interface AnthropicProviderOptions {
@@ -28,9 +28,10 @@ export interface AnthropicProviderOptions {
 export class AnthropicChatProvider implements ChatProvider {
   readonly kind = 'anthropic' as const;
   private readonly client: Anthropic;
-  private nativeTools = true;
+  private readonly tools: NativeTools;
 
   constructor(private readonly opts: AnthropicProviderOptions) {
+    this.tools = new NativeTools(() => opts.log.info('server does not support tools; using one JSON object per turn from now on', { provider: this.kind }));
     this.client = new Anthropic({
       apiKey: opts.apiKey,
       authToken: null,
@@ -44,23 +45,11 @@ export class AnthropicChatProvider implements ChatProvider {
 
   /** False once the server refused native tools. */
   get usesNativeTools(): boolean {
-    return this.nativeTools;
+    return this.tools.enabled;
   }
 
   async chat(req: ChatRequest): Promise<ChatResponse> {
-    if (req.tools?.length) {
-      if (this.nativeTools) {
-        try {
-          return await this.chatOnce(req);
-        } catch (e) {
-          if (!rejectsTools(e)) throw e;
-          this.nativeTools = false;
-          this.opts.log.info('server does not support tools; using one JSON object per turn from now on', { provider: this.kind, model: req.model });
-        }
-      }
-      return jsonAsToolCall(await this.chatOnce(toolsAsJson(req)), req.tools);
-    }
-    return this.chatOnce(req);
+    return this.tools.chat(req, (r) => this.chatOnce(r));
   }
 
   private async chatOnce(req: ChatRequest): Promise<ChatResponse> {

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import type { Logger } from '../ports';
 import { openCallScope, sdkLogger, sdkTimeout, type CallScope } from './callScope';
 import { isTransient, providerError } from './errors';
-import { jsonAsToolCall, parseToolInput, rejectsTools, toolsAsJson } from './toolFallback';
+import { NativeTools, parseToolInput } from './toolFallback';
 import type { ChatMessage, ChatProvider, ChatRequest, ChatResponse, ToolCall } from './types';
 import { isEngineError } from '../errors';
 
@@ -33,9 +33,10 @@ export class OpenAIChatProvider implements ChatProvider {
   readonly kind: 'openai' | 'openai-compatible';
   private readonly client: OpenAI;
   private jsonMode: JsonMode = 'json_schema';
-  private nativeTools = true;
+  private readonly tools: NativeTools;
 
   constructor(private readonly opts: OpenAIProviderOptions) {
+    this.tools = new NativeTools(() => opts.log.info('server does not support tools; using one JSON object per turn from now on', { provider: this.kind }));
     this.kind = opts.kind;
     this.client = new OpenAI({
       apiKey: opts.apiKey,
@@ -57,23 +58,11 @@ export class OpenAIChatProvider implements ChatProvider {
 
   /** False once the server refused native tools (for tests and diagnostics). */
   get usesNativeTools(): boolean {
-    return this.nativeTools;
+    return this.tools.enabled;
   }
 
   async chat(req: ChatRequest): Promise<ChatResponse> {
-    if (req.tools?.length) {
-      if (this.nativeTools) {
-        try {
-          return await this.chatOnce(req);
-        } catch (e) {
-          if (!rejectsTools(e)) throw e;
-          this.nativeTools = false;
-          this.opts.log.info('server does not support tools; using one JSON object per turn from now on', { provider: this.kind, model: req.model });
-        }
-      }
-      return jsonAsToolCall(await this.chatOnce(toolsAsJson(req)), req.tools);
-    }
-    return this.chatOnce(req);
+    return this.tools.chat(req, (r) => this.chatOnce(r));
   }
 
   private async chatOnce(req: ChatRequest): Promise<ChatResponse> {

@@ -91,3 +91,32 @@ export function parseToolInput(raw: unknown): unknown {
     return raw;
   }
 }
+
+/**
+ * Whether one provider instance still speaks native tools. The first refusal (`refuses`)
+ * switches it to the one-JSON-object-per-turn protocol for good, so each endpoint pays for
+ * the refused request once. Requests without tools pass through unchanged.
+ */
+export class NativeTools {
+  private native = true;
+
+  constructor(private readonly onRefused: () => void = () => {}, private readonly refuses: (e: unknown) => boolean = rejectsTools) {}
+
+  get enabled(): boolean {
+    return this.native;
+  }
+
+  async chat(req: ChatRequest, once: (req: ChatRequest) => Promise<ChatResponse>): Promise<ChatResponse> {
+    if (!req.tools?.length) return once(req);
+    if (this.native) {
+      try {
+        return await once(req);
+      } catch (e) {
+        if (!this.refuses(e)) throw e;
+        this.native = false;
+        this.onRefused();
+      }
+    }
+    return jsonAsToolCall(await once(toolsAsJson(req)), req.tools);
+  }
+}

@@ -1,7 +1,7 @@
 import { isEngineError } from '../errors';
 import { openCallScope } from './callScope';
 import { providerError } from './errors';
-import { jsonAsToolCall, rejectsTools, toolsAsJson } from './toolFallback';
+import { NativeTools, rejectsTools } from './toolFallback';
 import type { ChatMessage, ChatProvider, ChatRequest, ChatResponse, LanguageModelPort } from './types';
 
 /**
@@ -16,24 +16,13 @@ import type { ChatMessage, ChatProvider, ChatRequest, ChatResponse, LanguageMode
 export class VscodeLmChatProvider implements ChatProvider {
   readonly kind = 'vscode-lm' as const;
 
-  private nativeTools = true;
+  // The port throws plain errors (a LanguageModelError), classified as network errors: read the sentence.
+  private readonly tools = new NativeTools(undefined, (e) => rejectsTools(e) || (isEngineError(e) && /does not support tool|tool calling is not|tools? (?:are|is) not supported/i.test(e.message)));
 
   constructor(private readonly port: LanguageModelPort, private readonly opts: { timeoutMs: number }) {}
 
   async chat(req: ChatRequest): Promise<ChatResponse> {
-    if (req.tools?.length) {
-      if (this.nativeTools) {
-        try {
-          return await this.chatOnce(req);
-        } catch (e) {
-          // The port throws plain errors (a LanguageModelError), classified as network errors: read the sentence.
-          if (!rejectsTools(e) && !(isEngineError(e) && /does not support tool|tool calling is not|tools? (?:are|is) not supported/i.test(e.message))) throw e;
-          this.nativeTools = false;
-        }
-      }
-      return jsonAsToolCall(await this.chatOnce(toolsAsJson(req)), req.tools);
-    }
-    return this.chatOnce(req);
+    return this.tools.chat(req, (r) => this.chatOnce(r));
   }
 
   private async chatOnce(req: ChatRequest): Promise<ChatResponse> {
