@@ -122,7 +122,10 @@ export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: 
         task, deps: base.deps, worktree: wt.dir, scratchDir: wt.scratchDir, model, budget: { maxUsd: input.maxUsd }, env,
         signal: AbortSignal.any([signal, stall.signal, overBudget.signal]),
         onEvent: (e) => {
-          if (e.type === 'output') {
+          // The stall clock restarts when the process exists, so the time to spawn it (a loaded
+          // machine, a slow binary) never counts as the agent's silence.
+          if (e.type === 'started') arm();
+          else if (e.type === 'output') {
             arm();
             transcript = transcript.length + e.text.length > MAX_TRANSCRIPT ? (transcript + e.text).slice(-MAX_TRANSCRIPT) : transcript + e.text;
           } else if (e.type === 'progress') progress.push(e.text);
