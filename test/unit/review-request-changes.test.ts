@@ -97,6 +97,7 @@ describe('request changes', () => {
     assert.equal(engine.listComments(change.id).filter((c) => c.author === 'user').length, 0);
     await engine.rejectChange(change.id);
     await assert.rejects(engine.requestChanges(change.id, { comments: [{ body: 'x' }] }), (e) => EngineError.is(e, 'usage/bad-state'));
+    assert.throws(() => engine.addComment(change.id, { body: 'x' }), (e) => EngineError.is(e, 'usage/bad-state'), 'a comment on a settled change could never be sent');
   });
 
   it("sends the comments to a configured agent through its harness prompt", async () => {
