@@ -109,9 +109,10 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
       setContext(CONTEXT_KEYS.reviewableResources, s.review.flatMap(changeResourceKeys));
       setContext(CONTEXT_KEYS.hasRetryable, queue.some((e) => isEntryRetryable(e.state)));
       setContext(CONTEXT_KEYS.hasCheckOutput, queue.some((e) => e.hasCheckOutput === true));
-      setContext(CONTEXT_KEYS.runActive, engine.listRuns(20).some((r) => isBusyRun(r.status)));
+      const recent = engine.listRuns(20);
+      setContext(CONTEXT_KEYS.runActive, recent.some((r) => isBusyRun(r.status)));
       setContext(CONTEXT_KEYS.hasMerged, engine.listChanges({ status: 'merged' }).length > 0);
-      setContext(CONTEXT_KEYS.hasDraft, engine.listRuns(20).some((r) => r.status === 'draft'));
+      setContext(CONTEXT_KEYS.hasDraft, recent.some((r) => r.status === 'draft'));
       summaries.refresh();
       workers.refresh();
     }, 150);
