@@ -62,6 +62,12 @@ describe('the recorded demo', { concurrency: true }, () => {
     assert.match(math, /^-module\.exports = \{ add \};\n\+\/\*\* Subtracts b from a\. \*\/$/m, 'the edit replaced the export line');
     assert.match(gitOut(r.repo, 'show', 'HEAD:test/math.test.js'), /const \{ add, subtract \} = require\('\.\.\/src\/math'\);[\s\S]*test\('subtract subtracts'/);
     assert.match(r.stdout, /\bpass 2\n\W*fail 0/, 'the landed code passes its tests');
+    // Its transcript is stored like a coding agent's: the tool calls and what they answered.
+    const st = JSON.parse((await runCli(['status', '--json'], { cwd: r.repo })).stdout);
+    const tr = await runCli(['transcript', st.run.runId, 't1'], { cwd: r.repo });
+    assert.equal(tr.code, 0, tr.stderr);
+    assert.match(tr.stdout, /^edit_file \{"path":"src\/math\.js"/m);
+    assert.match(tr.stdout, /^run_command \{"command":"npm test"\}/m);
   });
 
   it('still runs on the whole-file developer from the same recording', async () => {
