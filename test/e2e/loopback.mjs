@@ -86,6 +86,15 @@ export const PLAN_REVIEW = {
 };
 FILES.r1 = [{ path: 'notes.txt', content: NOTES_EDITED }];
 FILES.r2 = [{ path: 'CHANGELOG.md', content: CHANGELOG_V1 }];
+// Issue 11: one task the tool developer does while the e2e watches its row and its change
+// (docs/usage.md is d2's page, landed by then: the developer edits it in place).
+export const GOAL_TOOLS = 'Tell in the usage page what greet returns';
+export const TOOLS_TASK_TITLE = 'Say what greet returns';
+export const PLAN_TOOLS = {
+  goal: GOAL_TOOLS, rationale: 'One edit.', confidence: 0.9, questions: [], assumptions: [],
+  tasks: [task('w1', TOOLS_TASK_TITLE, ['docs/usage.md'])],
+};
+FILES.w1 = [{ path: 'docs/usage.md', content: '# Usage\n\n`greet("Ada")` returns `"Hello, Ada!"`.\n' }];
 
 function answerFor(body) {
   const schema = body?.response_format?.json_schema?.name ?? '';
@@ -96,6 +105,7 @@ function answerFor(body) {
     if (text.includes(GOAL_AGENT)) return PLAN_AGENT;
     if (text.includes(GOAL_DRAFT)) return PLAN_DRAFT;
     if (text.includes(GOAL_REVIEW)) return PLAN_REVIEW;
+    if (text.includes(GOAL_TOOLS)) return PLAN_TOOLS;
     return PLAN;
   }
   if (schema.includes('review')) return { verdict: 'approve', comments: 'Looks right.' };

