@@ -45,7 +45,8 @@ export const PLAN_CONFLICT = {
   tasks: [task('h1', 'Headline one', ['README.md']), task('h2', 'Headline two', ['README.md'])],
 };
 FILES.d1 = [{ path: 'README.md', content: '# greeting sample\n\nSay hello with greet().\n' }];
-FILES.d2 = [{ path: 'docs/usage.md', content: '# Usage\n\n`greet("Ada")`\n' }];
+export const USAGE_PAGE = '# Usage\n\n`greet("Ada")`\n';
+FILES.d2 = [{ path: 'docs/usage.md', content: USAGE_PAGE }];
 FILES.h1 = [{ path: 'README.md', content: '# greeting sample: headline one\n\nSay hello with greet().\n' }];
 FILES.h2 = [{ path: 'README.md', content: '# greeting sample: headline two\n\nSay hello with greet().\n' }];
 

@@ -420,7 +420,7 @@ describe('Hyperion in a real VS Code', () => {
   // ---- issue 12: inline review by hunks, request changes from a comment --------------------
   reviewSteps({ step, page: () => page, ws: () => ws, sh, log });
   // ---- issue 11: the tool developer as a person sees it -----------------------------------
-  toolDeveloperSteps(step, () => ({ url, goodKey: GOOD_KEY, model, log }));
+  toolDeveloperSteps(step, () => ({ url, ws, goodKey: GOOD_KEY, model, sh, log }));
 
   step('API keys appear in no log and no settings file', async () => {
     const files = [];

