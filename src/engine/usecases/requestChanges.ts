@@ -1,5 +1,4 @@
 import type { NewComment, RunnablePlan } from '../api';
-import { runDeveloper } from '../agents/developer';
 import { reviewChange } from '../agents/reviewer';
 import type { AgentTask, ChangeFeedback } from '../agents/types';
 import { checkComment, insertComment, markAnswered, markSent, markUnsent, pendingComments } from '../changes/comments';
@@ -12,6 +11,7 @@ import { recordingClient } from '../runs/modelCalls';
 import { commitWithEvents } from '../runs/runs';
 import type { TaskRow } from '../runs/types';
 import { agentChoiceFor } from '../schedule/agentChoice';
+import { redoWithBuiltinDeveloper } from '../schedule/builtinDeveloper';
 import { checkPolicy } from '../schedule/policy';
 import { runHarnessTask } from '../schedule/runHarnessTask';
 import type { EngineContext } from './context';
@@ -74,19 +74,19 @@ export async function requestChanges(
     const agent = agentChoiceFor(config, task);
     const out = agent
       ? await runHarnessTask({ repo, config, log, row, task: agentTask, base: { baseCommit: Promise.resolve(c.base_commit), baseTree: c.base_commit, deps: [] }, agent: agent.name, model: agent.model, signal })
-      : await runDeveloper({ repo, task: agentTask, baseTree: c.base_commit, deps: [], client, maxSteps: config.agentMaxSteps, signal, log });
+      : await redoWithBuiltinDeveloper({ repo, config, log, client, row, task: agentTask, baseCommit: c.base_commit, signal, verify: task.verify });
     if (out.patch.trim() === '') throw new EngineError('agent/model-output', 'the agent answered the comments with an empty change');
     const inputs = await repoPolicyInputs(repo, { baseTree: c.base_commit, tree: out.tree, patch: out.patch, signal });
     const policy = checkPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes, ...inputs });
     if (policy.blocked) throw new EngineError('policy/blocked', `the revised change breaks the patch policy: ${policy.violations.filter((v) => v.severity === 'block').map((v) => v.message).join(' ')}`);
-    const review = await reviewChange({ task: agentTask, summary: out.summary, patch: out.patch, client, signal, log });
+    const review = await reviewChange({ task: agentTask, summary: out.summary, patch: out.patch, client, signal, log, verification: out.verification });
     const done = clock.now();
     const version = commitWithEvents(db, ctx.onEvent, (events) => {
       const v = reviseChange(db, events, {
         changeId, expectedVersion: c.version, summary: out.summary, at: done,
         review: review.verdict ? { verdict: review.verdict, comments: review.comments } : null,
         reason: `changes requested (${sent.length} comment${sent.length === 1 ? '' : 's'})`,
-        next: { patch: out.patch, files: policy.files, policyJson: JSON.stringify(policy.violations), needsExplicitApproval: policy.needsExplicitApproval },
+        next: { patch: out.patch, files: policy.files, policyJson: JSON.stringify(policy.violations), needsExplicitApproval: policy.needsExplicitApproval, verification: out.verification },
       });
       markAnswered(db, ids, v, out.summary);
       return v;
