@@ -103,4 +103,33 @@ describe('the tool developer redoes changes', () => {
     assert.match(v2.patch, /^\+wanted addition$/m);
     assert.equal(v2.verification?.passed, true, 'the stored check is the regenerated version\'s');
   });
+
+  it('a change accepted hunk by hunk keeps no check result: only the whole change was checked', async () => {
+    server = await startOpenAIServer((req) => {
+      if (isReview(req)) return { type: 'reply', text: REVIEW_OK };
+      const done = req.body.messages.some((m: { role: string }) => m.role === 'tool');
+      return done
+        ? { type: 'reply', text: '', toolCalls: [{ name: 'finish', input: { summary: 'done' } }] }
+        : { type: 'reply', text: '', toolCalls: [{ name: 'write_file', input: { path: 'notes/a.txt', content: 'a\n' } }, { name: 'write_file', input: { path: 'notes/b.txt', content: 'b\n' } }] };
+    });
+    const repo = makeSampleRepo();
+    repos.push(repo);
+    const config = EngineConfig.parse({
+      providers: { openai: { baseUrl: server.url } }, routes: { default: [{ provider: 'openai', model: 'gpt-test' }] },
+      developer: 'tools', checkCommand: 'test -f notes/a.txt', maxRetries: 0,
+    });
+    const engine = await createEngine({ repo, config, ports: { log: silentLogger, secrets: testSecrets } });
+    engines.push(engine);
+    const { runId, done } = await engine.startRun({
+      goal: 'g', rationale: '', confidence: 1, questions: [], assumptions: [],
+      tasks: [{ id: 't1', title: 'Two notes', type: 'docs', prompt: 'write two notes', acceptanceCriteria: [], dependsOn: [], files: ['notes/a.txt', 'notes/b.txt'] }],
+    });
+    await done;
+    const [change] = engine.listChanges({ runId });
+    assert.equal(change!.verification?.passed, true, 'the whole change passed its check');
+    await engine.acceptHunks(change!.id, { hunks: [{ path: 'notes/b.txt', index: 0 }], version: change!.version });
+    const part = engine.getChange(change!.id)!;
+    assert.deepEqual(part.files, ['notes/b.txt']);
+    assert.equal(part.verification, undefined, 'the accepted part (without notes/a.txt, which the check needs) was never checked');
+  });
 });

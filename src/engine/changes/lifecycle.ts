@@ -223,6 +223,8 @@ export function acceptPart(
     set: {
       patch: o.next.patch, files_json: JSON.stringify(o.next.files), policy_json: o.next.policyJson, needs_explicit_approval: o.next.needsExplicitApproval ? 1 : 0,
       excluded_files_json: '[]', approved_patch_hash: approvalHash(o.next.patch), version, partly_accepted: 1, error: null,
+      // The developer's check ran on the whole change, never on this part: the queue's check is the one that counts.
+      verification_json: null,
     },
     data: { version, partlyAccepted: true },
   });
