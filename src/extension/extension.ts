@@ -17,7 +17,7 @@ import { channelLogger } from './logger';
 import { vscodeUserPrompt } from './prompt';
 import { RunsTreeProvider } from './runsTree';
 import { TranscriptProvider } from './transcript';
-import { ActivityTracker, TRANSCRIPT_SCHEME } from './viewmodel/agents';
+import { TRANSCRIPT_SCHEME } from './viewmodel/agents';
 import { secretReader } from './secrets';
 import { QueueStatusBar } from './statusBar';
 import { CHECK_SCHEME } from './viewmodel/checkOutput';
@@ -67,11 +67,10 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
     readSettings: () => trustedSettingsReader(context.globalState, log),
     redisPassword: async () => context.secrets.get(REDIS_PASSWORD_SECRET),
   });
-  const activity = new ActivityTracker();
   const transcripts = new TranscriptProvider(host);
-  const runs = new RunsTreeProvider(host, undefined, activity);
+  const runs = new RunsTreeProvider(host);
   const approvals = new ApprovalsTreeProvider(host);
-  const graph = new GraphViewProvider(context.extensionUri, host, log, activity);
+  const graph = new GraphViewProvider(context.extensionUri, host, log);
   const statusBar = new QueueStatusBar(host);
   const contents = new ChangeContentProvider(host);
   const checkOutputs = new CheckOutputProvider(host);
@@ -128,9 +127,7 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
     vscode.workspace.registerTextDocumentContentProvider(CHECK_SCHEME, checkOutputs),
     vscode.workspace.registerTextDocumentContentProvider(TRANSCRIPT_SCHEME, transcripts),
     transcripts,
-    // Before the views refresh (host.onDidChange fires after this), so they show the new activity.
     host.onDidEngineEvent((e) => {
-      activity.record(e);
       if (e.runId && e.taskId && (e.kind === 'task/progress' || e.kind === 'task/state')) transcripts.refresh(e.runId, e.taskId);
     }),
     ...registerCommands({ host, log, channel, secrets: context.secrets, notice, openGraphInEditor: () => graph.openInEditor(), refreshWorkers: () => workers.refresh(true) }),
