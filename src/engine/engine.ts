@@ -48,6 +48,7 @@ import { listVersions, versionFileReader } from './usecases/changeVersions';
 import { listComments } from './changes/comments';
 import { addComment } from './usecases/addComment';
 import { watchStore } from './store/watch';
+import { claimRun, runsToResume } from './runs/runner';
 
 export interface EnginePorts {
   log: Logger;
@@ -146,6 +147,12 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   ctx.queue = queue;
   ctx.kickQueue = () => void lander.kick();
   ctx.startRunLoop = (runId: string, parent?: AbortSignal): Promise<RunView> => {
+    let release: () => void;
+    try {
+      release = claimRun(db, runId);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const controller = new AbortController();
     const abort = () => controller.abort(parent?.reason);
     parent?.addEventListener('abort', abort, { once: true });
@@ -158,6 +165,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       },
       runId,
     ).finally(() => {
+      release();
       parent?.removeEventListener('abort', abort);
       ctx.loops.delete(runId);
     });
@@ -167,9 +175,9 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
 
   if (!opts.readOnly) recoverChanges(ctx);
   if (opts.resumeRuns && !opts.readOnly) {
-    for (const r of db.all<{ id: string }>("SELECT id FROM runs WHERE status IN ('running', 'planning')")) {
-      log.info('resuming an interrupted run', { runId: r.id });
-      ctx.startRunLoop(r.id).catch((e) => log.error('resumed run failed', { runId: r.id, error: describeError(e) }));
+    for (const id of runsToResume(db)) {
+      log.info('resuming an interrupted run', { runId: id });
+      ctx.startRunLoop(id).catch((e) => log.error('resumed run failed', { runId: id, error: describeError(e) }));
     }
     if (queue.list().some((e) => e.state === 'queued' || e.state === 'blocked')) ctx.kickQueue();
   }
