@@ -86,6 +86,7 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
 
   // Engine events arrive in bursts (a task change logs several events): refresh at most every 150 ms.
   let timer: NodeJS.Timeout | undefined;
+  let settle: NodeJS.Timeout | undefined;
   const refresh = () => {
     if (timer) return;
     timer = setTimeout(() => {
@@ -135,6 +136,14 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
     vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('hyperion')) host.invalidate(); }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => { void host.get().catch(() => undefined); refresh(); }),
     { dispose: () => { if (timer) clearTimeout(timer); } },
+    // VS Code joins a tree refresh asked for while one is being fetched, so a row read just before
+    // another process's last write can stay stale: refresh once more when its writes settle.
+    host.onDidEngineEvent((e) => {
+      if (e.kind !== 'store/changed') return;
+      if (settle) clearTimeout(settle);
+      settle = setTimeout(() => { settle = undefined; refresh(); }, 1000);
+    }),
+    { dispose: () => { if (settle) clearTimeout(settle); } },
     summaries,
     vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
     inlineReview, reviewComments, ...inlineReview.commands(), ...reviewComments.commands(),

@@ -426,6 +426,8 @@ describe('Hyperion in a real VS Code', () => {
     const out = sh(process.execPath, [path.join(root, 'dist/cli.js'), 'request', request, '--json'], { cwd: ws });
     log(`CLI run ${JSON.parse(out).runId} waits for review`);
     await rowMatching(title, 'n1 · proposed').waitFor({ timeout: 30_000 });
+    // The run's own row agrees with its task (no row left from a refresh before the CLI finished).
+    await rowMatching('a note from the terminal', 'waiting for review').waitFor({ timeout: 15_000 });
     await screenshot('cli-run-in-sidebar');
     const row = rowMatching(title, 'n1 · proposed');
     await row.hover();
