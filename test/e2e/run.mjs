@@ -425,6 +425,25 @@ describe('Hyperion in a real VS Code', () => {
   // ---- issue 11: the vscode-lm route against another extension's model, in its own code-server
   vscodeLmSteps(step, () => ({ page, base, log, sh, cleanups }));
 
+  step('a run started with the CLI in a terminal shows in the sidebar without a reload, and lands from the sidebar', async () => {
+    const title = 'Add a note from the terminal';
+    const request = path.join(base, 'terminal-request.json');
+    const patch = 'diff --git a/terminal-note.txt b/terminal-note.txt\nnew file mode 100644\n--- /dev/null\n+++ b/terminal-note.txt\n@@ -0,0 +1 @@\n+written from the terminal\n';
+    writeFileSync(request, JSON.stringify({ goal: 'a note from the terminal', tasks: [{ id: 'n1', title, type: 'docs', patch }] }));
+    // Another process on the same store, as a person types `hyperion request` in a terminal.
+    const out = sh(process.execPath, [path.join(root, 'dist/cli.js'), 'request', request, '--json'], { cwd: ws });
+    log(`CLI run ${JSON.parse(out).runId} waits for review`);
+    await rowMatching(title, 'n1 · proposed').waitFor({ timeout: 30_000 });
+    // The run's own row agrees with its task (no row left from a refresh before the CLI finished).
+    await rowMatching('a note from the terminal', 'waiting for review').waitFor({ timeout: 15_000 });
+    await screenshot('cli-run-in-sidebar');
+    const row = rowMatching(title, 'n1 · proposed');
+    await row.hover();
+    await row.locator('.actions [aria-label*="Approve Change"]').first().click();
+    await rowMatching(title, 'n1 · merged').waitFor({ timeout: 90_000 });
+    if (!/Hyperion-Task: n1/.test(gitLog(5))) throw new Error(`no commit for the CLI's task:\n${gitLog(5)}`);
+  }, 150_000);
+
   step('API keys appear in no log and no settings file', async () => {
     const files = [];
     const walk = (d) => { for (const f of readdirSync(d)) { const p = path.join(d, f); if (statSync(p).isDirectory()) walk(p); else if (/\.(log|json)$/.test(f)) files.push(p); } };
