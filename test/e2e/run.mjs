@@ -422,8 +422,6 @@ describe('Hyperion in a real VS Code', () => {
   reviewSteps({ step, page: () => page, ws: () => ws, sh, log });
   // ---- issue 11: the tool developer as a person sees it -----------------------------------
   toolDeveloperSteps(step, () => ({ url, ws, goodKey: GOOD_KEY, model, sh, log }));
-  // ---- issue 11: the vscode-lm route against another extension's model, in its own code-server
-  vscodeLmSteps(step, () => ({ page, base, log, sh, cleanups }));
 
   step('a run started with the CLI in a terminal shows in the sidebar without a reload, and lands from the sidebar', async () => {
     const title = 'Add a note from the terminal';
@@ -443,6 +441,10 @@ describe('Hyperion in a real VS Code', () => {
     await rowMatching(title, 'n1 · merged').waitFor({ timeout: 90_000 });
     if (!/Hyperion-Task: n1/.test(gitLog(5))) throw new Error(`no commit for the CLI's task:\n${gitLog(5)}`);
   }, 150_000);
+
+  // ---- issue 11: the vscode-lm route against another extension's model, in its own code-server
+  // (it moves the page to that code-server: the steps before it use the main workbench)
+  vscodeLmSteps(step, () => ({ page, base, log, sh, cleanups }));
 
   step('API keys appear in no log and no settings file', async () => {
     const files = [];
