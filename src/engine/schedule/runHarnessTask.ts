@@ -84,7 +84,9 @@ export interface HarnessTaskInput {
  * developer would: a canonical diff against the task's base tree and the tree it leads to.
  * The worktree is removed when the change was captured, and kept (with the prompt and the
  * transcript beside it) when the agent failed, was stopped or the capture failed, so the user
- * can look inside. Throws what the harness throws (`agent/…`, `cancelled`), `git/…`;
+ * can look inside. The built-in developer (`builtin`) gets its worktree on demand instead
+ * (`LazyTaskWorktree`): one that ran no command never had one, hands back its change itself,
+ * and needs no fingerprint, since only a process could write outside. Throws what the harness throws (`agent/…`, `cancelled`), `git/…`;
  * `agent/stalled` (transient, so the task's retry policy retries it) when the agent printed
  * nothing for `config.agentStallMs`; `agent/escaped` when the user's checkout, index,
  * `.git/config` or hooks moved while the agent ran (nothing of its change is stored).
