@@ -197,11 +197,12 @@ describe('a tool developer task', () => {
   });
   const calls = (...c: LoopbackToolCall[]): LoopbackStep => ({ type: 'reply', text: '', toolCalls: c });
 
-  async function run(checkCommand: string | undefined) {
+  async function run(checkCommand: string | undefined, newFile = 'src/tax.js', setup: (dir: string) => void = () => {}) {
     fx = await makeRunFixture({ 'package.json': `${JSON.stringify({ name: 'p', scripts: { test: 'node -e 0' } })}\n`, 'src/price.js': 'exports.price = (n) => n * 2;\n' });
+    setup(fx.repo.dir);
     server = await startOpenAIServer([
       calls({ name: 'read_file', input: { path: 'src/price.js' } }),
-      calls({ name: 'edit_file', input: { path: 'src/price.js', old_string: 'n * 2', new_string: 'n * 3' } }, { name: 'write_file', input: { path: 'src/tax.js', content: 'exports.tax = 0;\n' } }),
+      calls({ name: 'edit_file', input: { path: 'src/price.js', old_string: 'n * 2', new_string: 'n * 3' } }, { name: 'write_file', input: { path: newFile, content: 'exports.tax = 0;\n' } }),
       calls({ name: 'finish', input: { summary: 'done' } }),
       { type: 'reply', text: JSON.stringify({ verdict: 'approve', comments: 'fine' }) },
     ]);
@@ -228,5 +229,13 @@ describe('a tool developer task', () => {
     assert.equal(worktrees, 1);
     assert.equal(change.verification?.passed, true, JSON.stringify(change.verification));
     assert.deepEqual(change.files, ['src/price.js', 'src/tax.js']);
+  });
+
+  it('reads a change the tree writer leaves to git from a checkout, without the lent dependencies in it', async () => {
+    // A name with a space is left to git by the tree writer: the change is read from a checkout made for it.
+    const { change, worktrees } = await run(undefined, 'src/tax rules.js', (dir) => fs.mkdirSync(path.join(dir, 'node_modules/dep'), { recursive: true }));
+    assert.equal(worktrees, 1);
+    assert.deepEqual(change.files, ['src/price.js', 'src/tax rules.js']);
+    assert.doesNotMatch(change.patch, /node_modules/);
   });
 });

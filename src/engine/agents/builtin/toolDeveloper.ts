@@ -105,8 +105,15 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
   // A task with a check will run it: its checkout starts now, while the model writes.
   if (lazy && (deps.verify || config.checkCommand)) lazy.start();
   let unlend = () => {};
+  // Dependencies are lent for the commands only: a checkout made later, to read the change, must not hold them.
+  let turnsOver = false;
   const ws = lazy
-    ? new Workspace({ lazy, onMaterialized: (dir) => (unlend = lendDependencies(deps.repo, dir)) }, { protectedPaths: config.protectedPaths, signal })
+    ? new Workspace({
+      lazy,
+      onMaterialized: (dir) => {
+        if (!turnsOver) unlend = lendDependencies(deps.repo, dir);
+      },
+    }, { protectedPaths: config.protectedPaths, signal })
     : new Workspace(input.worktree, { protectedPaths: config.protectedPaths, signal });
   const [pkg, ...named] = await Promise.all(['package.json', ...task.files].map((p) => ws.namedFile(p)));
   const scripts = packageScripts(pkg);
@@ -145,6 +152,7 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
   try {
     result = await turns();
   } finally {
+    turnsOver = true;
     unlend();
   }
   // The lent dependencies are gone before the change is read, so they are never part of it.
