@@ -16,7 +16,7 @@ import { NeedsWorktree, TreeStore } from './treeStore';
  * explicit approval, as any patch touching them does.
  *
  * Two modes, same answers (fileStore.ts): over a checked-out worktree, or over the task's base
- * tree with the edits in memory (`Workspace.overTree`), which needs no checkout at all until a
+ * tree with the edits in memory (`new Workspace({ lazy })`), which needs no checkout until a
  * command must run: `materialize()` then checks the tree out (usually started in the
  * background already), lays the edits on it, and the worktree is the workspace from then on.
  */
@@ -52,7 +52,8 @@ export class Workspace {
 
   /**
    * Over the worktree at `source`, or over a lazily checked-out task's base tree with the edits
-   * in memory (`onMaterialized` is told the folder once a command made it check out).
+   * in memory (`onMaterialized` is told the folder once it was checked out, for a command or
+   * for a change the tree writer leaves to git).
    */
   constructor(source: string | { lazy: LazyTaskWorktree; onMaterialized?: (dir: string) => void }, opts: WorkspaceOptions = {}) {
     this.protection = compileProtection({ protectedPaths: opts.protectedPaths });
