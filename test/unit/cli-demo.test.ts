@@ -58,6 +58,7 @@ describe('the recorded demo', { concurrency: true }, () => {
     // Only the tool developer runs the check in the task's own worktree and stores what it saw.
     assert.equal(r.stdout.match(/tests passed in the task's worktree/g)?.length, 3, r.stdout);
     assert.match(r.stdout, /calling edit_file/);
+    assert.match(r.stdout, /running the check \(npm test\)/, 'the row names the check as the check');
     const math = gitOut(r.repo, 'log', '-p', '--format=', '--grep', 'Implement subtract', '--', 'src/math.js');
     assert.match(math, /^-module\.exports = \{ add \};\n\+\/\*\* Subtracts b from a\. \*\/$/m, 'the edit replaced the export line');
     assert.match(gitOut(r.repo, 'show', 'HEAD:test/math.test.js'), /const \{ add, subtract \} = require\('\.\.\/src\/math'\);[\s\S]*test\('subtract subtracts'/);

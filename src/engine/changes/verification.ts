@@ -69,7 +69,7 @@ export function verificationOf(command: string, r: { exitCode: number | null; ti
 const MAX_COMMAND_CHARS = 60;
 
 /** The check as the one line names it: a long shell line would bury the result, and its start tells which check it is. */
-function commandLabel(command: string): string {
+export function commandLabel(command: string): string {
   const flat = command.replace(/\s+/g, ' ').trim();
   return flat.length <= MAX_COMMAND_CHARS ? flat : `${flat.slice(0, MAX_COMMAND_CHARS - 1)}…`;
 }

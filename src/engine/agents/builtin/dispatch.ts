@@ -1,5 +1,5 @@
 import type { ChangeVerification } from '../../api';
-import { verificationOf, verificationText } from '../../changes/verification';
+import { commandLabel, verificationOf, verificationText } from '../../changes/verification';
 import { isEngineError } from '../../errors';
 import type { ToolCall } from '../../providers/types';
 import { decideCommand, parseCommandLine, type AllowListInput } from './allowList';
@@ -101,7 +101,8 @@ async function runCommand(s: ToolState, line: string): Promise<ToolAnswer> {
     if (!d.allowed) return { content: `command refused: ${d.reason}`, isError: true };
     argv = d.argv;
   }
-  s.onProgress(`running ${check ? s.checkCommand : line}`);
+  // A task row has one line: a long check script would fill it.
+  s.onProgress(check ? `running the check (${commandLabel(s.checkCommand!)})` : `running ${commandLabel(line)}`);
   // The first command is what makes a workspace over the tree check it out (with the edits so far).
   const cwd = await s.ws.materialize();
   const r = await runAllowedCommand(argv, { cwd, timeoutMs: s.timeoutMs, signal: s.signal, shell: check && s.checkInShell, onOutput: s.onOutput });
