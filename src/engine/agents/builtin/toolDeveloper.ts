@@ -35,6 +35,7 @@ const MAX_NAMED_FILES_CHARS = 80_000;
 const MAX_TRANSCRIPT = 200_000;
 /** Replies without a tool call, told to the model, before the task fails. */
 const MAX_TOOLLESS = 3;
+const CHANGING_TOOLS = new Set(['edit_file', 'write_file', 'delete_file']);
 
 export function toolDeveloperHarness(deps: ToolDeveloperDeps): AgentHarness {
   return { name: 'built-in', run: (input) => runToolDeveloper(deps, input) };
@@ -114,7 +115,8 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
     while (transcriptChars > MAX_TRANSCRIPT && transcript.length > 1) transcriptChars -= transcript.shift()!.length;
   };
   const state: ToolState = {
-    ws: new Workspace(input.worktree, { protectedPaths: config.protectedPaths, signal }),
+    // A file the patch policy would take is one the developer may write (a raised maxPatchBytes too).
+    ws: new Workspace(input.worktree, { protectedPaths: config.protectedPaths, signal, limits: { maxWriteBytes: config.maxPatchBytes } }),
     allow: { checkCommand, packageScripts: scripts, extra: config.agent.allowedCommands },
     checkCommand,
     checkInShell: checkCommand !== undefined && checkCommand === config.checkCommand,
@@ -167,9 +169,15 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
       messages.push({ role: 'assistant', content: res.text, toolCalls: calls });
       const results: ToolResult[] = [];
       let finished: { summary: string } | undefined;
+      let failedChange: string | undefined;
       for (const call of calls) {
         if (finished) {
           results.push({ callId: call.id, name: call.name, content: 'not run: the task had finished', isError: true });
+          continue;
+        }
+        // The model has not seen that error: finishing now would hand in a change it did not mean.
+        if (call.name === 'finish' && failedChange) {
+          results.push({ callId: call.id, name: call.name, content: `not finished: ${failedChange} failed earlier in this reply; read its error, fix it, then finish again`, isError: true });
           continue;
         }
         // Each tool call counts as the agent printing something, so a long run of silent tool turns is not taken for a stall.
@@ -178,6 +186,7 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
         note(`${call.name} ${JSON.stringify(call.input).slice(0, 500)}\n→ ${answer.isError ? 'error: ' : ''}${answer.content.slice(0, 2000)}`);
         results.push({ callId: call.id, name: call.name, content: answer.content, isError: answer.isError || undefined });
         if (answer.finish) finished = answer.finish;
+        if (answer.isError && CHANGING_TOOLS.has(call.name)) failedChange ??= call.name;
       }
       if (finished) {
         return { summary: finished.summary, usage, transcript: transcript.join('\n'), model, ...(state.verification ? { verification: state.verification } : {}) };

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import type { EngineConfig } from '../../src/engine/config';
+import { silentLogger } from '../../src/engine/ports';
+import { createRun } from '../../src/engine/runs/runs';
+import { getChangeView } from '../../src/engine/runs/views';
+import { runPlan } from '../../src/engine/schedule/scheduler';
+import { config, fastBackoff, makeRunFixture, plan, task, testClock, type RunFixture } from '../support/run-fixture';
+import { ScriptedClient, finish } from '../support/run-model';
+
+/**
+ * The tool-calling developer is the default (issue 11); `whole-file` stays as an opt-in. The
+ * scheduler tests' scripted model answers either developer (support/tool-answers.ts).
+ */
+let fx: RunFixture | undefined;
+afterEach(() => {
+  fx?.cleanup();
+  fx = undefined;
+});
+
+async function runOne(client: ScriptedClient, over: Partial<EngineConfig> = {}) {
+  fx = await makeRunFixture();
+  const runId = createRun(fx.db, { goal: 'g', repo: fx.repo.dir, baseCommit: fx.repo.head(), plan: plan([task('a')]), approve: 'none', clock: testClock });
+  const view = await runPlan({ db: fx.db, repo: fx.repo.dir, client, config: config(over), log: silentLogger, clock: testClock, backoff: fastBackoff }, runId);
+  const t = view.tasks[0]!;
+  return { view, task: t, change: t.changeId ? getChangeView(fx.db, t.changeId) : undefined };
+}
+
+const devCalls = (client: ScriptedClient) => client.calls.filter((c) => c.role !== 'reviewer');
+
+describe('the tool developer in a run', () => {
+  it('does not finish in the reply where a write failed: the model sees the error first', async () => {
+    // maxPatchBytes bounds what the developer may write; the first write is over it.
+    const client = new ScriptedClient({
+      dev: (_id, turn) => (turn === 0 ? finish('too big', { 'big.txt': 'x'.repeat(500) }) : finish('smaller', { 'big.txt': 'x'.repeat(50) })),
+    });
+    const { task: t, change } = await runOne(client, { developer: 'tools', maxPatchBytes: 300 });
+    assert.equal(t.status, 'proposed', t.error);
+    assert.equal(change!.summary, 'smaller');
+    assert.deepEqual(change!.files, ['big.txt']);
+    const second = devCalls(client)[1]!.req.messages.at(-1)!;
+    const [write, fin] = second.toolResults!;
+    assert.equal(write!.isError, true);
+    assert.match(write!.content, /over 300 bytes/);
+    assert.equal(fin!.isError, true);
+    assert.match(fin!.content, /not finished: write_file failed earlier in this reply/);
+  });
+
+  it('writes a file as large as a raised maxPatchBytes allows', async () => {
+    const big = `${'y'.repeat(99)}\n`.repeat(15_000); // 1.5 MB, over the workspace's own 1 MB default
+    const client = new ScriptedClient({ dev: () => finish('big', { 'big.txt': big }) });
+    const { task: t, change } = await runOne(client, { developer: 'tools', maxPatchBytes: 3_000_000 });
+    assert.equal(t.status, 'proposed', t.error);
+    assert.deepEqual(change!.files, ['big.txt']);
+  });
+});
