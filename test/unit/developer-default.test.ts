@@ -5,6 +5,7 @@ import { silentLogger } from '../../src/engine/ports';
 import { createRun } from '../../src/engine/runs/runs';
 import { getChangeView } from '../../src/engine/runs/views';
 import { runPlan } from '../../src/engine/schedule/scheduler';
+import { BASE_NOTES, EDITED_NOTES, FnModel, finish as finishNotes, proposeOne, reviewSetup } from '../support/review-fixture';
 import { config, fastBackoff, makeRunFixture, plan, task, testClock, type RunFixture } from '../support/run-fixture';
 import { ScriptedClient, finish } from '../support/run-model';
 
@@ -52,5 +53,23 @@ describe('the tool developer in a run', () => {
     const { task: t, change } = await runOne(client, { developer: 'tools', maxPatchBytes: 3_000_000 });
     assert.equal(t.status, 'proposed', t.error);
     assert.deepEqual(change!.files, ['big.txt']);
+  });
+});
+
+describe('retrying a task whose change was rejected', () => {
+  it('asks the model again instead of replaying the turned-down answer', async () => {
+    let n = 0;
+    const model = new FnModel((req) => (req.tags?.role === 'reviewer' ? JSON.stringify({ verdict: 'approve', comments: 'fine' }) : finishNotes(`try ${++n}`, { 'notes.txt': n === 1 ? EDITED_NOTES : `${BASE_NOTES}one more\n` })));
+    const { engine } = await reviewSetup(model);
+    const { runId, change } = await proposeOne(engine);
+    assert.equal(change.summary, 'try 1');
+    await engine.rejectChange(change.id, 'not like this');
+    await engine.retryTask(runId, 't1');
+    const deadline = Date.now() + 30_000;
+    const t1 = () => engine.getRun(runId)!.tasks[0]!;
+    while (t1().status !== 'proposed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(t1().status, 'proposed', t1().error);
+    assert.equal(n, 2, 'the developer was asked again');
+    assert.equal(engine.getChange(t1().changeId!)!.summary, 'try 2');
   });
 });
