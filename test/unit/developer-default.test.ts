@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { afterEach, describe, it } from 'node:test';
-import type { EngineConfig } from '../../src/engine/config';
+import { EngineConfig, defaultConfig } from '../../src/engine/config';
 import { silentLogger } from '../../src/engine/ports';
 import { createRun } from '../../src/engine/runs/runs';
 import { getChangeView } from '../../src/engine/runs/views';
@@ -28,6 +29,43 @@ async function runOne(client: ScriptedClient, over: Partial<EngineConfig> = {}) 
 }
 
 const devCalls = (client: ScriptedClient) => client.calls.filter((c) => c.role !== 'reviewer');
+
+describe('the default developer', () => {
+  it('is tools in the engine and in the VS Code setting, with whole-file still on offer', () => {
+    assert.equal(defaultConfig().developer, 'tools');
+    assert.equal(EngineConfig.parse({ developer: 'whole-file' }).developer, 'whole-file');
+    const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8')) as { contributes: { configuration: Array<{ properties: Record<string, { default?: unknown; enum?: string[] }> }> | { properties: Record<string, { default?: unknown; enum?: string[] }> } } };
+    const sections = Array.isArray(pkg.contributes.configuration) ? pkg.contributes.configuration : [pkg.contributes.configuration];
+    const setting = sections.map((s) => s.properties['hyperion.developer']).find(Boolean)!;
+    assert.equal(setting.default, 'tools');
+    assert.deepEqual([...setting.enum!].sort(), ['tools', 'whole-file']);
+  });
+
+  it('runs a task with native tool calls in its worktree, writes and deletes included', async () => {
+    const client = new ScriptedClient({ dev: () => finish('rewrote a, removed b', { 'src/a.ts': 'export const a = 2;\n', 'src/b.ts': null }) });
+    const { task: t, change } = await runOne(client);
+    assert.equal(t.status, 'proposed', t.error);
+    const [call] = devCalls(client);
+    assert.ok(call!.req.tools?.some((x) => x.name === 'write_file'), 'the request offers the developer tools');
+    assert.equal(call!.req.json, undefined, 'no one-JSON-object schema');
+    assert.equal(devCalls(client).length, 1, 'writes, deletion and finish came in one reply');
+    assert.deepEqual(change!.files.sort(), ['src/a.ts', 'src/b.ts']);
+    assert.match(change!.patch, /^deleted file mode/m);
+    assert.match(change!.patch, /^\+export const a = 2;$/m);
+    assert.equal(change!.summary, 'rewrote a, removed b');
+  });
+
+  it('still runs the whole-file developer when asked to, from the same script', async () => {
+    const client = new ScriptedClient({ dev: () => finish('rewrote a, removed b', { 'src/a.ts': 'export const a = 2;\n', 'src/b.ts': null }) });
+    const { task: t, change } = await runOne(client, { developer: 'whole-file' });
+    assert.equal(t.status, 'proposed', t.error);
+    const [call] = devCalls(client);
+    assert.equal(call!.req.tools, undefined);
+    assert.equal(call!.req.json?.name, 'agent_action');
+    assert.deepEqual(change!.files.sort(), ['src/a.ts', 'src/b.ts']);
+  });
+
+});
 
 describe('the tool developer in a run', () => {
   it('does not finish in the reply where a write failed: the model sees the error first', async () => {
