@@ -223,12 +223,15 @@ describe('engine: conflicts go back to the agent', () => {
     const [change] = engine.listChanges({ runId });
     await engine.approveChange(change.id);
     await engine.runQueue();
-    return { repo, engine, runId, entry: engine.listQueue().find((e) => e.changeId === change.id)! };
+    return { repo, engine, runId, model, entry: engine.listQueue().find((e) => e.changeId === change.id)! };
   }
 
   it('sends the regenerated change back to review as v2; the old approval never lands it', async () => {
-    const { repo, engine, runId, entry } = await conflicted({ 'README.md': 'user version\nagent addition\n' });
+    const { repo, engine, runId, model, entry } = await conflicted({ 'README.md': 'user version\nagent addition\n' });
     assert.equal(entry.state, 'superseded', entry.lastError);
+    const devCalls = model.calls.filter((c) => c.tags?.role !== 'reviewer');
+    assert.equal(devCalls.length, 2);
+    assert.ok(devCalls.every((c) => c.tools?.some((t) => t.name === 'edit_file')), 'the proposal and the regeneration both ran the default (tool) developer');
     const change = engine.getChange(entry.changeId)!;
     assert.equal(change.status, 'proposed');
     assert.equal(change.version, 2);

@@ -1,4 +1,5 @@
-import type { RunnablePlan } from '../api';
+import type { ChangeVerification, RunnablePlan } from '../api';
+import { toolDeveloperHarness } from '../agents/builtin/toolDeveloper';
 import { runDeveloper } from '../agents/developer';
 import { reviewChange } from '../agents/reviewer';
 import type { AgentTask } from '../agents/types';
@@ -7,6 +8,8 @@ import { repoPolicyInputs } from '../changes/repoPolicy';
 import type { Role } from '../config';
 import { EngineError } from '../errors';
 import type { RegeneratedChange, RegenerateRequest } from '../queue/types';
+import type { TaskRow } from '../runs/types';
+import { runHarnessTask } from '../schedule/runHarnessTask';
 import { recordingClient } from '../runs/modelCalls';
 import type { EngineContext } from './context';
 
@@ -40,7 +43,13 @@ export async function regenerateChange(ctx: Omit<EngineContext, 'queue'>, req: R
   try {
     // One generation per conflict, so a crash mid-regeneration replays what was paid for.
     const client = recordingClient(db, ctx.client, clock, { runId: c.run_id, taskId: c.task_id, generation: 1000 + conflicts });
-    const out = await runDeveloper({ repo: ctx.repo, task, baseTree: req.newTip, deps: [], maxSteps: config.agentMaxSteps, signal: controller.signal, log, client });
+    const row = config.developer === 'tools' ? db.get<TaskRow>('SELECT * FROM tasks WHERE run_id = ? AND id = ?', [c.run_id, c.task_id]) : undefined;
+    const out: { patch: string; tree: string; summary: string; verification?: ChangeVerification } = row
+      ? await runHarnessTask({
+        repo: ctx.repo, config, log, row, task, base: { baseCommit: Promise.resolve(req.newTip), baseTree: req.newTip, deps: [] }, agent: 'built-in', signal: controller.signal,
+        builtin: toolDeveloperHarness({ repo: ctx.repo, client, config, log, verify: planned.verify }),
+      })
+      : await runDeveloper({ repo: ctx.repo, task, baseTree: req.newTip, deps: [], maxSteps: config.agentMaxSteps, signal: controller.signal, log, client });
     if (out.patch.trim() === '') return undefined;
     // The same repository-bound rules as the first proposal: hooks folder, lifecycle scripts.
     const options = {
@@ -54,7 +63,7 @@ export async function regenerateChange(ctx: Omit<EngineContext, 'queue'>, req: R
       log.warn('regenerated change refused by policy', { changeId: req.changeId, rule: fresh[0].rule, path: fresh[0].path });
       return undefined;
     }
-    const review = await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal: controller.signal, log });
+    const review = await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal: controller.signal, log, verification: out.verification });
     return { patch: out.patch, baseCommit: req.newTip, summary: out.summary, review: review.verdict ? { verdict: review.verdict, comments: review.comments } : null };
   } finally {
     clearTimeout(timer);

@@ -1,4 +1,5 @@
-import type { NewComment, RunnablePlan } from '../api';
+import type { ChangeVerification, NewComment, RunnablePlan } from '../api';
+import { toolDeveloperHarness } from '../agents/builtin/toolDeveloper';
 import { runDeveloper } from '../agents/developer';
 import { reviewChange } from '../agents/reviewer';
 import type { AgentTask, ChangeFeedback } from '../agents/types';
@@ -72,14 +73,17 @@ export async function requestChanges(
     };
     const client = recordingClient(db, ctx.client, clock, { runId: c.run_id, taskId: c.task_id, generation: 2000 + c.version }, ctx.onEvent);
     const agent = agentChoiceFor(config, task);
-    const out = agent
-      ? await runHarnessTask({ repo, config, log, row, task: agentTask, base: { baseCommit: Promise.resolve(c.base_commit), baseTree: c.base_commit, deps: [] }, agent: agent.name, model: agent.model, signal })
-      : await runDeveloper({ repo, task: agentTask, baseTree: c.base_commit, deps: [], client, maxSteps: config.agentMaxSteps, signal, log });
+    const base = { baseCommit: Promise.resolve(c.base_commit), baseTree: c.base_commit, deps: [] };
+    const out: { patch: string; tree: string; summary: string; verification?: ChangeVerification } = agent
+      ? await runHarnessTask({ repo, config, log, row, task: agentTask, base, agent: agent.name, model: agent.model, signal })
+      : config.developer === 'tools'
+        ? await runHarnessTask({ repo, config, log, row, task: agentTask, base, agent: 'built-in', signal, builtin: toolDeveloperHarness({ repo, client, config, log, verify: task.verify }) })
+        : await runDeveloper({ repo, task: agentTask, baseTree: c.base_commit, deps: [], client, maxSteps: config.agentMaxSteps, signal, log });
     if (out.patch.trim() === '') throw new EngineError('agent/model-output', 'the agent answered the comments with an empty change');
     const inputs = await repoPolicyInputs(repo, { baseTree: c.base_commit, tree: out.tree, patch: out.patch, signal });
     const policy = checkPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes, ...inputs });
     if (policy.blocked) throw new EngineError('policy/blocked', `the revised change breaks the patch policy: ${policy.violations.filter((v) => v.severity === 'block').map((v) => v.message).join(' ')}`);
-    const review = await reviewChange({ task: agentTask, summary: out.summary, patch: out.patch, client, signal, log });
+    const review = await reviewChange({ task: agentTask, summary: out.summary, patch: out.patch, client, signal, log, verification: out.verification });
     const done = clock.now();
     const version = commitWithEvents(db, ctx.onEvent, (events) => {
       const v = reviseChange(db, events, {
