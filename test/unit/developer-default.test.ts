@@ -69,18 +69,17 @@ describe('the default developer', () => {
 
 describe('the tool developer in a run', () => {
   it('does not finish in the reply where a write failed: the model sees the error first', async () => {
-    // maxPatchBytes bounds what the developer may write; the first write is over it.
+    // The first write is outside the worktree, so it is refused.
     const client = new ScriptedClient({
-      dev: (_id, turn) => (turn === 0 ? finish('too big', { 'big.txt': 'x'.repeat(500) }) : finish('smaller', { 'big.txt': 'x'.repeat(50) })),
+      dev: (_id, turn) => (turn === 0 ? finish('wrote outside', { '../outside.txt': 'x\n' }) : finish('wrote inside', { 'inside.txt': 'x\n' })),
     });
-    const { task: t, change } = await runOne(client, { developer: 'tools', maxPatchBytes: 300 });
+    const { task: t, change } = await runOne(client, { developer: 'tools' });
     assert.equal(t.status, 'proposed', t.error);
-    assert.equal(change!.summary, 'smaller');
-    assert.deepEqual(change!.files, ['big.txt']);
+    assert.equal(change!.summary, 'wrote inside');
+    assert.deepEqual(change!.files, ['inside.txt']);
     const second = devCalls(client)[1]!.req.messages.at(-1)!;
     const [write, fin] = second.toolResults!;
     assert.equal(write!.isError, true);
-    assert.match(write!.content, /over 300 bytes/);
     assert.equal(fin!.isError, true);
     assert.match(fin!.content, /not finished: write_file failed earlier in this reply/);
   });

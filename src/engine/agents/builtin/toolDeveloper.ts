@@ -11,7 +11,7 @@ import { decideCommand } from './allowList';
 import { runToolCall, type ToolState } from './dispatch';
 import { toolDeveloperSystemPrompt, toolDeveloperTaskPrompt } from './prompts';
 import { DEVELOPER_TOOLS } from './toolSpecs';
-import { Workspace } from './workspace';
+import { DEFAULT_WORKSPACE_LIMITS, Workspace } from './workspace';
 
 /**
  * The built-in developer as a coding agent (issue 11): a loop of model turns with native tool
@@ -115,8 +115,8 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
     while (transcriptChars > MAX_TRANSCRIPT && transcript.length > 1) transcriptChars -= transcript.shift()!.length;
   };
   const state: ToolState = {
-    // A file the patch policy would take is one the developer may write (a raised maxPatchBytes too).
-    ws: new Workspace(input.worktree, { protectedPaths: config.protectedPaths, signal, limits: { maxWriteBytes: config.maxPatchBytes } }),
+    // A raised maxPatchBytes raises what the developer may write; below the default, the patch policy says no.
+    ws: new Workspace(input.worktree, { protectedPaths: config.protectedPaths, signal, limits: { maxWriteBytes: Math.max(DEFAULT_WORKSPACE_LIMITS.maxWriteBytes, config.maxPatchBytes) } }),
     allow: { checkCommand, packageScripts: scripts, extra: config.agent.allowedCommands },
     checkCommand,
     checkInShell: checkCommand !== undefined && checkCommand === config.checkCommand,
