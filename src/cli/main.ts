@@ -185,7 +185,7 @@ export async function main(argv: string[]): Promise<number> {
         engine = await openCliEngine(flags, { requireProvider: false, readOnly: true });
         const [runId, taskId] = args;
         const text = await engine.taskTranscript(runId, taskId);
-        if (text === undefined) throw new EngineError('usage/no-transcript', `no agent transcript is stored for task "${taskId}" of run "${runId}" (it ran the built-in developer, has not run yet, or the run was deleted)`);
+        if (text === undefined) throw new EngineError('usage/no-transcript', `no agent transcript is stored for task "${taskId}" of run "${runId}" (it ran the whole-file developer, which keeps none, has not run yet, or the run was deleted)`);
         if (flags.json) out({ runId, taskId, transcript: text });
         else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
         return EXIT.ok;

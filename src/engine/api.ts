@@ -245,6 +245,8 @@ export interface Engine {
    * Fires for every state change (task, change, queue, run); payload is the audit event. Also
    * fires `task/progress` (`data.text`: what a running agent is doing; throttled, never in the
    * audit log), which hosts may show as it comes or read back as `TaskView.activity`.
+   * With `watchStore` it also fires `store/changed` (never in the audit log) after it took in
+   * what another process wrote (a CLI run): every view may have changed.
    */
   readonly onDidChange: (listener: (e: EngineEvent) => void) => { dispose(): void };
   plan(goal: string, opts?: PlanOptions): Promise<RunnablePlan>;

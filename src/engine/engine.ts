@@ -47,6 +47,8 @@ import { requestChanges } from './usecases/requestChanges';
 import { listVersions, versionFileReader } from './usecases/changeVersions';
 import { listComments } from './changes/comments';
 import { addComment } from './usecases/addComment';
+import { watchStore } from './store/watch';
+import { claimRun, runsToResume } from './runs/runner';
 
 export interface EnginePorts {
   log: Logger;
@@ -79,6 +81,11 @@ export interface CreateEngineOptions {
   taskBackoff?: BackoffOptions;
   /** Measurement hook (benchmarks): where each task's time went, see schedule/spans.ts. */
   onTaskSpan?: OnTaskSpan;
+  /**
+   * Notice writes to the store by other processes (a CLI run while the editor is open) and fire
+   * `store/changed` (never in the audit log) once they are taken in, so hosts refresh their views.
+   */
+  watchStore?: boolean;
 }
 
 /**
@@ -96,7 +103,8 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   const top = await git(['rev-parse', '--show-toplevel'], { cwd: opts.repo, check: false }).catch(() => undefined);
   if (!top || top.code !== 0) throw new EngineError('usage/not-a-repo', `"${opts.repo}" is not inside a git repository`);
   const repo = top.stdout.trim();
-  const db = await openDb({ dir: opts.stateDir ?? (await stateDirFor(repo)), log });
+  const stateDir = opts.stateDir ?? (await stateDirFor(repo));
+  const db = await openDb({ dir: stateDir, log });
   const emitter = new Emitter<EngineEvent>();
   const activity = new TaskActivity();
   const providers = createProviderRegistry({ config, secrets: opts.ports.secrets, lm: opts.ports.lm, log, overrides: opts.providerOverrides });
@@ -139,6 +147,12 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   ctx.queue = queue;
   ctx.kickQueue = () => void lander.kick();
   ctx.startRunLoop = (runId: string, parent?: AbortSignal): Promise<RunView> => {
+    let release: () => void;
+    try {
+      release = claimRun(db, runId);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const controller = new AbortController();
     const abort = () => controller.abort(parent?.reason);
     parent?.addEventListener('abort', abort, { once: true });
@@ -151,6 +165,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       },
       runId,
     ).finally(() => {
+      release();
       parent?.removeEventListener('abort', abort);
       ctx.loops.delete(runId);
     });
@@ -160,9 +175,9 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
 
   if (!opts.readOnly) recoverChanges(ctx);
   if (opts.resumeRuns && !opts.readOnly) {
-    for (const r of db.all<{ id: string }>("SELECT id FROM runs WHERE status IN ('running', 'planning')")) {
-      log.info('resuming an interrupted run', { runId: r.id });
-      ctx.startRunLoop(r.id).catch((e) => log.error('resumed run failed', { runId: r.id, error: describeError(e) }));
+    for (const id of runsToResume(db)) {
+      log.info('resuming an interrupted run', { runId: id });
+      ctx.startRunLoop(id).catch((e) => log.error('resumed run failed', { runId: id, error: describeError(e) }));
     }
     if (queue.list().some((e) => e.state === 'queued' || e.state === 'blocked')) ctx.kickQueue();
   }
@@ -170,6 +185,9 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   const files = changeFileReader(db, repo);
   const agents = new RunAgents(db, config);
   const readVersionFile = versionFileReader(db, repo);
+  const storeWatch = opts.watchStore
+    ? watchStore({ dir: stateDir, db, log, onForeignWrite: () => emitter.fire({ at: clock.now(), actor: 'system', kind: 'store/changed', reason: 'another process wrote to the store' }) })
+    : undefined;
 
   const engine: Engine = {
     config,
@@ -251,6 +269,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
 
     async dispose() {
       disposeController.abort(new EngineError('cancelled', 'Hyperion is shutting down'));
+      storeWatch?.dispose();
       await Promise.allSettled([...ctx.loops.values()].map((r) => r.done));
       await distributed.executor?.dispose();
       await lander.idle().catch(() => undefined);

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { isBusyRun, type ChangeView, type Engine, type QueueEntryView, type TaskView } from '../engine/api';
+import { isBusyRun, type ChangeView, type Engine, type QueueEntryView } from '../engine/api';
 import { describeError } from '../engine/errors';
 import type { Logger } from '../engine/ports';
 import { COMMANDS, VIEWS } from './commandIds';
@@ -13,7 +13,6 @@ import { setApiKey, setRedisPassword } from './secrets';
 import { selectModelsCommand } from './selectModels';
 import { showTranscript } from './transcript';
 import { showUserError } from './userErrors';
-import { taskAgentName } from './viewmodel/agents';
 import { explicitApprovalText, isEntryRetryable } from './viewmodel/approvals';
 import { targetOf, type CommandTarget } from './viewmodel/nodes';
 import type { ReviewNotice } from './viewmodel/reviewNotice';
@@ -246,13 +245,12 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const engine = await host.get();
       let { runId, taskId } = targetOf(arg);
       if (!runId || !taskId) {
-        const agentOf = (t: TaskView) => taskAgentName(t, engine.config, t.changeId ? engine.getChange(t.changeId)?.model : undefined);
-        const started = engine.listRuns(10).flatMap((r) => r.tasks).filter((t) => t.status !== 'pending' && t.status !== 'ready' && agentOf(t));
+        const started = engine.listRuns(10).flatMap((r) => r.tasks).filter((t) => t.status !== 'pending' && t.status !== 'ready' && t.agent);
         if (started.length === 0) {
           void vscode.window.showInformationMessage('Hyperion: no task of the recent runs was run by a coding agent, so there is no transcript to show.');
           return;
         }
-        const pick = await vscode.window.showQuickPick(started.map((t) => ({ label: t.title, description: `${t.id} · ${agentOf(t)} · ${t.status}`, t })), { title: 'Hyperion: Show Transcript', placeHolder: 'Show the agent transcript of which task?' });
+        const pick = await vscode.window.showQuickPick(started.map((t) => ({ label: t.title, description: `${t.id} · ${t.agent} · ${t.status}`, t })), { title: 'Hyperion: Show Transcript', placeHolder: 'Show the agent transcript of which task?' });
         if (!pick) return;
         ({ runId, id: taskId } = pick.t);
       }

@@ -14,9 +14,10 @@ export interface EngineDeps {
 /**
  * The one place the extension reaches the engine's composition root. The import is
  * dynamic so activation stays cheap: the engine (and sql.js) load on first use. In the
- * editor, interrupted runs resume and approved changes land in the background.
+ * editor, interrupted runs resume and approved changes land in the background, and runs
+ * written by another process (a CLI run) show without a reload.
  */
 export async function openEngine(deps: EngineDeps): Promise<Engine> {
   const { createEngine } = await import('../engine/engine');
-  return createEngine({ ...deps, resumeRuns: true, autoLand: true });
+  return createEngine({ ...deps, resumeRuns: true, autoLand: true, watchStore: true });
 }

@@ -17,7 +17,7 @@ import { channelLogger } from './logger';
 import { vscodeUserPrompt } from './prompt';
 import { RunsTreeProvider } from './runsTree';
 import { TranscriptProvider } from './transcript';
-import { ActivityTracker, TRANSCRIPT_SCHEME } from './viewmodel/agents';
+import { TRANSCRIPT_SCHEME } from './viewmodel/agents';
 import { secretReader } from './secrets';
 import { QueueStatusBar } from './statusBar';
 import { CHECK_SCHEME } from './viewmodel/checkOutput';
@@ -67,11 +67,10 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
     readSettings: () => trustedSettingsReader(context.globalState, log),
     redisPassword: async () => context.secrets.get(REDIS_PASSWORD_SECRET),
   });
-  const activity = new ActivityTracker();
   const transcripts = new TranscriptProvider(host);
-  const runs = new RunsTreeProvider(host, undefined, activity);
+  const runs = new RunsTreeProvider(host);
   const approvals = new ApprovalsTreeProvider(host);
-  const graph = new GraphViewProvider(context.extensionUri, host, log, activity);
+  const graph = new GraphViewProvider(context.extensionUri, host, log);
   const statusBar = new QueueStatusBar(host);
   const contents = new ChangeContentProvider(host);
   const checkOutputs = new CheckOutputProvider(host);
@@ -87,6 +86,7 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
 
   // Engine events arrive in bursts (a task change logs several events): refresh at most every 150 ms.
   let timer: NodeJS.Timeout | undefined;
+  let settle: NodeJS.Timeout | undefined;
   const refresh = () => {
     if (timer) return;
     timer = setTimeout(() => {
@@ -128,9 +128,7 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
     vscode.workspace.registerTextDocumentContentProvider(CHECK_SCHEME, checkOutputs),
     vscode.workspace.registerTextDocumentContentProvider(TRANSCRIPT_SCHEME, transcripts),
     transcripts,
-    // Before the views refresh (host.onDidChange fires after this), so they show the new activity.
     host.onDidEngineEvent((e) => {
-      activity.record(e);
       if (e.runId && e.taskId && (e.kind === 'task/progress' || e.kind === 'task/state')) transcripts.refresh(e.runId, e.taskId);
     }),
     ...registerCommands({ host, log, channel, secrets: context.secrets, notice, openGraphInEditor: () => graph.openInEditor(), refreshWorkers: () => workers.refresh(true) }),
@@ -138,6 +136,14 @@ export function activate(context: vscode.ExtensionContext): HyperionApi {
     vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('hyperion')) host.invalidate(); }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => { void host.get().catch(() => undefined); refresh(); }),
     { dispose: () => { if (timer) clearTimeout(timer); } },
+    // VS Code joins a tree refresh asked for while one is being fetched, so a row read just before
+    // another process's last write can stay stale: refresh once more when its writes settle.
+    host.onDidEngineEvent((e) => {
+      if (e.kind !== 'store/changed') return;
+      if (settle) clearTimeout(settle);
+      settle = setTimeout(() => { settle = undefined; refresh(); }, 1000);
+    }),
+    { dispose: () => { if (settle) clearTimeout(settle); } },
     summaries,
     vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
     inlineReview, reviewComments, ...inlineReview.commands(), ...reviewComments.commands(),

@@ -6,7 +6,7 @@ import { linkDraftTasks } from './draftCommands';
 import { showUserError } from './userErrors';
 import { COMMANDS } from './commandIds';
 import type { EngineHost } from './engineHost';
-import { taskAgentViews, type ActivityTracker } from './viewmodel/agents';
+import { taskAgentView } from './viewmodel/agents';
 import { oneLine } from './viewmodel/format';
 import { directionFor, layoutGraph } from './viewmodel/graph';
 import { WebviewChannel } from './webviewChannel';
@@ -32,7 +32,7 @@ export class GraphViewProvider implements vscode.WebviewViewProvider, vscode.Dis
   private panel: vscode.WebviewPanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly host: EngineHost, private readonly log: Logger, private readonly activity?: ActivityTracker) {}
+  constructor(private readonly extensionUri: vscode.Uri, private readonly host: EngineHost, private readonly log: Logger) {}
 
   resolveWebviewView(view: vscode.WebviewView): void {
     const surface = this.attach(view.webview);
@@ -123,7 +123,7 @@ export class GraphViewProvider implements vscode.WebviewViewProvider, vscode.Dis
     }
     const choices: RunChoice[] = runs.map((r) => ({ id: r.id, label: oneLine(`${r.goal} (${r.status})`, 120) }));
     const draft = run.status === 'draft' ? engine.getDraft(run.id) : undefined;
-    channel.send({ type: 'graph/show', graph: layoutGraph(run, undefined, directionFor(surface.width), engine.config.prices, draft, this.activity ? taskAgentViews(engine, this.activity) : undefined), runs: choices });
+    channel.send({ type: 'graph/show', graph: layoutGraph(run, undefined, directionFor(surface.width), engine.config.prices, draft, taskAgentView), runs: choices });
   }
 
   /** Draft edits from the graph go through the same commands as the tree, so errors read the same. */

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { EngineHost } from './engineHost';
 import { toTreeItem } from './treeItems';
-import { taskAgentViews, type ActivityTracker } from './viewmodel/agents';
+import { taskAgentView } from './viewmodel/agents';
 import type { TreeNode } from './viewmodel/nodes';
 import { orderedTasks, runItem, taskItem } from './viewmodel/runs';
 
@@ -14,11 +14,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  /**
-   * `limit`: the history list's length, the same last-100 requests as `hyperion history`.
-   * `activity`: what running agents are doing, from live events (shared with the graph).
-   */
-  constructor(private readonly host: EngineHost, private readonly limit = 100, private readonly activity?: ActivityTracker) {}
+  /** `limit`: the history list's length, the same last-100 requests as `hyperion history`. */
+  constructor(private readonly host: EngineHost, private readonly limit = 100) {}
 
   refresh(): void {
     this.changed.fire(undefined);
@@ -33,7 +30,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     if (node.kind === 'task') {
       const run = engine?.getRun(node.runId);
       const task = run?.tasks.find((t) => t.id === node.taskId);
-      return task && engine ? toTreeItem(taskItem(task, engine.config.prices, this.activity ? taskAgentViews(engine, this.activity)(task) : undefined, run?.status === 'draft')) : new vscode.TreeItem(node.taskId);
+      return task && engine ? toTreeItem(taskItem(task, engine.config.prices, taskAgentView(task), run?.status === 'draft')) : new vscode.TreeItem(node.taskId);
     }
     return new vscode.TreeItem(node.kind === 'message' ? node.text : node.kind);
   }

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { EngineHost } from './engineHost';
-import { formatTranscript, parseTranscriptPath, taskAgentName, transcriptPath, TRANSCRIPT_SCHEME } from './viewmodel/agents';
+import { formatTranscript, parseTranscriptPath, transcriptPath, TRANSCRIPT_SCHEME } from './viewmodel/agents';
 
 /** How often an open transcript re-reads while its agent is busy: progress events come many a second. */
 const REFRESH_MS = 1000;
@@ -21,9 +21,8 @@ export class TranscriptProvider implements vscode.TextDocumentContentProvider, v
     if (!parsed) throw new Error(`not a Hyperion transcript document: ${uri.toString()}`);
     const engine = await this.host.get();
     const task = engine.getRun(parsed.runId)?.tasks.find((t) => t.id === parsed.taskId);
-    const agent = task ? taskAgentName(task, engine.config, task.changeId ? engine.getChange(task.changeId)?.model : undefined) : undefined;
     const text = await engine.taskTranscript(parsed.runId, parsed.taskId);
-    return formatTranscript(task ?? { runId: parsed.runId, id: parsed.taskId, title: parsed.taskId }, agent, text);
+    return formatTranscript(task ?? { runId: parsed.runId, id: parsed.taskId, title: parsed.taskId }, task?.agent, text);
   }
 
   /** Re-reads a task's open transcript soon (its agent printed more, or it finished); at most once a second. */

@@ -1,7 +1,9 @@
 // A small OpenAI-wire-protocol server on 127.0.0.1 for the e2e run. It answers by what the
-// engine asks for (`response_format.json_schema.name`: plan, agent_action, review) and
-// refuses any key but the expected one with HTTP 401, like a real provider.
+// engine asks for (`response_format.json_schema.name`: plan, agent_action, review; a developer
+// request that offers `tools` gets native tool calls, loopbackTools.mjs) and refuses any key
+// but the expected one with HTTP 401, like a real provider.
 import http from 'node:http';
+import { offersDeveloperTools, toolAnswer, toolCallDeltas, wireCalls } from './loopbackTools.mjs';
 
 export const HOSTILE_TITLE = '<img src=x onerror=alert(1)>';
 export const GOAL = 'Add a greeting module with docs and a test';
@@ -43,7 +45,8 @@ export const PLAN_CONFLICT = {
   tasks: [task('h1', 'Headline one', ['README.md']), task('h2', 'Headline two', ['README.md'])],
 };
 FILES.d1 = [{ path: 'README.md', content: '# greeting sample\n\nSay hello with greet().\n' }];
-FILES.d2 = [{ path: 'docs/usage.md', content: '# Usage\n\n`greet("Ada")`\n' }];
+export const USAGE_PAGE = '# Usage\n\n`greet("Ada")`\n';
+FILES.d2 = [{ path: 'docs/usage.md', content: USAGE_PAGE }];
 FILES.h1 = [{ path: 'README.md', content: '# greeting sample: headline one\n\nSay hello with greet().\n' }];
 FILES.h2 = [{ path: 'README.md', content: '# greeting sample: headline two\n\nSay hello with greet().\n' }];
 
@@ -84,6 +87,15 @@ export const PLAN_REVIEW = {
 };
 FILES.r1 = [{ path: 'notes.txt', content: NOTES_EDITED }];
 FILES.r2 = [{ path: 'CHANGELOG.md', content: CHANGELOG_V1 }];
+// Issue 11: one task the tool developer does while the e2e watches its row and its change
+// (docs/usage.md is d2's page, landed by then: the developer edits it in place).
+export const GOAL_TOOLS = 'Tell in the usage page what greet returns';
+export const TOOLS_TASK_TITLE = 'Say what greet returns';
+export const PLAN_TOOLS = {
+  goal: GOAL_TOOLS, rationale: 'One edit.', confidence: 0.9, questions: [], assumptions: [],
+  tasks: [task('w1', TOOLS_TASK_TITLE, ['docs/usage.md'])],
+};
+FILES.w1 = [{ path: 'docs/usage.md', content: '# Usage\n\n`greet("Ada")` returns `"Hello, Ada!"`.\n' }];
 
 function answerFor(body) {
   const schema = body?.response_format?.json_schema?.name ?? '';
@@ -94,16 +106,30 @@ function answerFor(body) {
     if (text.includes(GOAL_AGENT)) return PLAN_AGENT;
     if (text.includes(GOAL_DRAFT)) return PLAN_DRAFT;
     if (text.includes(GOAL_REVIEW)) return PLAN_REVIEW;
+    if (text.includes(GOAL_TOOLS)) return PLAN_TOOLS;
     return PLAN;
   }
   if (schema.includes('review')) return { verdict: 'approve', comments: 'Looks right.' };
-  const m = /# Subtask (\S+):/.exec(text);
-  const id = m ? m[1] : 't1';
-  if (id === 'r2' && text.includes(REVIEW_COMMENT)) return { action: 'finish', summary: 'Mentioned the inline review in the changelog, as the comment asked.', files: [{ path: 'CHANGELOG.md', content: CHANGELOG_V2 }] };
-  return { action: 'finish', summary: `Done ${id}.`, files: FILES[id] ?? FILES.t1 };
+  return { action: 'finish', ...scriptedChange(text) };
 }
 
-/** Starts the server; `requests` records role and auth of each call for the test's asserts. */
+/** The developer's scripted change for the subtask the prompt names: `{ summary, files }`. */
+function scriptedChange(text) {
+  const m = /# Subtask (\S+):/.exec(text);
+  const id = m ? m[1] : 't1';
+  if (id === 'r2' && text.includes(REVIEW_COMMENT)) return { summary: 'Mentioned the inline review in the changelog, as the comment asked.', files: [{ path: 'CHANGELOG.md', content: CHANGELOG_V2 }] };
+  return { summary: `Done ${id}.`, files: FILES[id] ?? FILES.t1 };
+}
+
+/** The developer's answer to a request that offers tools, as native tool calls (loopbackTools.mjs). */
+function toolCallsFor(body) {
+  const text = (body?.messages ?? []).map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n');
+  const turn = (body?.messages ?? []).filter((m) => m.role === 'assistant' && m.tool_calls?.length).length;
+  const { toolCalls } = toolAnswer(body, scriptedChange(text), (line) => process.stdout.write(`[e2e] ${line}\n`));
+  return wireCalls(toolCalls, turn);
+}
+
+/** Starts the server; `requests` records role and auth of each call (and the tool calls answered) for the test's asserts. */
 export function startLoopback({ key }) {
   const requests = [];
   const server = http.createServer((req, res) => {
@@ -114,7 +140,7 @@ export function startLoopback({ key }) {
       try { body = JSON.parse(raw || '{}'); } catch { body = {}; }
       const auth = req.headers.authorization ?? '';
       const ok = auth === `Bearer ${key}`;
-      requests.push({ path: req.url, ok, schema: body?.response_format?.json_schema?.name });
+      requests.push({ path: req.url, ok, schema: body?.response_format?.json_schema?.name, tools: offersDeveloperTools(body) });
       if (!req.url?.endsWith('/chat/completions')) {
         res.writeHead(404, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { message: 'not found' } }));
@@ -125,21 +151,25 @@ export function startLoopback({ key }) {
         res.end(JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } }));
         return;
       }
-      const content = JSON.stringify(answerFor(body));
+      const calls = offersDeveloperTools(body) ? toolCallsFor(body) : undefined;
+      if (calls) requests[requests.length - 1].calls = calls.map((c) => c.function.name);
+      const content = calls ? null : JSON.stringify(answerFor(body));
       const created = Math.floor(Date.now() / 1000);
       const usage = { prompt_tokens: 1000, completion_tokens: 200, total_tokens: 1200 };
+      const finishReason = calls ? 'tool_calls' : 'stop';
       if (body.stream) {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         const frame = (delta, finish) => `data: ${JSON.stringify({ id: 'chatcmpl-e2e', object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-        res.write(frame({ role: 'assistant', content: '' }, null));
-        for (let i = 0; i < content.length; i += 200) res.write(frame({ content: content.slice(i, i + 200) }, null));
-        res.write(frame({}, 'stop'));
+        res.write(frame({ role: 'assistant', content: calls ? null : '' }, null));
+        if (calls) for (const d of toolCallDeltas(calls)) res.write(frame(d, null));
+        else for (let i = 0; i < content.length; i += 200) res.write(frame({ content: content.slice(i, i + 200) }, null));
+        res.write(frame({}, finishReason));
         if (body.stream_options?.include_usage) res.write(`data: ${JSON.stringify({ id: 'chatcmpl-e2e', object: 'chat.completion.chunk', created, model: body.model, choices: [], usage })}\n\n`);
         res.end('data: [DONE]\n\n');
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'chatcmpl-e2e', object: 'chat.completion', created, model: body.model, choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }], usage }));
+      res.end(JSON.stringify({ id: 'chatcmpl-e2e', object: 'chat.completion', created, model: body.model, choices: [{ index: 0, message: { role: 'assistant', content, refusal: null, ...(calls ? { tool_calls: calls } : {}) }, finish_reason: finishReason, logprobs: null }], usage }));
     });
   });
   return new Promise((resolve) => {

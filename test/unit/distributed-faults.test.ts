@@ -239,6 +239,45 @@ describe('distributed faults', () => {
     assert.deepEqual(landedTasks(c.coordinator), []);
   });
 
+  it('stops the agent on its worker when the task is cancelled, and the worker takes the next job', async () => {
+    const c = cluster();
+    const hold = fs.mkdtempSync(path.join(c.dir, 'hold-'));
+    const config = c.agentConfig();
+    await worker({ name: 'canceller', repo: c.clone('canceller'), redisUrl: redis.url, config, env: { DIST_AGENT_HOLD: hold } });
+    const engine = await createEngine({
+      repo: c.coordinator,
+      config: EngineConfig.parse({ maxRetries: 0, agents: { cmd: { command: 'unused-here' } }, distributed: { redisUrl: redis.url } }),
+      ports: { log: silentLogger, secrets: { get: async () => undefined } },
+    });
+    try {
+      const t = (id: string) => ({ id, title: `Step ${id}`, type: 'code_gen' as const, prompt: id, acceptanceCriteria: [], dependsOn: [], files: [], agent: 'cmd' });
+      const first = await engine.startRun({ goal: 'g', rationale: '', confidence: 1, questions: [], assumptions: [], tasks: [t('x1')] });
+      const pid = await waitFor('the agent of x1 to start on the worker', () => held(hold).get('x1'));
+      agentPids.push(pid);
+      await engine.cancelRun(first.runId);
+      const view = await first.done;
+      assert.equal(view.tasks[0]!.status, 'cancelled');
+      // The held agent never sees its release file: only the worker's kill ends it.
+      await waitFor('the agent process to be killed on the worker', () => {
+        try {
+          process.kill(pid, 0);
+          return undefined;
+        } catch {
+          return true;
+        }
+      });
+      // The worker (concurrency 1) is free again: the next task runs there and lands.
+      fs.writeFileSync(path.join(hold, 'x2.release'), '');
+      const second = await engine.startRun({ goal: 'g', rationale: '', confidence: 1, questions: [], assumptions: [], tasks: [t('x2')] }, { approve: 'all' });
+      await second.done;
+      await engine.runQueue();
+      assert.equal(engine.getRun(second.runId)?.tasks[0]?.status, 'merged');
+      assert.deepEqual(landedTasks(c.coordinator), ['x2']);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   it('lists live workers, and puts no API key in Redis', async () => {
     const c = cluster();
     const config = c.agentConfig();

@@ -69,6 +69,10 @@ describe('agent tasks on workers through Redis', () => {
     const runs = await workerRuns(c.coordinator, out.runId, ids);
     for (const id of ids) assert.deepEqual(runs.get(id)!.map((w) => w.status), ['ok'], `${id} ran once, on a worker`);
     assert.ok(new Set(ids.map((id) => runs.get(id)![0].worker)).size >= 2, 'more than one worker took tasks');
+    // Each task's refs on the shared remote are deleted once its result was fetched, and the workers drop their copies of the bases.
+    assert.equal(gitOut(c.remote, 'for-each-ref', 'refs/hyperion/'), '', 'no task refs are left on the remote');
+    for (const n of [1, 2, 3]) assert.equal(gitOut(path.join(c.dir, `clone-w${n}`), 'for-each-ref', 'refs/hyperion/'), '', `worker w${n} keeps no task refs`);
+    assert.equal(gitOut(c.coordinator, 'for-each-ref', '--format=%(refname)', 'refs/hyperion/tasks/').split('\n').filter(Boolean).length, 12, 'the coordinator keeps each result');
   });
 
   it('checks the queue\'s candidates on a worker and lands the passing ones', async () => {
@@ -87,6 +91,8 @@ describe('agent tasks on workers through Redis', () => {
     const status = Object.fromEntries(out.tasks.map((t: { id: string; status: string }) => [t.id, t.status]));
     assert.deepEqual(status, { x1: 'merged', x2: 'merged', x3: 'failed', x4: 'merged' });
     assert.deepEqual([...landedTasks(c.coordinator)].sort(), ['x1', 'x2', 'x4']);
+    assert.equal(gitOut(c.remote, 'for-each-ref', 'refs/hyperion/checks/'), '', 'checked candidates leave no refs on the remote');
+    assert.equal(gitOut(path.join(c.dir, 'clone-chk'), 'for-each-ref', 'refs/hyperion/checks/'), '', 'nor on the worker');
     const engine = await createEngine({ repo: c.coordinator, config: EngineConfig.parse({}), readOnly: true, ports: { log: silentLogger, secrets: { get: async () => undefined } } });
     try {
       const outputs = engine.listQueue().map((e) => engine.getCheckOutput(e.id)?.output ?? '');

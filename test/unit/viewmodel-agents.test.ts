@@ -2,17 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import type { ChangeView, RunView, TaskStatus, TaskView } from '../../src/engine/api';
-import { defaultConfig, type EngineConfig } from '../../src/engine/config';
+import type { RunView, TaskStatus, TaskView } from '../../src/engine/api';
 import { ToWebview } from '../../src/protocol/messages';
-import {
-  ActivityTracker, formatTranscript, parseTranscriptPath, taskAgentName, taskAgentViews, transcriptPath,
-} from '../../src/extension/viewmodel/agents';
+import { formatTranscript, parseTranscriptPath, taskAgentView, transcriptPath } from '../../src/extension/viewmodel/agents';
 import { DEFAULT_LAYOUT, layoutGraph } from '../../src/extension/viewmodel/graph';
 import { taskItem } from '../../src/extension/viewmodel/runs';
 import type { DomDocument, DomNode } from '../../src/webview/dom';
 import { renderGraph } from '../../src/webview/render';
-import { FakeEngine } from '../support/fakeEngine';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
@@ -20,57 +16,31 @@ function task(id: string, status: TaskStatus, extra: Partial<TaskView> = {}): Ta
   return { id, title: `Task ${id}`, type: 'code_gen', prompt: 'p', acceptanceCriteria: [], dependsOn: [], files: [], runId: 'r1', status, attempts: 1, costUsd: 0, ...extra };
 }
 
-const config = (extra: Partial<EngineConfig> = {}): EngineConfig => ({ ...defaultConfig(), agents: { claude: { kind: 'claude-code' } }, ...extra });
-
-describe('which agent a task shows', () => {
-  it('takes the engine\'s word, else the config\'s choice for a task not yet settled, else its change\'s model', () => {
-    const cfg = config({ routes: { code_gen: [{ agent: 'claude' }] } });
-    assert.equal(taskAgentName(task('a', 'merged', { agent: 'codex' }), cfg), 'codex');
-    for (const s of ['pending', 'ready', 'running'] as const) assert.equal(taskAgentName(task('a', s), cfg), 'claude', s);
-    assert.equal(taskAgentName(task('a', 'pending', { type: 'docs' }), cfg), undefined, 'docs is not routed to an agent');
-    assert.equal(taskAgentName(task('a', 'proposed'), cfg, 'agent:claude/claude-sonnet-4-5'), 'claude');
-    assert.equal(taskAgentName(task('a', 'merged'), cfg, 'gpt-4.1'), undefined, 'a settled task the built-in developer ran stays so after the config changed');
-    assert.equal(taskAgentName(task('a', 'pending'), config({ defaultAgent: 'claude' })), 'claude');
-  });
-});
-
-describe('live activity of a running agent', () => {
-  it('keeps the latest task/progress text of each running task and drops it when the task changes state', () => {
-    const engine = new FakeEngine();
-    const activity = new ActivityTracker();
-    engine.onDidChange((e) => activity.record(e));
-    const running = task('t1', 'running');
-    engine.emit({ kind: 'task/progress', runId: 'r1', taskId: 't1', data: { text: 'reading src/a.ts' } });
-    engine.emit({ kind: 'task/progress', runId: 'r1', taskId: 't1', data: { text: 'editing\nsrc/a.ts' } });
-    engine.emit({ kind: 'task/progress', runId: 'r1', taskId: 't2', data: { text: 'running npm test' } });
-    engine.emit({ kind: 'task/progress', runId: 'r1', taskId: 't1', data: { bad: 1 } });
-    assert.equal(activity.activityOf(running), 'editing src/a.ts');
-    assert.equal(activity.activityOf(task('t1', 'proposed')), undefined, 'nothing once it stopped running');
-    assert.equal(activity.activityOf({ ...running, activity: 'from the engine' }), 'from the engine');
-    engine.emit({ kind: 'task/state', runId: 'r1', taskId: 't1', from: 'running', to: 'proposed' });
-    assert.equal(activity.activityOf(running), undefined);
-    assert.equal(activity.activityOf(task('t2', 'running')), 'running npm test');
+describe('what a task\'s row says about its agent, as the engine reports it', () => {
+  it('names the engine\'s agent, and while the task runs, what it does on one line', () => {
+    assert.deepEqual(taskAgentView(task('a', 'pending', { agent: 'claude' })), { agent: 'claude' });
+    assert.deepEqual(taskAgentView(task('a', 'running', { agent: 'claude', activity: 'editing\nsrc/a.ts' })), { agent: 'claude', activity: 'editing src/a.ts' });
+    assert.deepEqual(taskAgentView(task('a', 'proposed', { agent: 'claude', activity: 'stale' })), { agent: 'claude' }, 'nothing once it stopped running');
+    assert.deepEqual(taskAgentView(task('a', 'merged')), {}, 'the built-in developer');
+    assert.ok(taskAgentView(task('a', 'running', { activity: 'x'.repeat(500) })).activity!.length <= 100, 'a long activity is cut; the transcript has it all');
   });
 
   it('shows the agent and its activity in the task\'s row, and offers the transcript once the agent started', () => {
-    const cfg = config({ routes: { code_gen: [{ agent: 'claude' }] } });
-    const engine = new FakeEngine(cfg);
-    const activity = new ActivityTracker();
-    activity.record({ at: 0, actor: 'agent', kind: 'task/progress', runId: 'r1', taskId: 't1', data: { text: 'editing src/a.ts' } });
-    const views = taskAgentViews(engine, activity);
-    const row = taskItem(task('t1', 'running', { dependsOn: ['t0'] }), undefined, views(task('t1', 'running')));
+    const running = task('t1', 'running', { dependsOn: ['t0'], agent: 'claude', activity: 'editing src/a.ts' });
+    const row = taskItem(running, undefined, taskAgentView(running));
     assert.equal(row.label, '[claude] Task t1');
     assert.equal(row.description, 'editing src/a.ts · t1 · running · after t0');
     assert.match(row.tooltip ?? '', /^Agent: claude$/m);
     assert.match(row.tooltip ?? '', /^Now: editing src\/a\.ts$/m);
     assert.match(row.contextValue, /\btranscript\b/);
-    const waiting = taskItem(task('t2', 'pending'), undefined, views(task('t2', 'pending')));
+    const pending = task('t2', 'pending', { agent: 'claude' });
+    const waiting = taskItem(pending, undefined, taskAgentView(pending));
     assert.equal(waiting.label, '[claude] Task t2');
     assert.equal(waiting.description, 't2 · pending');
     assert.doesNotMatch(waiting.contextValue, /\btranscript\b/, 'no transcript before the agent starts');
-    engine.changes.push({ id: 'c3', model: 'agent:claude/m' } as ChangeView);
-    assert.equal(taskItem(task('t3', 'merged', { changeId: 'c3' }), undefined, views(task('t3', 'merged', { changeId: 'c3' }))).label, '[claude] Task t3');
-    const builtIn = taskItem(task('t4', 'merged', { type: 'docs' }), undefined, views(task('t4', 'merged', { type: 'docs' })));
+    const merged = task('t3', 'merged', { agent: 'claude' });
+    assert.equal(taskItem(merged, undefined, taskAgentView(merged)).label, '[claude] Task t3');
+    const builtIn = taskItem(task('t4', 'merged', { type: 'docs' }), undefined, taskAgentView(task('t4', 'merged', { type: 'docs' })));
     assert.equal(builtIn.label, 'Task t4');
     assert.doesNotMatch(builtIn.contextValue, /\btranscript\b/);
 

@@ -52,6 +52,7 @@ type ChangeColumns = Partial<{
   needs_explicit_approval: number;
   files_json: string;
   partly_accepted: number;
+  verification_json: string | null;
 }>;
 
 export interface ChangeTransition {
@@ -159,12 +160,13 @@ export function archiveVersion(db: Db, c: { id: string; version: number; base_co
 export function returnToReview(
   db: Db,
   events: EngineEvent[],
-  o: { changeId: string; patch: string; baseCommit: string; at: number; reason: string; review?: { verdict: string; comments: string } | null; summary?: string },
+  o: { changeId: string; patch: string; baseCommit: string; at: number; reason: string; review?: { verdict: string; comments: string } | null; summary?: string; verification?: ChangeVerification },
 ): number {
   const c = requireChange(db, o.changeId);
   archiveVersion(db, c, o.at, o.reason);
   const version = c.version + 1;
-  const set: ChangeColumns = { patch: o.patch, base_commit: o.baseCommit, approved_patch_hash: null, version, error: null };
+  // A check result belongs to the patch it ran on: the new patch has its own, or none.
+  const set: ChangeColumns = { patch: o.patch, base_commit: o.baseCommit, approved_patch_hash: null, version, error: null, verification_json: verificationJson(o.verification) };
   if (o.review !== undefined) {
     set.review_verdict = o.review?.verdict ?? null;
     set.review_comments = o.review?.comments ?? null;
@@ -185,7 +187,11 @@ export interface NextVersion {
   files: string[];
   policyJson: string;
   needsExplicitApproval: boolean;
+  /** The new patch's own check, when its developer ran one. */
+  verification?: ChangeVerification;
 }
+
+const verificationJson = (v: ChangeVerification | undefined): string | null => (v ? JSON.stringify(v) : null);
 
 function requireReviewable(db: Db, changeId: string, expectedVersion: number | undefined): ReturnType<typeof requireChange> {
   const c = requireChange(db, changeId);
@@ -217,6 +223,8 @@ export function acceptPart(
     set: {
       patch: o.next.patch, files_json: JSON.stringify(o.next.files), policy_json: o.next.policyJson, needs_explicit_approval: o.next.needsExplicitApproval ? 1 : 0,
       excluded_files_json: '[]', approved_patch_hash: approvalHash(o.next.patch), version, partly_accepted: 1, error: null,
+      // The developer's check ran on the whole change, never on this part: the queue's check is the one that counts.
+      verification_json: null,
     },
     data: { version, partlyAccepted: true },
   });
@@ -243,7 +251,7 @@ export function reviseChange(
     set: {
       patch: o.next.patch, files_json: JSON.stringify(o.next.files), policy_json: o.next.policyJson, needs_explicit_approval: o.next.needsExplicitApproval ? 1 : 0,
       excluded_files_json: '[]', approved_patch_hash: null, version, summary: o.summary,
-      review_verdict: o.review?.verdict ?? null, review_comments: o.review?.comments ?? null, error: null,
+      review_verdict: o.review?.verdict ?? null, review_comments: o.review?.comments ?? null, error: null, verification_json: verificationJson(o.next.verification),
     },
     data: { version, changesRequested: true },
   });

@@ -66,13 +66,22 @@ export function verificationOf(command: string, r: { exitCode: number | null; ti
   return { command, passed, exitCode: r.exitCode, timedOut: r.timedOut, ...(counts ? { counts } : {}), failingLines: failing, durationMs: r.durationMs };
 }
 
+const MAX_COMMAND_CHARS = 60;
+
+/** The check as the one line names it: a long shell line would bury the result, and its start tells which check it is. */
+function commandLabel(command: string): string {
+  const flat = command.replace(/\s+/g, ' ').trim();
+  return flat.length <= MAX_COMMAND_CHARS ? flat : `${flat.slice(0, MAX_COMMAND_CHARS - 1)}…`;
+}
+
 /** "tests passed in the task's worktree: 14/14", or how it failed. One line, for views, the CLI and the reviewer. */
 export function verificationText(v: ChangeVerification): string {
   const counts = v.counts ? `: ${v.counts.passed}/${v.counts.total}` : '';
-  if (v.passed) return `tests passed in the task's worktree${counts} (${v.command})`;
+  const command = commandLabel(v.command);
+  if (v.passed) return `tests passed in the task's worktree${counts} (${command})`;
   const how = v.timedOut ? 'timed out' : v.exitCode === null ? 'could not run' : `failed (exit ${v.exitCode})`;
   const what = v.failingLines.slice(0, 2).join(' | ');
-  return `tests ${how} in the task's worktree${v.counts ? `: ${v.counts.passed}/${v.counts.total} passed` : ''} (${v.command})${what ? `: ${what}` : ''}`;
+  return `tests ${how} in the task's worktree${v.counts ? `: ${v.counts.passed}/${v.counts.total} passed` : ''} (${command})${what ? `: ${what}` : ''}`;
 }
 
 /** Reads the stored column; a damaged value reads as absent rather than failing the view. */

@@ -5,7 +5,7 @@ import type { CheckResult } from '../queue/check';
 import { CheckJob, CheckJobResult, checkQueueName, checkRef, repoIdentity } from './jobs';
 import { jobQueue, type JobQueue } from './jobWaiter';
 import { bullConnection, checkRedis } from './redis';
-import { pushCommit } from './remoteGit';
+import { deleteRemoteRefs, pushCommit } from './remoteGit';
 
 /** Runs a merge-queue check somewhere; `queue/check.ts`'s `runCheck` has the same shape. */
 export type CheckRunner = (repo: string, commit: string, command: string, timeoutMs: number, signal?: AbortSignal) => Promise<CheckResult>;
@@ -37,25 +37,51 @@ export function remoteCheckRunner(o: { redisUrl: string; repo: string; remote: s
     });
     return ready;
   };
+  // Checks of a commit in flight: its ref on the remote is deleted after the last one ends.
+  const inFlight = new Map<string, number>();
+  // A re-check of a commit waits for the deletion of its ref, so its own push is not deleted.
+  const prunes = new Map<string, Promise<void>>();
+  const release = (repo: string, commit: string, ref: string) => {
+    const n = (inFlight.get(commit) ?? 1) - 1;
+    if (n > 0) return void inFlight.set(commit, n);
+    inFlight.delete(commit);
+    const p: Promise<void> = deleteRemoteRefs(repo, o.remote, [ref])
+      .catch((e: Error) => o.log.warn('could not delete a checked candidate\'s ref on the remote', { ref, error: e.message }))
+      .finally(() => {
+        if (prunes.get(commit) === p) prunes.delete(commit);
+      });
+    prunes.set(commit, p);
+  };
   return {
     async run(repo, commit, command, timeoutMs, signal) {
       const { q, repoId } = await open();
       const ref = checkRef(commit);
-      await pushCommit(repo, o.remote, commit, ref, signal);
-      // A new job per check: a candidate re-checked in a later lease is checked again.
-      const jobId = `check.${commit.slice(0, 16)}.${randomBytes(4).toString('hex')}`;
-      const data: CheckJob = { v: 1, repoId, commit, ref, command, timeoutMs };
-      await q.queue.add('check', data, { jobId, attempts: 1, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 24 * 3600 } });
-      const raw = await q.wait(jobId, signal ?? new AbortController().signal);
-      const r = CheckJobResult.safeParse(raw);
-      if (!r.success) throw new EngineError('distributed/bad-result', `the worker's check result for ${commit} is malformed`);
-      const { worker, v: _v, ...result } = r.data;
-      return { ...result, output: `[checked on worker ${worker}]\n${result.output}` };
+      inFlight.set(commit, (inFlight.get(commit) ?? 0) + 1);
+      await prunes.get(commit);
+      try {
+        return await checkOnWorker(q, repoId, repo, commit, ref, command, timeoutMs, signal);
+      } finally {
+        release(repo, commit, ref);
+      }
     },
     async dispose() {
       const r = ready;
       ready = undefined;
+      await Promise.allSettled([...prunes.values()]);
       await r?.then((x) => x.q.close(), () => undefined);
     },
   };
+
+  async function checkOnWorker(q: JobQueue, repoId: string, repo: string, commit: string, ref: string, command: string, timeoutMs: number, signal?: AbortSignal): Promise<CheckResult> {
+    await pushCommit(repo, o.remote, commit, ref, signal);
+    // A new job per check: a candidate re-checked in a later lease is checked again.
+    const jobId = `check.${commit.slice(0, 16)}.${randomBytes(4).toString('hex')}`;
+    const data: CheckJob = { v: 1, repoId, commit, ref, command, timeoutMs };
+    await q.queue.add('check', data, { jobId, attempts: 1, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 24 * 3600 } });
+    const raw = await q.wait(jobId, signal ?? new AbortController().signal);
+    const r = CheckJobResult.safeParse(raw);
+    if (!r.success) throw new EngineError('distributed/bad-result', `the worker's check result for ${commit} is malformed`);
+    const { worker, v: _v, ...result } = r.data;
+    return { ...result, output: `[checked on worker ${worker}]\n${result.output}` };
+  }
 }

@@ -6,7 +6,7 @@ import type { AgentTaskOutput, ExecutorTaskInput, TaskExecutor } from '../schedu
 import type { Db } from '../store/types';
 import { AgentJob, AgentJobResult, JobStart, agentJobId, agentQueueName, repoIdentity, taskRefs } from './jobs';
 import { bullConnection, checkRedis, redactRedisUrl } from './redis';
-import { fetchRef, pushCommit } from './remoteGit';
+import { deleteRemoteRefs, fetchRef, hasLocalRef, pushCommit } from './remoteGit';
 import { jobQueue, type JobQueue } from './jobWaiter';
 import { recordWorkerEnd, recordWorkerStart, supersedeEarlierAttempts } from './workerRuns';
 import { listWorkers } from './workerRegistry';
@@ -47,6 +47,14 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
   const pollMs = o.pollMs ?? 1000;
   let repoId: Promise<string> | undefined;
   let disposed = false;
+  // Ref deletions on the remote run beside the landing; dispose waits for them.
+  const prunes = new Set<Promise<void>>();
+  const prune = (refs: string[]) => {
+    const p = deleteRemoteRefs(o.repo, o.remote, refs)
+      .catch((e: Error) => o.log.warn('could not delete a finished task\'s refs on the remote', { refs: refs.join(' '), error: e.message }))
+      .finally(() => prunes.delete(p));
+    prunes.add(p);
+  };
 
   const onStart = (job: { runId: string; taskId: string; attempt: number }, jobId: string, data: unknown) => {
     const who = JobStart.safeParse(data);
@@ -113,8 +121,11 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
         const parsed = AgentJobResult.safeParse(raw);
         if (!parsed.success) throw new EngineError('distributed/bad-result', `the worker's result for ${jobId} is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
         const result = parsed.data;
-        await fetchRef(o.repo, o.remote, refs.result, signal);
+        // Fetched before a restart, the remote's copy may already be deleted.
+        if (!(await hasLocalRef(o.repo, refs.result, result.resultCommit, signal))) await fetchRef(o.repo, o.remote, refs.result, signal);
         const out = await readResult(o.repo, result, baseCommit, input.base.baseTree, signal);
+        // The result is in this repository now (under the same ref): the remote's copies are done with.
+        prune([refs.base, refs.result]);
         recordWorkerEnd(o.db, { jobId, status: 'ok', worker: result.worker, host: result.host, at: o.clock.now(), runId: row.run_id, taskId: row.id, attempt: input.attempt });
         if (result.transcript) input.onEvent?.({ type: 'output', stream: 'stdout', text: result.transcript });
         // The worker's usage and transcript go to this task's ledger and history, as a local agent's do.
@@ -135,6 +146,7 @@ export async function createDistributedExecutor(o: DistributedExecutorOptions): 
     async dispose() {
       if (disposed) return;
       disposed = true;
+      await Promise.allSettled([...prunes]);
       await Promise.allSettled([...queues.values()].map((q) => q.close()));
     },
   };

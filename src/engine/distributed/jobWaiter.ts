@@ -1,6 +1,8 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { EngineError } from '../errors';
 import type { Logger } from '../ports';
+import { cancelJob } from './cancel';
+import { redisClient } from './redis';
 import { parseJobFailure } from './failure';
 
 /**
@@ -58,8 +60,10 @@ export function jobQueue(name: string, connection: { url: string; maxRetriesPerR
       try {
         for (;;) {
           if (signal.aborted) {
-            // A job not yet taken is withdrawn; one that runs finishes on its worker and is ignored.
-            await queue.remove(jobId).catch(() => 0);
+            // A job not yet taken is withdrawn; one that runs is stopped on its worker (cancel.ts).
+            // Only a coordinator killed outright leaves it running, and its resumed run waits for it again.
+            const removed = await queue.remove(jobId).catch(() => 0);
+            if (!removed) await cancelOnWorker(connection.url, jobId).catch((e: Error) => log.warn('could not cancel the job on its worker', { jobId, error: e.message }));
             throw signal.reason instanceof Error ? signal.reason : new EngineError('cancelled', 'cancelled');
           }
           // The state first, then the job: a job read before it completed has no return value yet.
@@ -80,4 +84,14 @@ export function jobQueue(name: string, connection: { url: string; maxRetriesPerR
       await Promise.allSettled([events.close(), queue.close()]);
     },
   };
+}
+
+async function cancelOnWorker(url: string, jobId: string): Promise<void> {
+  const r = redisClient(url);
+  try {
+    await r.connect();
+    await cancelJob(r, jobId);
+  } finally {
+    r.disconnect();
+  }
 }

@@ -78,9 +78,14 @@ export function agentJobId(runId: string, taskId: string, attempt: number): stri
  * without any configuration. Throws `git/…` for an empty repository.
  */
 export async function repoIdentity(repo: string, signal?: AbortSignal): Promise<string> {
+  // A clone of a remote whose HEAD names a branch without commits has no HEAD commit: say so, not git's "ambiguous argument".
+  const head = await git(['rev-parse', '--verify', '-q', 'HEAD^{commit}'], { cwd: repo, signal, check: false });
+  if (head.code !== 0) {
+    const branch = (await git(['symbolic-ref', '-q', '--short', 'HEAD'], { cwd: repo, signal, check: false })).stdout.trim();
+    throw new EngineError('git/bad-rev', `${repo} has no commit checked out${branch ? ` (its branch ${branch} has no commit yet)` : ''}: clone a remote that has the project's commits, or check out one of its branches`);
+  }
   const r = await git(['rev-list', '--max-parents=0', 'HEAD'], { cwd: repo, signal });
   const roots = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
-  if (roots.length === 0) throw new EngineError('git/bad-rev', `${repo} has no commit`);
   return roots.join(',');
 }
 

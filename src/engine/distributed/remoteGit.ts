@@ -34,3 +34,19 @@ export async function pushCommit(repo: string, remote: string, commit: string, r
 export async function fetchRef(repo: string, remote: string, ref: string, signal?: AbortSignal): Promise<void> {
   await remoteGit(repo, remote, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', remote, `+${ref}:${ref}`], 'fetch from', signal);
 }
+
+/**
+ * Deletes refs on the remote once nobody needs them (a task's base and result after its result
+ * was fetched, a check's candidate after its check), so `refs/hyperion/*` does not grow with
+ * every task. Throws `distributed/remote`.
+ */
+export async function deleteRemoteRefs(repo: string, remote: string, refs: readonly string[], signal?: AbortSignal): Promise<void> {
+  if (refs.length === 0) return;
+  await remoteGit(repo, remote, ['push', '--quiet', '--no-verify', remote, ...refs.map((r) => `:${r}`)], 'delete refs on', signal);
+}
+
+/** Whether the local `ref` already holds `commit` (fetched before a restart). */
+export async function hasLocalRef(repo: string, ref: string, commit: string, signal?: AbortSignal): Promise<boolean> {
+  const r = await git(['rev-parse', '-q', '--verify', `${ref}^{commit}`], { cwd: repo, signal, check: false });
+  return r.code === 0 && r.stdout.trim() === commit;
+}

@@ -8,6 +8,7 @@ import { commitTree } from '../git/plumbing';
 import type { Logger } from '../ports';
 import type { TaskRow } from '../runs/types';
 import { harnessFor, runHarnessTask } from '../schedule/runHarnessTask';
+import { isJobCancelled, watchCancels } from './cancel';
 import { formatJobFailure } from './failure';
 import { AgentJob, CheckJob, agentQueueName, checkQueueName, repoIdentity, type AgentJobResult, type CheckJobResult, type JobStart } from './jobs';
 import { runCheck } from '../queue/check';
@@ -70,6 +71,16 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const startedAt = Date.now();
   const info = (): WorkerInfo => ({ name, host, pid: process.pid, repoId, agents, concurrency, checks: o.checks === true, running: [...running.values()], startedAt, heartbeatAt: Date.now() });
   const stopAgents = new AbortController();
+  // One controller per job, so a coordinator can stop one task (cancel.ts) without the others.
+  const jobStops = new Map<string, AbortController>();
+  const beat = redisClient(o.redisUrl);
+  await beat.connect();
+  const cancels = await watchCancels(o.redisUrl, (jobId) => {
+    const c = jobStops.get(jobId);
+    if (!c || c.signal.aborted) return;
+    o.log.info('the coordinator cancelled a job: stopping its agent', { jobId });
+    c.abort(new EngineError('cancelled', 'the coordinator cancelled the task'));
+  });
 
   const process_ = async (job: Job): Promise<AgentJobResult> => {
     const parsed = AgentJob.safeParse(job.data);
@@ -77,13 +88,19 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const d = parsed.data;
     const who: JobStart = { worker: name, host, startedAt: Date.now() };
     running.set(job.id!, { runId: d.runId, taskId: d.taskId, jobId: job.id!, startedAt: who.startedAt });
+    const stop = new AbortController();
+    const onStopAll = () => stop.abort(stopAgents.signal.reason);
+    stopAgents.signal.addEventListener('abort', onStopAll, { once: true });
+    jobStops.set(job.id!, stop);
     try {
+      // Cancelled while this worker was reconnecting, or between the coordinator's look and the take.
+      if (await isJobCancelled(beat, job.id!)) throw new EngineError('cancelled', 'the coordinator cancelled the task before it started');
       if (d.repoId !== repoId) {
         throw new EngineError('distributed/wrong-repo', `worker ${name} refuses the job: it is for the repository with root commit(s) ${d.repoId}, but ${o.repo} has ${repoId}`);
       }
       await job.updateProgress(who);
       void heartbeat();
-      return await runJob(o, d, name, host, remote, stopAgents.signal);
+      return await runJob(o, d, name, host, remote, stop.signal);
     } catch (e) {
       const err = isEngineError(e) ? e : new EngineError('distributed/job-failed', describeError(e), { cause: e });
       o.log.warn('job failed', { jobId: job.id, taskId: d.taskId, error: err.message });
@@ -91,6 +108,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       // Only a stalled agent is worth another attempt (a new job, by the coordinator's retry policy).
       throw new UnrecoverableError(reason);
     } finally {
+      stopAgents.signal.removeEventListener('abort', onStopAll);
+      jobStops.delete(job.id!);
       running.delete(job.id!);
       void heartbeat();
     }
@@ -125,6 +144,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
           throw new UnrecoverableError(isEngineError(e) ? formatJobFailure(new EngineError(e.code, `on worker ${name}: ${e.message}`)) : String(e));
         }
         const r = await runCheck(o.repo, d.commit, o.config.checkCommand, Math.min(d.timeoutMs, o.config.checkTimeoutMs), stopAgents.signal);
+        await git(['update-ref', '-d', d.ref], { cwd: o.repo, check: false }).catch(() => undefined);
         return { v: 1, ...r, worker: name };
       } finally {
         running.delete(job.id!);
@@ -139,8 +159,6 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     w.on('error', (e) => o.log.warn('Redis worker error (reconnecting)', { queue: 'checks', error: e.message }));
     workers.push(w);
   }
-  const beat = redisClient(o.redisUrl);
-  await beat.connect();
   const heartbeat = async () => {
     try {
       await writeHeartbeat(beat, info());
@@ -160,6 +178,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     });
   } finally {
     clearInterval(timer);
+    cancels.close();
     await Promise.allSettled(workers.map((w) => w.close()));
     await removeHeartbeat(beat, name).catch(() => undefined);
     beat.disconnect();
@@ -186,6 +205,8 @@ async function runJob(o: WorkerOptions, d: AgentJob, name: string, host: string,
   });
   const commit = await commitTree(o.repo, out.tree, [d.baseCommit], `hyperion: ${d.task.title}\n\nRun ${d.runId}, task ${d.taskId}, attempt ${d.attempt}, on worker ${name}.`, { signal });
   await pushCommit(o.repo, remote, commit, d.resultRef, signal);
+  // This clone's copy of the base ref is done with (the coordinator deletes the remote's).
+  await git(['update-ref', '-d', d.baseRef], { cwd: o.repo, check: false }).catch(() => undefined);
   const usage = (out as { usage?: AgentJobResult['usage'] }).usage ?? null;
   return { v: 1, resultCommit: commit, summary: out.summary, model: out.model, transcript, usage, worker: name, host };
 }

@@ -92,7 +92,7 @@ export function createMergeQueue(deps: MergeQueueDeps): MergeQueue {
     db.transaction(() => {
       events.length = 0;
       events.push(...transitionMany(db, [{ entry, to: 'superseded', o: { actor: 'agent', owner, at, reason, data: { newTip: tip } } }]));
-      version = returnToReview(db, events, { changeId: entry.change_id, patch: res.patch, baseCommit: res.baseCommit, at, reason, review: res.review, summary: res.summary });
+      version = returnToReview(db, events, { changeId: entry.change_id, patch: res.patch, baseCommit: res.baseCommit, at, reason, review: res.review, summary: res.summary, verification: res.verification });
     });
     for (const ev of events) publish(deps, ev);
     log.info('a regenerated change went back to review', { changeId: entry.change_id, version });

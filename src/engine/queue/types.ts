@@ -1,5 +1,5 @@
 import type { CheckRunner } from '../distributed/checks';
-import type { CheckOutputView, QueueEntryView, QueueState } from '../api';
+import type { ChangeVerification, CheckOutputView, QueueEntryView, QueueState } from '../api';
 import type { EngineConfig } from '../config';
 import type { Actor, EngineEvent } from '../events';
 import type { Clock, Logger } from '../ports';
@@ -28,6 +28,8 @@ export interface RegeneratedChange {
   summary?: string;
   /** The reviewer agent's verdict on the new patch; null when it was not reviewed. */
   review?: { verdict: string; comments: string } | null;
+  /** The new patch's own check, when its developer ran one. */
+  verification?: ChangeVerification;
 }
 
 export interface MergeQueueDeps {

@@ -1,11 +1,12 @@
 import type { Clock } from '../ports';
 import type { Db } from '../store/types';
 import { commitWithEvents, emit, transitionTask } from './runs';
+import { drivenElsewhere, runsToResume } from './runner';
 import type { OnEvent } from './types';
 
 /**
- * Call once at start-up, before `runPlan`, when no other process is running plans on this
- * store (tasks have no leases: a live process's running tasks would be requeued too).
+ * Call once at start-up, before `runPlan`. Runs a live loop of another process drives (see
+ * runner.ts: the CLI while the editor is open, or the other way round) are left alone.
  *
  * - Every task left `running` by a dead process goes back to `ready`; its open attempt is
  *   closed as `error` / `transient` ("interrupted"), so the retry replays the model calls
@@ -20,7 +21,12 @@ export function recoverRuns(db: Db, clock: Clock, onEvent?: OnEvent): { requeued
   const at = clock.now();
   return commitWithEvents(db, onEvent, (events) => {
     const requeued: string[] = [];
-    const running = db.all<{ run_id: string; id: string }>(`SELECT run_id, id FROM tasks WHERE status = 'running' ORDER BY run_id, seq`);
+    const elsewhere = new Set(
+      db.all<{ id: string; runner: string | null }>('SELECT id, runner FROM runs WHERE runner IS NOT NULL').filter((r) => drivenElsewhere(r.runner)).map((r) => r.id),
+    );
+    const running = db
+      .all<{ run_id: string; id: string }>(`SELECT run_id, id FROM tasks WHERE status = 'running' ORDER BY run_id, seq`)
+      .filter((t) => !elsewhere.has(t.run_id));
     for (const t of running) {
       db.run(
         `UPDATE attempts SET status = 'error', error_category = 'transient', error = ?, finished_at = ?
@@ -32,8 +38,12 @@ export function recoverRuns(db: Db, clock: Clock, onEvent?: OnEvent): { requeued
       }
     }
     // Attempts can be open without a running task if the process died between writes of older versions.
-    db.run(`UPDATE attempts SET status = 'error', error_category = 'transient', error = 'interrupted', finished_at = ? WHERE status = 'running'`, [at]);
-    const runs = db.all<{ id: string }>(`SELECT id FROM runs WHERE status IN ('running', 'planning') ORDER BY created_at`).map((r) => r.id);
+    const busy = [...elsewhere];
+    db.run(
+      `UPDATE attempts SET status = 'error', error_category = 'transient', error = 'interrupted', finished_at = ? WHERE status = 'running' AND run_id NOT IN (${busy.map(() => '?').join(', ')})`,
+      [at, ...busy],
+    );
+    const runs = runsToResume(db);
     if (requeued.length > 0) emit(db, events, { at, actor: 'system', kind: 'run/recovered', data: { requeued, runs } });
     return { requeued, runs };
   });

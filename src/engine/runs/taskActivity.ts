@@ -33,7 +33,7 @@ export class TaskActivity {
 export class RunAgents {
   private readonly byRun = new Map<string, Map<string, string | undefined>>();
 
-  constructor(private readonly db: Db, private readonly config: EngineConfig) {}
+  constructor(readonly db: Db, private readonly config: EngineConfig) {}
 
   of(runId: string, taskId: string, type: string): string | undefined {
     let run = this.byRun.get(runId);
@@ -45,14 +45,38 @@ export class RunAgents {
   }
 }
 
+/** Statuses of a task whose agent, if it had one, has already run. */
+function hasRun(status: TaskView['status']): boolean {
+  return status !== 'pending' && status !== 'ready' && status !== 'running';
+}
+
+/**
+ * The agent of each task's latest recorded attempt in a run (every agent attempt leaves a
+ * transcript row). Read only for tasks the config no longer gives an agent, which is rare.
+ */
+function recordedAgents(db: Db): (runId: string, taskId: string) => string | undefined {
+  const byRun = new Map<string, Map<string, string>>();
+  return (runId, taskId) => {
+    let run = byRun.get(runId);
+    if (!run) {
+      const rows = db.all<{ task_id: string; agent: string }>('SELECT task_id, agent FROM task_transcripts WHERE run_id = ? ORDER BY attempt', [runId]);
+      run = new Map(rows.map((r) => [r.task_id, r.agent]));
+      byRun.set(runId, run);
+    }
+    return run.get(taskId);
+  };
+}
+
 /**
  * Task views with `activity` (while running) and `agent` (the configured agent that runs or
- * will run the task, from the stored plan and `agentChoiceFor`; undefined for the built-in
- * developer and for ready-made patches).
+ * will run the task, from the stored plan and `agentChoiceFor`; for a task that already ran and
+ * that the config now gives no agent, the agent recorded for its latest attempt; undefined for
+ * the built-in developer and for ready-made patches). Hosts show these as they are.
  */
 export function withAgentInfo(agents: RunAgents, activity: TaskActivity, tasks: TaskView[]): TaskView[] {
+  const recorded = recordedAgents(agents.db);
   return tasks.map((t) => {
-    const agent = agents.of(t.runId, t.id, t.type);
+    const agent = agents.of(t.runId, t.id, t.type) ?? (hasRun(t.status) ? recorded(t.runId, t.id) : undefined);
     const now = t.status === 'running' ? activity.of(t.runId, t.id) : undefined;
     return { ...t, ...(agent !== undefined ? { agent } : {}), ...(now !== undefined ? { activity: now } : {}) };
   });

@@ -139,6 +139,8 @@ export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: 
       });
       usage ??= res.usage;
       usedModel = res.model ?? usedModel;
+      // The built-in developer keeps its own: each tool call with its input and answer.
+      if (input.builtin && res.transcript) transcript = res.transcript;
     } catch (e) {
       if (overBudget.signal.aborted && !signal.aborted) {
         throw new EngineError('agent/over-budget', `the agent "${harness.name}" reached the run's remaining budget of $${input.maxUsd!.toFixed(4)} ($${spent().toFixed(4)} spent) and was stopped`, { cause: e });

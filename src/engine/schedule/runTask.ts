@@ -80,8 +80,10 @@ async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: Task
     ? await executor.runAgentTask({ repo, config, log: deps.log, row, task, base, agent: agent.name, model: agent.model, signal, attempt, ...hooks })
     : config.developer === 'tools'
       ? await runHarnessTask({
-        // Its model calls are booked by the model client as they happen: only its progress is wired here.
+        // Its model calls are booked by the model client as they happen: only its progress and
+        // transcript are wired here, never its usage a second time.
         repo, config, log: deps.log, row, task, base, agent: 'built-in', signal, onProgress: hooks.onProgress,
+        onAttemptEnd: (end) => hooks.onAttemptEnd?.({ ...end, usage: null, costUsd: 0 }),
         builtin: toolDeveloperHarness({ repo, client, config, log: deps.log, verify: verifyOf(deps, run.id, row.id) }),
       })
       : await runDeveloper({ repo, task, baseTree: base.baseTree, deps: base.deps, client, maxSteps: config.agentMaxSteps, signal, log: deps.log });

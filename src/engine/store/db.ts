@@ -10,7 +10,7 @@ import { HEADER_BYTES, encodeRecord, markOf, type CapturedStatement, type Record
 import { FileLock } from './lock';
 import { MIGRATIONS } from './migrations';
 import { loadSqlJs } from './sqljs';
-import type { Db, Migration, SqlParams, SqlValue, StoreCrashPoint } from './types';
+import type { Migration, SqlParams, SqlValue, StoreCrashPoint, StoreDb } from './types';
 import { applyMigrations, checkMigrationList } from './migrate';
 import { judgeJournal, replayIntact, storeDamaged, unreadableSnapshot, verifySnapshot, type JournalDamage } from './damage';
 
@@ -43,7 +43,7 @@ export interface OpenDbOptions {
  * `store/lock-lost` or `store/migration-failed`.
  * The caller owns the returned Db and must `close()` it (closing folds the journal).
  */
-export async function openDb(opts: OpenDbOptions): Promise<Db> {
+export async function openDb(opts: OpenDbOptions): Promise<StoreDb> {
   const SQL = await loadSqlJs(opts.wasmPath);
   const migrations = opts.migrations ?? MIGRATIONS;
   checkMigrationList(migrations);
@@ -94,8 +94,10 @@ interface Durable {
   crash: (name: StoreCrashPoint) => void;
 }
 
-class SqlJsDb implements Db {
+class SqlJsDb implements StoreDb {
   private db!: Database;
+  /** How many times records or a snapshot written by another process were taken in. */
+  private foreignWrites = 0;
   private generation = 0;
   /** End of the journal records already applied to `db`. */
   private journalEnd = HEADER_BYTES;
@@ -176,6 +178,12 @@ class SqlJsDb implements Db {
     this.assertOpen();
     if (this.depth === 0) this.catchUp(false);
     return this.cache.rows(sql, params, true)[0] as T | undefined;
+  }
+
+  syncFromDisk(): number {
+    this.assertOpen();
+    if (this.depth === 0) this.catchUp(false);
+    return this.foreignWrites;
   }
 
   transaction<T>(fn: () => T): T {
@@ -352,6 +360,8 @@ class SqlJsDb implements Db {
     const j = now ? d.files.readJournal(this.journalEnd) : undefined;
     if (j && j.generation === this.generation && j.size >= this.journalEnd && j.damaged.length === 0) {
       this.applyRecords(this.db, j.records);
+      // Our own appends advance journalEnd, so whatever is found past it was written elsewhere.
+      if (j.records.length > 0) this.foreignWrites++;
       this.journalEnd = j.validEnd;
       if (j.last) this.lastRecord = j.last;
       this.seen = j.identity;
@@ -367,12 +377,18 @@ class SqlJsDb implements Db {
         this.seen = d.files.truncateJournal(j.validEnd);
       } else {
         this.log.warn('store: the journal no longer matches what this process read; reloading', { dir: d.files.dir });
-        this.reload();
+        this.reloadForeign();
       }
       return;
     }
     if (!locked) return this.catchUpLocked();
+    this.reloadForeign();
+  }
+
+  /** A reload because another process changed the files (a new generation, a rewritten journal). */
+  private reloadForeign(): void {
     this.reload();
+    this.foreignWrites++;
   }
 
   /**

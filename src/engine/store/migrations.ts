@@ -250,4 +250,11 @@ ALTER TABLE model_calls ADD COLUMN tool_calls_json TEXT;
 ALTER TABLE change_requests ADD COLUMN verification_json TEXT;
 `,
   },
+  {
+    version: 9,
+    description: 'which process drives each run, so another process neither requeues nor resumes it',
+    sql: `
+ALTER TABLE runs ADD COLUMN runner TEXT;  -- <host>:<pid>/<token> while a loop runs it (runs/runner.ts)
+`,
+  },
 ];

@@ -34,6 +34,18 @@ export interface Db {
   close(): void;
 }
 
+/** What `openDb` returns: a Db that can also tell that other processes wrote to its files. */
+export interface StoreDb extends Db {
+  /**
+   * Takes in what other processes wrote since the last look (as any read does) and returns how
+   * many times this Db has taken in such writes so far: a counter to compare with an earlier
+   * value, never reset. Its own writes do not count. Cheap when nothing changed (one stat of
+   * the journal). Never throws for want of the lock (the state already loaded is kept); may
+   * throw what a read throws (`store/damaged`, `store/corrupt`). Always 0 in memory.
+   */
+  syncFromDisk(): number;
+}
+
 export interface Migration {
   version: number;
   description: string;

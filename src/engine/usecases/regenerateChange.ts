@@ -1,6 +1,4 @@
-import type { ChangeVerification, RunnablePlan } from '../api';
-import { toolDeveloperHarness } from '../agents/builtin/toolDeveloper';
-import { runDeveloper } from '../agents/developer';
+import type { RunnablePlan } from '../api';
 import { reviewChange } from '../agents/reviewer';
 import type { AgentTask } from '../agents/types';
 import { checkPatchPolicy } from '../changes/policy';
@@ -8,9 +6,9 @@ import { repoPolicyInputs } from '../changes/repoPolicy';
 import type { Role } from '../config';
 import { EngineError } from '../errors';
 import type { RegeneratedChange, RegenerateRequest } from '../queue/types';
-import type { TaskRow } from '../runs/types';
-import { runHarnessTask } from '../schedule/runHarnessTask';
 import { recordingClient } from '../runs/modelCalls';
+import type { TaskRow } from '../runs/types';
+import { redoWithBuiltinDeveloper } from '../schedule/builtinDeveloper';
 import type { EngineContext } from './context';
 
 /**
@@ -26,7 +24,8 @@ export async function regenerateChange(ctx: Omit<EngineContext, 'queue'>, req: R
   if (!c) return undefined;
   const plan = db.get<{ plan_json: string }>('SELECT plan_json FROM plans WHERE run_id = ?', [c.run_id]);
   const planned = plan ? (JSON.parse(plan.plan_json) as RunnablePlan).tasks.find((t) => t.id === c.task_id) : undefined;
-  if (!planned || planned.patch !== undefined) return undefined;
+  const row = db.get<TaskRow>('SELECT * FROM tasks WHERE run_id = ? AND id = ?', [c.run_id, c.task_id]);
+  if (!planned || !row || planned.patch !== undefined) return undefined;
   const task: AgentTask = {
     runId: c.run_id,
     id: c.task_id,
@@ -43,13 +42,7 @@ export async function regenerateChange(ctx: Omit<EngineContext, 'queue'>, req: R
   try {
     // One generation per conflict, so a crash mid-regeneration replays what was paid for.
     const client = recordingClient(db, ctx.client, clock, { runId: c.run_id, taskId: c.task_id, generation: 1000 + conflicts });
-    const row = config.developer === 'tools' ? db.get<TaskRow>('SELECT * FROM tasks WHERE run_id = ? AND id = ?', [c.run_id, c.task_id]) : undefined;
-    const out: { patch: string; tree: string; summary: string; verification?: ChangeVerification } = row
-      ? await runHarnessTask({
-        repo: ctx.repo, config, log, row, task, base: { baseCommit: Promise.resolve(req.newTip), baseTree: req.newTip, deps: [] }, agent: 'built-in', signal: controller.signal,
-        builtin: toolDeveloperHarness({ repo: ctx.repo, client, config, log, verify: planned.verify }),
-      })
-      : await runDeveloper({ repo: ctx.repo, task, baseTree: req.newTip, deps: [], maxSteps: config.agentMaxSteps, signal: controller.signal, log, client });
+    const out = await redoWithBuiltinDeveloper({ repo: ctx.repo, config, log, client, row, task, baseCommit: req.newTip, signal: controller.signal, verify: planned.verify });
     if (out.patch.trim() === '') return undefined;
     // The same repository-bound rules as the first proposal: hooks folder, lifecycle scripts.
     const options = {
@@ -64,7 +57,10 @@ export async function regenerateChange(ctx: Omit<EngineContext, 'queue'>, req: R
       return undefined;
     }
     const review = await reviewChange({ task, summary: out.summary, patch: out.patch, client, signal: controller.signal, log, verification: out.verification });
-    return { patch: out.patch, baseCommit: req.newTip, summary: out.summary, review: review.verdict ? { verdict: review.verdict, comments: review.comments } : null };
+    return {
+      patch: out.patch, baseCommit: req.newTip, summary: out.summary, review: review.verdict ? { verdict: review.verdict, comments: review.comments } : null,
+      ...(out.verification ? { verification: out.verification } : {}),
+    };
   } finally {
     clearTimeout(timer);
   }

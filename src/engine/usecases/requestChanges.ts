@@ -1,6 +1,4 @@
-import type { ChangeVerification, NewComment, RunnablePlan } from '../api';
-import { toolDeveloperHarness } from '../agents/builtin/toolDeveloper';
-import { runDeveloper } from '../agents/developer';
+import type { NewComment, RunnablePlan } from '../api';
 import { reviewChange } from '../agents/reviewer';
 import type { AgentTask, ChangeFeedback } from '../agents/types';
 import { checkComment, insertComment, markAnswered, markSent, markUnsent, pendingComments } from '../changes/comments';
@@ -13,6 +11,7 @@ import { recordingClient } from '../runs/modelCalls';
 import { commitWithEvents } from '../runs/runs';
 import type { TaskRow } from '../runs/types';
 import { agentChoiceFor } from '../schedule/agentChoice';
+import { redoWithBuiltinDeveloper } from '../schedule/builtinDeveloper';
 import { checkPolicy } from '../schedule/policy';
 import { runHarnessTask } from '../schedule/runHarnessTask';
 import type { EngineContext } from './context';
@@ -73,12 +72,9 @@ export async function requestChanges(
     };
     const client = recordingClient(db, ctx.client, clock, { runId: c.run_id, taskId: c.task_id, generation: 2000 + c.version }, ctx.onEvent);
     const agent = agentChoiceFor(config, task);
-    const base = { baseCommit: Promise.resolve(c.base_commit), baseTree: c.base_commit, deps: [] };
-    const out: { patch: string; tree: string; summary: string; verification?: ChangeVerification } = agent
-      ? await runHarnessTask({ repo, config, log, row, task: agentTask, base, agent: agent.name, model: agent.model, signal })
-      : config.developer === 'tools'
-        ? await runHarnessTask({ repo, config, log, row, task: agentTask, base, agent: 'built-in', signal, builtin: toolDeveloperHarness({ repo, client, config, log, verify: task.verify }) })
-        : await runDeveloper({ repo, task: agentTask, baseTree: c.base_commit, deps: [], client, maxSteps: config.agentMaxSteps, signal, log });
+    const out = agent
+      ? await runHarnessTask({ repo, config, log, row, task: agentTask, base: { baseCommit: Promise.resolve(c.base_commit), baseTree: c.base_commit, deps: [] }, agent: agent.name, model: agent.model, signal })
+      : await redoWithBuiltinDeveloper({ repo, config, log, client, row, task: agentTask, baseCommit: c.base_commit, signal, verify: task.verify });
     if (out.patch.trim() === '') throw new EngineError('agent/model-output', 'the agent answered the comments with an empty change');
     const inputs = await repoPolicyInputs(repo, { baseTree: c.base_commit, tree: out.tree, patch: out.patch, signal });
     const policy = checkPolicy(out.patch, { protectedPaths: config.protectedPaths, maxPatchBytes: config.maxPatchBytes, ...inputs });
@@ -90,7 +86,7 @@ export async function requestChanges(
         changeId, expectedVersion: c.version, summary: out.summary, at: done,
         review: review.verdict ? { verdict: review.verdict, comments: review.comments } : null,
         reason: `changes requested (${sent.length} comment${sent.length === 1 ? '' : 's'})`,
-        next: { patch: out.patch, files: policy.files, policyJson: JSON.stringify(policy.violations), needsExplicitApproval: policy.needsExplicitApproval },
+        next: { patch: out.patch, files: policy.files, policyJson: JSON.stringify(policy.violations), needsExplicitApproval: policy.needsExplicitApproval, verification: out.verification },
       });
       markAnswered(db, ids, v, out.summary);
       return v;

@@ -3,16 +3,20 @@ import { EngineError, describeError } from '../errors';
 import { RETRYABLE_TASK_STATUSES } from '../api';
 import { commitWithEvents, dependentsOf, emit, getTaskRows, transitionTask } from '../runs/runs';
 import type { EngineContext } from './context';
+import { drivenElsewhereError, otherRunner } from '../runs/runner';
 
 /**
  * Runs a stopped task again (failed, skipped, rejected or cancelled): its old changes are
  * superseded, and every dependent that stopped because of it (skipped or cancelled) waits
  * again. A dependent's starting point is rebuilt from what its dependencies actually landed
  * (see schedule/baseTree.ts), so a retry after a regeneration starts from the new result.
- * Throws `usage/bad-state` when the task cannot be retried.
+ * Throws `usage/bad-state` when the task cannot be retried, or when another process's loop
+ * drives its run (that loop would never pick the task up again).
  */
 export function retryTask(ctx: EngineContext, runId: string, taskId: string): void {
   const { db, clock } = ctx;
+  const busy = otherRunner(db, runId);
+  if (busy) throw drivenElsewhereError(runId, busy, 'retry the task');
   const at = clock.now();
   const moved = commitWithEvents(db, ctx.onEvent, (events) => {
     const ok = transitionTask(db, events, { runId, taskId, from: RETRYABLE_TASK_STATUSES, to: 'ready', at, actor: 'user', reason: 'retried by the user', error: null });

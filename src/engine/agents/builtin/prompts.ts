@@ -1,4 +1,4 @@
-import { feedbackSection, type AgentTask, type DependencyResult } from '../types';
+import type { AgentTask, DependencyResult } from '../types';
 
 /** The words of the tool-using developer; nothing here calls a model. */
 export function toolDeveloperSystemPrompt(o: { maxSteps: number; checkCommand?: string }): string {
@@ -38,7 +38,5 @@ export function toolDeveloperTaskPrompt(task: AgentTask, files: Array<{ path: st
     parts.push('', '## Files named by this subtask, as they are now');
     for (const f of files) parts.push('', `### ${f.path}`, f.content === undefined ? '(does not exist yet)' : fence(f.content));
   }
-  // Request Changes: the reviewer's comments and the previous patch, to redo from the same base.
-  if (task.feedback) parts.push('', feedbackSection(task.feedback));
   return parts.join('\n');
 }
