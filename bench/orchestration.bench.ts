@@ -2,7 +2,8 @@
 // (planner + a DAG of tasks on faster models, run in parallel, each reviewed), through the real
 // engine and the real OpenAI/Anthropic SDKs against loopback servers with realistic latency.
 // Run: npm run bench:orchestration   (or: ./node_modules/.bin/node --import tsx bench/orchestration.bench.ts [--scale 20] [--only name,name])
-// The last two lines are `orchestrated/single: <ratio>` and `orchestrated/critical-path: <ratio>`.
+// The last lines are the default (tools) developer's `engine time per task (median)`, `orchestrated/single: <ratio>` and
+// `orchestrated/critical-path: <ratio>`; without --developer the whole-file protocol runs beside it and is compared.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,19 +30,24 @@ const arg = (name: string) => {
 /** Real time is divided by SCALE so the run fits in ~3 minutes; model-time ratios do not change. */
 const SCALE = Number(arg('scale') ?? 20);
 const ONLY = arg('only')?.split(',');
-/** `--developer tools`: the built-in developer edits in the task's worktree with tool calls (issue 11) instead of answering whole files. */
-const DEVELOPER = arg('developer') === 'tools' ? 'tools' : 'whole-file';
+type Developer = 'tools' | 'whole-file';
+/**
+ * The built-in developer edits with tool calls (issue 11, the default); `--developer whole-file`
+ * measures only today's whole-file protocol, `--developer tools` only the tool one. Without the
+ * flag both run, goal by goal in turn, so they are compared under the same load.
+ */
+const DEVELOPERS: Developer[] = arg('developer') === 'whole-file' ? ['whole-file'] : arg('developer') === 'tools' ? ['tools'] : ['tools', 'whole-file'];
 const CONCURRENCY = 8;
 
 const ref = (tier: keyof typeof RATES): ModelRef => ({ provider: RATES[tier].provider, model: RATES[tier].model });
 
-function config(servers: ModelServers, routes: Record<string, ModelRef[]>): EngineConfig {
+function config(servers: ModelServers, routes: Record<string, ModelRef[]>, developer: Developer): EngineConfig {
   return EngineConfig.parse({
     providers: { openai: { baseUrl: servers.openai.url }, anthropic: { baseUrl: servers.anthropic.url } },
     routes,
     concurrency: CONCURRENCY,
     agentMaxSteps: 4,
-    developer: DEVELOPER,
+    developer,
     timeoutMs: 600_000,
     maxRetries: 0,
   });
@@ -109,7 +115,7 @@ async function runSingle(engine: Engine, servers: ModelServers, goal: GoalFile):
   return wall;
 }
 
-async function runHyperion(engine: Engine, servers: ModelServers, goal: GoalFile, criticalPath: string[], spans: readonly TaskSpan[]): Promise<{ wall: number; bd: RunBreakdown; times: TaskTimes[]; calls: CallRecord[] }> {
+async function runHyperion(engine: Engine, dev: Developer, servers: ModelServers, goal: GoalFile, criticalPath: string[], spans: readonly TaskSpan[]): Promise<{ wall: number; bd: RunBreakdown; times: TaskTimes[]; calls: CallRecord[] }> {
   const from = servers.calls.length;
   const planStart = Date.now();
   const t0 = performance.now();
@@ -127,8 +133,83 @@ async function runHyperion(engine: Engine, servers: ModelServers, goal: GoalFile
     throw new Error(`${goal.name} (hyperion): expected 1 planner, ${n} developer and ${n} review calls, got ${count('planner')}/${count('developer')}/${count('reviewer')}`);
   }
   // The tool developer's answers depend on the files as the task finds them, so its critical path comes from the model times the server actually slept.
-  const cp = DEVELOPER === 'tools' ? measuredCriticalPath(goal, calls).path : criticalPath;
+  const cp = dev === 'tools' ? measuredCriticalPath(goal, calls).path : criticalPath;
   return { wall, bd: breakdown(view, calls, { planStart, planEnd, done: doneAt }, cp), times: taskTimes(spans, view.id), calls };
+}
+
+/** One developer protocol's engines and what they measured. */
+interface Side {
+  dev: Developer;
+  single: Engine;
+  hyperion: Engine;
+  spans: TaskSpan[];
+  results: GoalResult[];
+  /** Developer output tokens of (b) on files that existed before the task / new files: [tools, whole-file for the same files]. */
+  existing: [number, number];
+  created: [number, number];
+  /** The new code alone, summed: the floor of any protocol's output. */
+  newCode: number;
+}
+
+const f0 = (x: number) => x.toFixed(0);
+const f2 = (x: number) => x.toFixed(2);
+const sumOf = (results: readonly GoalResult[], f: (r: GoalResult) => number) => results.reduce((s, r) => s + f(r), 0);
+
+/** The side's headline figures: engine time per task (median over every task of (b)), (b)/(a) and (b)/critical path summed over the goals. */
+function headline(side: Side): { engineMedian: number; single: number; criticalPath: number; devTokens: number; wholeFileTokens: number } {
+  const r = side.results;
+  return {
+    engineMedian: median(r.flatMap((x) => x.times).map((t) => t.engine)),
+    single: sumOf(r, (x) => x.wallB) / sumOf(r, (x) => x.wallA),
+    criticalPath: sumOf(r, (x) => x.wallB) / sumOf(r, (x) => x.cpMs),
+    devTokens: sumOf(r, (x) => x.devTokens) / r.length,
+    wholeFileTokens: sumOf(r, (x) => x.wholeFileTokens) / r.length,
+  };
+}
+
+function report(side: Side, out: (s?: string) => void): void {
+  const { results, dev } = side;
+  out('');
+  out(`## developer protocol: ${dev}${dev === 'tools' ? ' (the default: edit_file/write_file + finish in one turn)' : ' (--developer whole-file: one JSON answer with every file whole)'}`);
+  out(table(
+    ['goal', 'shape', 'tasks', 'width', 'crit path ms', 'model (a) ms', 'wall (a) ms', 'wall (b) ms', '(b)/(a)', '(b)/crit', 'b-crit ms'],
+    results.map((r) => [r.goal.name, r.goal.shape, String(r.tasks), String(r.width), f0(r.cpMs), f0(r.singleModelMs), f0(r.wallA), f0(r.wallB), f2(r.wallB / r.wallA), f2(r.wallB / r.cpMs), f0(r.wallB - r.cpMs)]),
+  ));
+  const sum = (f: (r: GoalResult) => number) => sumOf(results, f);
+  const sumA = sum((r) => r.wallA);
+  const sumB = sum((r) => r.wallB);
+  const sumCp = sum((r) => r.cpMs);
+  const n = results.length;
+  const avg = (f: (b: RunBreakdown) => number) => f0(sum((r) => f(r.bd)) / n);
+  out('');
+  out(`totals: wall (a) ${f0(sumA)} ms, wall (b) ${f0(sumB)} ms, critical paths ${f0(sumCp)} ms, simulated model time of (a) ${f0(sum((r) => r.singleModelMs))} ms`);
+  out(`(b)/(a): sum ${f2(sumB / sumA)}, geometric mean ${f2(geomean(results.map((r) => r.wallB / r.wallA)))}`);
+  const model = (f: (g: GoalFile) => number) => results.reduce((acc, r) => acc + f(r.goal), 0);
+  const sims = (o: Parameters<typeof simulatedTimes>[2] = {}) => (g: GoalFile) => simulatedTimes(g, SCALE, o);
+  out(`model time only (no engine): critical paths / (a) = ${f2(sumCp / sum((r) => r.singleModelMs))}; with every task on the large model (parallelism alone) ${f2(model((g) => sims({ taskTier: 'large' })(g).criticalPathMs) / sum((r) => r.singleModelMs))}; with the tasks one after another on their routed models (faster models alone) ${f2(model((g) => sims()(g).serialMs) / sum((r) => r.singleModelMs))}`);
+  out(`(b)/critical path: sum ${f2(sumB / sumCp)}, geometric mean ${f2(geomean(results.map((r) => r.wallB / r.cpMs)))}`);
+  out('');
+  out('where (b) spends time outside the models (mean over goals, ms of real time, not scaled):');
+  out(`  planner: before the request ${avg((b) => b.plannerBefore)}, after the answer ${avg((b) => b.plannerAfter)}`);
+  out(`  per task: dispatch after dependencies ${avg((b) => b.dispatch)}, start -> developer request ${avg((b) => b.beforeDev)}, developer answer -> review request ${avg((b) => b.devToReview)}, review answer -> settled ${avg((b) => b.afterReview)}`);
+  out(`  run end after the last task ${avg((b) => b.tail)}; summed along the critical path ${avg((b) => b.onCriticalPath)} per goal (vs mean b-crit ${f0((sumB - sumCp) / n)})`);
+  out(`  at real model speeds (scale 1) the same overhead would make (b)/critical path about ${f2((sumCp * SCALE + (sumB - sumCp)) / (sumCp * SCALE))}`);
+  const all = results.flatMap((r) => r.times);
+  const med = (f: (t: TaskTimes) => number) => f0(median(all.map(f)));
+  out(`per task, from the engine's own spans (median over all ${all.length} tasks of (b), ms of real time; model = provider calls, SDK and HTTP included):`);
+  out(`  start -> developer request ${med((t) => t.beforeDev)}, developer answer -> review request ${med((t) => t.devToReview)}, review answer -> settled ${med((t) => t.afterReview)}, model ${med((t) => t.model)}`);
+  out(`  engine time per task outside model calls: median ${f0(median(all.map((t) => t.engine)))}, mean ${f0(all.reduce((s, t) => s + t.engine, 0) / Math.max(1, all.length))}, max ${f0(Math.max(...all.map((t) => t.engine)))} (goal: median <= 50)`);
+  if (dev === 'tools') {
+    out('');
+    out('developer output tokens of (b), tools against a whole-file answer that leads to the same files (the existing content plus the new code):');
+    out(table(['goal', 'tools tokens', 'whole-file tokens, same files', 'ratio'], results.map((r) => [r.goal.name, String(r.devTokens), String(r.wholeFileTokens), f2(r.devTokens / r.wholeFileTokens)])));
+    const h = headline(side);
+    out(`developer output tokens per goal (mean): tools ${f0(h.devTokens)}; whole-file for the same files ${f0(h.wholeFileTokens)}; tools/whole-file ${f2(h.devTokens / h.wholeFileTokens)} (goal <= 0.4)`);
+    out(`  edits to files that existed before the task: ${side.existing[0]} vs ${side.existing[1]} tokens (${f2(side.existing[0] / Math.max(1, side.existing[1]))}); new files: ${side.created[0]} vs ${side.created[1]} (${f2(side.created[0] / Math.max(1, side.created[1]))}), ${f0((100 * side.created[1]) / Math.max(1, sum((r) => r.wholeFileTokens)))} % of the whole-file tokens`);
+    out(`  the new code alone (the least any protocol must write) is ${side.newCode} tokens: ${f2(side.newCode / Math.max(1, sum((r) => r.wholeFileTokens)))} of the whole-file tokens for the same files, so no edit protocol can go below that ratio on these goals`);
+  } else {
+    out(`developer output tokens per goal (mean): ${f0(sum((r) => r.devTokens) / n)} (each file written whole, new code only: the bench's whole-file answers do not repeat a file's existing content)`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -136,17 +217,24 @@ async function main(): Promise<void> {
   const repo = makeSampleRepo();
   const servers = await startModelServers(SCALE);
   const stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-bench-state-'));
-  // Task worktrees of the tool developer go with the bench's state, not into the user's cache.
+  // Task worktrees of the tool developer (when a command runs) go with the bench's state, not into the user's cache.
   process.env.HYPERION_WORKTREES_DIR ??= path.join(stateRoot, 'worktrees');
-  const logA = countingLogger();
-  const logB = countingLogger();
+  const logs: Array<ReturnType<typeof countingLogger>> = [];
   const engines: Engine[] = [];
+  const loadAtStart = loadNow();
   try {
-    const single = await createEngine({ repo: repo.dir, config: config(servers, singleRoutes), ports: { log: logA, secrets: testSecrets }, stateDir: path.join(stateRoot, 'single') });
-    engines.push(single);
-    const spans: TaskSpan[] = [];
-    const hyperion = await createEngine({ repo: repo.dir, config: config(servers, hyperionRoutes), ports: { log: logB, secrets: testSecrets }, stateDir: path.join(stateRoot, 'hyperion'), onTaskSpan: (s) => void spans.push(s) });
-    engines.push(hyperion);
+    const sides: Side[] = [];
+    for (const dev of DEVELOPERS) {
+      const logA = countingLogger();
+      const logB = countingLogger();
+      logs.push(logA, logB);
+      const single = await createEngine({ repo: repo.dir, config: config(servers, singleRoutes, dev), ports: { log: logA, secrets: testSecrets }, stateDir: path.join(stateRoot, `single-${dev}`) });
+      engines.push(single);
+      const spans: TaskSpan[] = [];
+      const hyperion = await createEngine({ repo: repo.dir, config: config(servers, hyperionRoutes, dev), ports: { log: logB, secrets: testSecrets }, stateDir: path.join(stateRoot, `hyperion-${dev}`), onTaskSpan: (s) => void spans.push(s) });
+      engines.push(hyperion);
+      sides.push({ dev, single, hyperion, spans, results: [], existing: [0, 0], created: [0, 0], newCode: 0 });
+    }
 
     const out = (s = '') => process.stdout.write(`${s}\n`);
     out('# Orchestration: one large model vs Hyperion (planner + parallel tasks on faster models + review)');
@@ -158,81 +246,65 @@ async function main(): Promise<void> {
     out(`(b) hyperion: engine.plan() (large model answers the recorded plan) + startRun with code_gen/test/docs/design on the mid model, audit and review on the small model, concurrency ${CONCURRENCY}.`);
     out('critical path = simulated planner call + the heaviest dependency chain of tasks, each task weighing its developer call + its review call (criticalPath() of src/engine/graph/dag.ts with those weights):');
     out('  the wall time of (b) with zero engine overhead and unlimited parallelism (every goal here has at most as many mutually independent tasks as the concurrency).');
+    out(`developer protocols: ${DEVELOPERS.join(', then ')}, goal by goal in turn`);
 
     // Warm-up (not measured): SDK clients, HTTP keep-alive, sql.js, git caches.
     servers.scale = 1000;
     for (const g of goals.slice(0, 1)) {
       servers.goal = g;
-      await runSingle(single, servers, g);
-      await runHyperion(hyperion, servers, g, simulatedTimes(g, 1000).criticalPath, spans);
+      for (const side of sides) {
+        await runSingle(side.single, servers, g);
+        await runHyperion(side.hyperion, side.dev, servers, g, simulatedTimes(g, 1000).criticalPath, side.spans);
+      }
     }
     servers.scale = SCALE;
 
-    const results: GoalResult[] = [];
-    const existing: [number, number] = [0, 0];
     for (const goal of goals) {
       const width = widestAntichain(goal.plan.tasks);
       if (width > CONCURRENCY) throw new Error(`${goal.name}: ${width} independent tasks exceed the concurrency ${CONCURRENCY}; the critical-path bound would not hold`);
       const sim = simulatedTimes(goal, SCALE);
       servers.goal = goal;
-      const fromA = servers.calls.length;
-      const wallA = await runSingle(single, servers, goal);
-      const singleMs = DEVELOPER === 'tools' ? servers.calls.slice(fromA).reduce((n, c) => n + c.latencyMs, 0) : sim.singleMs;
-      const { wall: wallB, bd, times, calls } = await runHyperion(hyperion, servers, goal, sim.criticalPath, spans);
-      const cpMs = DEVELOPER === 'tools' ? measuredCriticalPath(goal, calls).ms : sim.criticalPathMs;
-      const dev = calls.filter((c) => c.role === 'developer');
-      const devTokens = dev.reduce((n, c) => n + c.outputTokens, 0);
-      const wholeFileTokens = dev.reduce((n, c) => n + (c.wholeFileTokens ?? c.outputTokens), 0);
-      existing[0] += dev.reduce((n, c) => n + (c.existingTokens?.[0] ?? 0), 0);
-      existing[1] += dev.reduce((n, c) => n + (c.existingTokens?.[1] ?? 0), 0);
-      results.push({ goal, tasks: goal.plan.tasks.length, width, levels: levelsOf(goal), cpMs, singleModelMs: singleMs, wallA, wallB, bd, times, devTokens, wholeFileTokens });
-      process.stderr.write(`  ${goal.name}: a ${wallA.toFixed(0)} ms, b ${wallB.toFixed(0)} ms\n`);
+      for (const side of sides) {
+        const tools = side.dev === 'tools';
+        const fromA = servers.calls.length;
+        const wallA = await runSingle(side.single, servers, goal);
+        const singleMs = tools ? servers.calls.slice(fromA).reduce((n, c) => n + c.latencyMs, 0) : sim.singleMs;
+        const { wall: wallB, bd, times, calls } = await runHyperion(side.hyperion, side.dev, servers, goal, sim.criticalPath, side.spans);
+        const cpMs = tools ? measuredCriticalPath(goal, calls).ms : sim.criticalPathMs;
+        const dev = calls.filter((c) => c.role === 'developer');
+        const devTokens = dev.reduce((n, c) => n + c.outputTokens, 0);
+        const wholeFileTokens = dev.reduce((n, c) => n + (c.wholeFileTokens ?? c.outputTokens), 0);
+        for (const k of [0, 1] as const) {
+          side.existing[k] += dev.reduce((n, c) => n + (c.existingTokens?.[k] ?? 0), 0);
+          side.created[k] += dev.reduce((n, c) => n + (c.createdTokens?.[k] ?? 0), 0);
+        }
+        side.newCode += dev.reduce((n, c) => n + (c.newCodeTokens ?? 0), 0);
+        side.results.push({ goal, tasks: goal.plan.tasks.length, width, levels: levelsOf(goal), cpMs, singleModelMs: singleMs, wallA, wallB, bd, times, devTokens, wholeFileTokens });
+        process.stderr.write(`  ${goal.name} (${side.dev}): a ${wallA.toFixed(0)} ms, b ${wallB.toFixed(0)} ms\n`);
+      }
     }
 
-    const f0 = (x: number) => x.toFixed(0);
-    const f2 = (x: number) => x.toFixed(2);
+    for (const side of sides) report(side, out);
+    const problems = logs.flatMap((l) => l.problems);
     out('');
-    out(table(
-      ['goal', 'shape', 'tasks', 'width', 'crit path ms', 'model (a) ms', 'wall (a) ms', 'wall (b) ms', '(b)/(a)', '(b)/crit', 'b-crit ms'],
-      results.map((r) => [r.goal.name, r.goal.shape, String(r.tasks), String(r.width), f0(r.cpMs), f0(r.singleModelMs), f0(r.wallA), f0(r.wallB), f2(r.wallB / r.wallA), f2(r.wallB / r.cpMs), f0(r.wallB - r.cpMs)]),
-    ));
-    const sum = (f: (r: GoalResult) => number) => results.reduce((s, r) => s + f(r), 0);
-    const sumA = sum((r) => r.wallA);
-    const sumB = sum((r) => r.wallB);
-    const sumCp = sum((r) => r.cpMs);
-    const n = results.length;
-    const avg = (f: (b: RunBreakdown) => number) => f0(sum((r) => f(r.bd)) / n);
-    out('');
-    out(`totals: wall (a) ${f0(sumA)} ms, wall (b) ${f0(sumB)} ms, critical paths ${f0(sumCp)} ms, simulated model time of (a) ${f0(sum((r) => r.singleModelMs))} ms`);
-    out(`(b)/(a): sum ${f2(sumB / sumA)}, geometric mean ${f2(geomean(results.map((r) => r.wallB / r.wallA)))}`);
-    const model = (f: (g: GoalFile) => number) => results.reduce((acc, r) => acc + f(r.goal), 0);
-    const sims = (o: Parameters<typeof simulatedTimes>[2] = {}) => (g: GoalFile) => simulatedTimes(g, SCALE, o);
-    out(`model time only (no engine): critical paths / (a) = ${f2(sumCp / sum((r) => r.singleModelMs))}; with every task on the large model (parallelism alone) ${f2(model((g) => sims({ taskTier: 'large' })(g).criticalPathMs) / sum((r) => r.singleModelMs))}; with the tasks one after another on their routed models (faster models alone) ${f2(model((g) => sims()(g).serialMs) / sum((r) => r.singleModelMs))}`);
-    out(`(b)/critical path: sum ${f2(sumB / sumCp)}, geometric mean ${f2(geomean(results.map((r) => r.wallB / r.cpMs)))}`);
-    out('');
-    out('where (b) spends time outside the models (mean over goals, ms of real time, not scaled):');
-    out(`  planner: before the request ${avg((b) => b.plannerBefore)}, after the answer ${avg((b) => b.plannerAfter)}`);
-    out(`  per task: dispatch after dependencies ${avg((b) => b.dispatch)}, start -> developer request ${avg((b) => b.beforeDev)}, developer answer -> review request ${avg((b) => b.devToReview)}, review answer -> settled ${avg((b) => b.afterReview)}`);
-    out(`  run end after the last task ${avg((b) => b.tail)}; summed along the critical path ${avg((b) => b.onCriticalPath)} per goal (vs mean b-crit ${f0((sumB - sumCp) / n)})`);
-    out(`  at real model speeds (scale 1) the same overhead would make (b)/critical path about ${f2((sumCp * SCALE + (sumB - sumCp)) / (sumCp * SCALE))}`);
-    const all = results.flatMap((r) => r.times);
-    const med = (f: (t: TaskTimes) => number) => f0(median(all.map(f)));
-    const engineMedian = median(all.map((t) => t.engine));
-    out(`per task, from the engine's own spans (median over all ${all.length} tasks of (b), ms of real time; model = provider calls, SDK and HTTP included):`);
-    out(`  start -> developer request ${med((t) => t.beforeDev)}, developer answer -> review request ${med((t) => t.devToReview)}, review answer -> settled ${med((t) => t.afterReview)}, model ${med((t) => t.model)}`);
-    out(`  engine time per task outside model calls: median ${f0(engineMedian)}, mean ${f0(all.reduce((s, t) => s + t.engine, 0) / Math.max(1, all.length))}, max ${f0(Math.max(...all.map((t) => t.engine)))} (goal: median <= 50)`);
-    out('');
-    out(`developer protocol: ${DEVELOPER}${DEVELOPER === 'tools' ? ' (edit_file/write_file + finish in one turn; whole-file = a whole-file answer that leads to the same files)' : ''}`);
-    out(table(['goal', 'dev output tokens', 'whole-file tokens, same files', 'ratio'], results.map((r) => [r.goal.name, String(r.devTokens), String(r.wholeFileTokens), f2(r.devTokens / r.wholeFileTokens)])));
-    out(`developer output tokens per goal (mean): ${f0(sum((r) => r.devTokens) / n)}; whole-file for the same files ${f0(sum((r) => r.wholeFileTokens) / n)}; tools/whole-file ${f2(sum((r) => r.devTokens) / sum((r) => r.wholeFileTokens))}`);
-    if (DEVELOPER === 'tools') out(`  of which edits to files that existed before the task: ${existing[0]} vs ${existing[1]} tokens whole-file (${f2(existing[0] / Math.max(1, existing[1]))}); the rest is new files, the same size either way`);
-    const problems = [...logA.problems, ...logB.problems];
-    out(`1-minute load average at the end: ${loadNow()} (this box has ${os.availableParallelism()} cpus; other work on it slows (b) more than (a))`);
+    if (sides.length > 1) {
+      out('## side by side (same goals, same run, alternating goal by goal)');
+      out(table(
+        ['developer', 'engine ms/task (median)', 'orchestrated/single', 'orchestrated/critical-path', 'dev output tokens/goal', 'whole-file tokens/goal, same files'],
+        sides.map((side) => {
+          const h = headline(side);
+          return [side.dev, f0(h.engineMedian), f2(h.single), f2(h.criticalPath), f0(h.devTokens), f0(h.wholeFileTokens)];
+        }),
+      ));
+    }
+    out(`1-minute load average: ${loadAtStart} at the start, ${loadNow()} at the end (this box has ${os.availableParallelism()} cpus; other work on it slows (b) more than (a))`);
     if (problems.length > 0) out(`engine warnings/errors (${problems.length}):\n  ${problems.slice(0, 10).join('\n  ')}`);
+    const main = headline(sides[0]!);
     out('');
-    out(`engine time per task (median): ${f0(engineMedian)} ms`);
-    out(`orchestrated/single: ${f2(sumB / sumA)}`);
-    out(`orchestrated/critical-path: ${f2(sumB / sumCp)}`);
+    if (sides[0]!.dev === 'tools') out(`developer output tokens per goal, tools/whole-file (same files): ${f2(main.devTokens / main.wholeFileTokens)}`);
+    out(`engine time per task (median): ${f0(main.engineMedian)} ms`);
+    out(`orchestrated/single: ${f2(main.single)}`);
+    out(`orchestrated/critical-path: ${f2(main.criticalPath)}`);
   } finally {
     for (const e of engines) await e.dispose().catch(() => undefined);
     await servers.close();

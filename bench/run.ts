@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** In order: cheap and engine-only first, the ~3-minute orchestration run last. */
+/** In order: cheap and engine-only first, the orchestration run last (~6 minutes: the tool and whole-file developers side by side). */
 const BENCHES: Array<{ file: string; nodeArgs?: string[] }> = [
   { file: 'bench/store.bench.ts' },
   { file: 'bench/queue.bench.ts' },

@@ -28,6 +28,10 @@ export interface CallRecord {
   wholeFileTokens?: number;
   /** Tool developer answers: [tools, whole-file] tokens for the files that existed before the task. */
   existingTokens?: [number, number];
+  /** Tool developer answers: [tools, whole-file] tokens for the files the task created. */
+  createdTokens?: [number, number];
+  /** Tool developer answers: the new code alone, the least any protocol must write. */
+  newCodeTokens?: number;
 }
 
 export interface ModelServers {
@@ -98,7 +102,7 @@ export async function startModelServers(scale: number): Promise<ModelServers> {
       return fail((e as Error).message);
     }
     const outputTokens = tokensOf(text);
-    calls.push({ role, taskId, model, arrivedAt: Date.now(), latencyMs: replyLatencyMs(rate, text, state.scale), outputTokens, ...(tools ? { wholeFileTokens: tools.wholeFileTokens, existingTokens: tools.existing } : {}) });
+    calls.push({ role, taskId, model, arrivedAt: Date.now(), latencyMs: replyLatencyMs(rate, text, state.scale), outputTokens, ...(tools ? { wholeFileTokens: tools.wholeFileTokens, existingTokens: tools.existing, createdTokens: tools.created, newCodeTokens: tools.newCodeTokens } : {}) });
     const usage = { input: Math.ceil(JSON.stringify(req.body).length / 4), output: outputTokens };
     if (tools) return { type: 'reply', text: '', toolCalls: tools.toolCalls, usage, ...loopbackLatency(rate, state.scale) };
     return { type: 'reply', text, usage, ...loopbackLatency(rate, state.scale) };

@@ -22,6 +22,10 @@ export interface ToolAnswer {
   wholeFileTokens: number;
   /** The part of both that concerns files which existed before the task: [tools, whole-file]. */
   existing: [number, number];
+  /** The same for the files the task created: [tools, whole-file]. */
+  created: [number, number];
+  /** The new code alone (every file's added text, JSON-quoted): what any protocol must write at the least. */
+  newCodeTokens: number;
 }
 
 /** The named files as the prompt shows them ("### path" then a fenced block, or "(does not exist yet)"). */
@@ -46,10 +50,12 @@ export function toolAnswer(goal: GoalFile, tasks: readonly PlanTask[], summary: 
   const current = filesInPrompt(user);
   const calls: LoopbackToolCall[] = [];
   const wholeFiles = new Map<string, string>();
+  const addedCode: string[] = [];
   for (const t of tasks) {
     const per = Math.ceil((goal.outputTokens[t.id]! * CHARS_PER_TOKEN) / t.files.length);
     for (const p of t.files) {
       const added = fileContent(`${goal.name}/${t.id}/${p}`, per);
+      addedCode.push(added);
       const before = current.get(p);
       if (before === undefined || before.trim() === '') {
         calls.push({ name: 'write_file', input: { path: p, content: added } });
@@ -64,11 +70,15 @@ export function toolAnswer(goal: GoalFile, tasks: readonly PlanTask[], summary: 
   calls.push({ name: 'finish', input: { summary } });
   const edits = calls.filter((c) => c.name === 'edit_file');
   const edited = new Set(edits.map((c) => (c.input as { path: string }).path));
+  const writes = calls.filter((c) => c.name === 'write_file' && !edited.has((c.input as { path: string }).path));
+  const part = (cs: LoopbackToolCall[], inWhole: (p: string) => boolean): [number, number] => [
+    cs.length === 0 ? 0 : tokensOf(JSON.stringify(cs.map((c) => ({ name: c.name, input: c.input })))),
+    cs.length === 0 ? 0 : tokensOf(JSON.stringify([...wholeFiles].filter(([p]) => inWhole(p)).map(([path, content]) => ({ path, content })))),
+  ];
   return {
-    existing: [
-      edits.length === 0 ? 0 : tokensOf(JSON.stringify(edits.map((c) => ({ name: c.name, input: c.input })))),
-      edited.size === 0 ? 0 : tokensOf(JSON.stringify([...wholeFiles].filter(([p]) => edited.has(p)).map(([path, content]) => ({ path, content })))),
-    ],
+    existing: part(edits, (p) => edited.has(p)),
+    created: part(writes, (p) => !edited.has(p)),
+    newCodeTokens: tokensOf(JSON.stringify(addedCode)),
     toolCalls: calls,
     outputTokens: tokensOf(JSON.stringify(calls.map((c) => ({ name: c.name, input: c.input })))),
     wholeFileTokens: tokensOf(JSON.stringify({ action: 'finish', summary, files: [...wholeFiles].map(([path, content]) => ({ path, content })) })),

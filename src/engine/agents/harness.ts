@@ -1,4 +1,5 @@
 import type { ChangeVerification } from '../api';
+import type { LazyTaskWorktree } from '../git/lazyWorktree';
 import { feedbackSection, type AgentTask, type DependencyResult } from './types';
 
 /**
@@ -50,6 +51,11 @@ export interface HarnessInput {
    * Hyperion holds for the agent's provider (see schedule/agentEnv.ts). Default `process.env`.
    */
   env?: Record<string, string | undefined>;
+  /**
+   * The built-in developer only: the task's worktree made on demand (`worktree` and
+   * `scratchDir` are then empty). Its result then carries the `change`.
+   */
+  lazyWorktree?: LazyTaskWorktree;
 }
 
 /** What a harness reports while its agent runs (live progress will map these to engine events). */
@@ -83,6 +89,8 @@ export interface HarnessResult {
   model?: string;
   /** The task's own check as the agent ran it last in the worktree (the built-in developer). */
   verification?: ChangeVerification;
+  /** The change, when the harness worked from a lazy worktree (`HarnessInput.lazyWorktree`). */
+  change?: { patch: string; tree: string };
 }
 
 const MAX_DEP_SUMMARY = 2000;

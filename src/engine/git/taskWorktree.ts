@@ -71,7 +71,15 @@ export async function createTaskWorktree(repo: string, stateDir: string, spec: {
       await mkdir(scratchDir, { recursive: true });
     }
   }
+  created++;
   return { dir, scratchDir, baseCommit: spec.baseCommit, baseTree: spec.baseTree };
+}
+
+let created = 0;
+
+/** How many task worktrees this process has checked out (for tests: a task without commands makes none). */
+export function taskWorktreesCreated(): number {
+  return created;
 }
 
 /**

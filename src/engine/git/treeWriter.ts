@@ -21,7 +21,7 @@ import { objectsDirFor, writeLooseBlob, writeLooseObject } from './looseObjects'
  * - a base tree with an entry mode git would normalise when it rewrites that tree.
  */
 
-type Change = { kind: 'write'; content: string } | { kind: 'delete' } | { kind: 'set'; mode: string; id: string };
+type Change = { kind: 'write'; content: string; fresh?: boolean } | { kind: 'delete' } | { kind: 'set'; mode: string; id: string };
 interface Folder {
   files: Map<string, Change>;
   folders: Map<string, Folder>;
@@ -134,7 +134,7 @@ async function rewrite(repo: string, objects: string, id: string | undefined, fo
     if (change.kind === 'delete') return { name, entry: undefined };
     if (change.kind === 'set') return { name, entry: { mode: change.mode, name: Buffer.from(name, 'latin1'), id: Buffer.from(change.id, 'hex') } };
     const blob = await writeLooseBlob(objects, Buffer.from(change.content, 'utf8'));
-    const mode = old?.mode === '100755' ? '100755' : '100644';
+    const mode = old?.mode === '100755' && !change.fresh ? '100755' : '100644';
     return { name, entry: { mode, name: Buffer.from(name, 'latin1'), id: Buffer.from(blob, 'hex') } };
   });
   const subs = [...folder.folders].map(async ([name, sub]) => {
@@ -163,10 +163,32 @@ let readsFromGit = 0;
 export async function writeTreeFromFiles(
   repo: string,
   baseTree: string,
-  files: ReadonlyArray<{ path: string; content: string | null }>,
+  files: ReadonlyArray<{ path: string; content: string | null; fresh?: boolean }>,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
-  return writeChanges(repo, baseTree, files.map((f) => ({ path: f.path, change: f.content === null ? { kind: 'delete' } : { kind: 'write', content: f.content } })), signal);
+  return writeChanges(repo, baseTree, files.map((f) => ({ path: f.path, change: f.content === null ? { kind: 'delete' } : { kind: 'write', content: f.content, fresh: f.fresh } })), signal);
+}
+
+/** One entry of a tree as `treeEntries` gives it. */
+export interface TreeEntry {
+  mode: string;
+  /** The name as stored (latin1 of its bytes, as the writer keys them). */
+  name: string;
+  id: string;
+}
+
+/**
+ * The entries of tree `id` (from the writer's cache or the batch reader), or undefined when it
+ * is no tree this writer can read (an odd mode, not a tree): the caller then asks git. Throws
+ * `cancelled` when `signal` fires and `git/failed` when the batch reader failed.
+ */
+export async function treeEntries(repo: string, id: string, signal?: AbortSignal): Promise<TreeEntry[] | undefined> {
+  try {
+    return (await readTree(repo, id, signal)).map((e) => ({ mode: e.mode, name: e.name.toString('latin1'), id: e.id.toString('hex') }));
+  } catch (e) {
+    if (e instanceof UseGit) return undefined;
+    throw e;
+  }
 }
 
 async function writeChanges(repo: string, baseTree: string, changes: ReadonlyArray<{ path: string; change: Change }>, signal?: AbortSignal): Promise<string | undefined> {

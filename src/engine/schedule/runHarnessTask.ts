@@ -5,7 +5,8 @@ import type { AgentTask } from '../agents/types';
 import type { AgentConfig, EngineConfig, ModelRef } from '../config';
 import { EngineError, isEngineError } from '../errors';
 import { fingerprintChanges, fingerprintRepo } from '../git/confinement';
-import { captureWorktreeChange, createTaskWorktree, removeTaskWorktree } from '../git/taskWorktree';
+import { LazyTaskWorktree } from '../git/lazyWorktree';
+import { captureWorktreeChange, createTaskWorktree, removeTaskWorktree, type TaskWorktree } from '../git/taskWorktree';
 import type { Logger, SecretReader } from '../ports';
 import type { TaskRow } from '../runs/types';
 import { worktreeBaseFor } from '../store/location';
@@ -83,7 +84,9 @@ export interface HarnessTaskInput {
  * developer would: a canonical diff against the task's base tree and the tree it leads to.
  * The worktree is removed when the change was captured, and kept (with the prompt and the
  * transcript beside it) when the agent failed, was stopped or the capture failed, so the user
- * can look inside. Throws what the harness throws (`agent/…`, `cancelled`), `git/…`;
+ * can look inside. The built-in developer (`builtin`) gets its worktree on demand instead
+ * (`LazyTaskWorktree`): one that ran no command never had one, hands back its change itself,
+ * and needs no fingerprint, since only a process could write outside. Throws what the harness throws (`agent/…`, `cancelled`), `git/…`;
  * `agent/stalled` (transient, so the task's retry policy retries it) when the agent printed
  * nothing for `config.agentStallMs`; `agent/escaped` when the user's checkout, index,
  * `.git/config` or hooks moved while the agent ran (nothing of its change is stored).
@@ -94,8 +97,12 @@ export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: 
   const harness = input.builtin ?? harnessOfKind(input.agent, cfg!);
   if (input.maxUsd !== undefined && input.maxUsd <= 0) throw new EngineError('agent/over-budget', `the run's budget is spent; the agent "${harness.name}" was not started`);
   const env = cfg ? await agentEnv(cfg, input.secrets) : undefined;
-  const baseCommit = await base.baseCommit;
-  const wt = await createTaskWorktree(repo, await worktreeBaseFor(repo), { runId: row.run_id, taskId: row.id, baseCommit, baseTree: base.baseTree, signal });
+  // The built-in developer works from git objects and checks out only when a command must run
+  // (issue 11, item 6): its worktree is made on demand. An external agent needs files at once.
+  const lazy = input.builtin
+    ? new LazyTaskWorktree({ repo, stateDir: () => worktreeBaseFor(repo), runId: row.run_id, taskId: row.id, baseCommit: base.baseCommit, baseTree: base.baseTree, signal })
+    : undefined;
+  const wt: TaskWorktree | undefined = lazy ? undefined : await createTaskWorktree(repo, await worktreeBaseFor(repo), { runId: row.run_id, taskId: row.id, baseCommit: await base.baseCommit, baseTree: base.baseTree, signal });
   const model = input.model ?? modelFor(config, row);
   let captured: { patch: string; tree: string } | undefined;
   // A stall aborts the harness like a cancel (its process group is killed), but the attempt
@@ -114,12 +121,12 @@ export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: 
   const progress = throttleProgress((text) => input.onProgress?.(text));
   const spent = () => (usage ? agentCost(config, harness.name, usage, usedModel ?? model) : 0);
   try {
-    const before = await fingerprintRepo(repo, { signal });
+    const before = wt ? await fingerprintRepo(repo, { signal }) : undefined;
     arm();
     let res;
     try {
       res = await harness.run({
-        task, deps: base.deps, worktree: wt.dir, scratchDir: wt.scratchDir, model, budget: { maxUsd: input.maxUsd }, env,
+        task, deps: base.deps, worktree: wt?.dir ?? '', scratchDir: wt?.scratchDir ?? '', lazyWorktree: lazy, model, budget: { maxUsd: input.maxUsd }, env,
         signal: AbortSignal.any([signal, stall.signal, overBudget.signal]),
         onEvent: (e) => {
           // The stall clock restarts when the process exists, so the time to spawn it (a loaded
@@ -154,17 +161,21 @@ export async function runHarnessTask(input: HarnessTaskInput): Promise<{ patch: 
       progress.flush();
       input.onAttemptEnd?.({ agent: harness.name, model: usedModel ?? model, usage, costUsd: spent(), transcript });
     }
-    const moved = fingerprintChanges(before, await fingerprintRepo(repo, { signal }));
+    // Only a process can write outside the worktree: a built-in developer that ran no command has no fingerprint to compare.
+    const since = before ?? lazy?.fingerprintBefore;
+    const moved = since ? fingerprintChanges(since, await fingerprintRepo(repo, { signal })) : [];
     if (moved.length > 0) throw new EngineError('agent/escaped', `the agent changed files outside its worktree: ${moved.join(', ')} moved while it ran; its change is not stored`);
-    captured = await captureWorktreeChange(wt, { signal });
+    captured = res.change ?? await captureWorktreeChange(wt ?? await lazy!.materialize(), { signal });
     const named = input.builtin ? (res.model ?? '') : `agent:${harness.name}${(res.model ?? model) ? `/${res.model ?? model}` : ''}`;
     return { ...captured, summary: res.summary, model: named, ...(res.verification ? { verification: res.verification } : {}) };
   } catch (e) {
     // The task's error is all a CLI user sees: say where to look.
-    if (isEngineError(e, 'agent/')) throw new EngineError(e.code, `${e.message}; its worktree is kept at ${wt.dir}`, { cause: e.cause, details: e.details });
+    const kept = wt ?? await lazy?.settled();
+    if (isEngineError(e, 'agent/') && kept) throw new EngineError(e.code, `${e.message}; its worktree is kept at ${kept.dir}`, { cause: e.cause, details: e.details });
     throw e;
   } finally {
-    if (captured) await removeTaskWorktree(repo, wt);
-    else input.log.info('kept the worktree of a task whose agent did not finish', { runId: row.run_id, taskId: row.id, worktree: wt.dir });
+    const made = wt ?? await lazy?.settled();
+    if (made && captured) await removeTaskWorktree(repo, made);
+    else if (made) input.log.info('kept the worktree of a task whose agent did not finish', { runId: row.run_id, taskId: row.id, worktree: made.dir });
   }
 }

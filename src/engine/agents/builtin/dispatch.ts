@@ -102,7 +102,9 @@ async function runCommand(s: ToolState, line: string): Promise<ToolAnswer> {
     argv = d.argv;
   }
   s.onProgress(`running ${check ? s.checkCommand : line}`);
-  const r = await runAllowedCommand(argv, { cwd: s.ws.root, timeoutMs: s.timeoutMs, signal: s.signal, shell: check && s.checkInShell, onOutput: s.onOutput });
+  // The first command is what makes a workspace over the tree check it out (with the edits so far).
+  const cwd = await s.ws.materialize();
+  const r = await runAllowedCommand(argv, { cwd, timeoutMs: s.timeoutMs, signal: s.signal, shell: check && s.checkInShell, onOutput: s.onOutput });
   if (s.signal.aborted) throw s.signal.reason;
   if (check) {
     s.verification = verificationOf(s.checkCommand!, r);

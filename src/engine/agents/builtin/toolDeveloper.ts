@@ -15,10 +15,15 @@ import { DEFAULT_WORKSPACE_LIMITS, Workspace } from './workspace';
 
 /**
  * The built-in developer as a coding agent (issue 11): a loop of model turns with native tool
- * calls (or their one-JSON-object fallback, chosen by the provider) over the task's own git
- * worktree. It edits files in place, runs allowed commands and the task's check, and ends
- * with `finish`; the change is the worktree's difference, captured by `runHarnessTask` like
- * any agent's, so policy, review and the queue treat it the same.
+ * calls (or their one-JSON-object fallback, chosen by the provider) over the task's files. It
+ * edits files, runs allowed commands and the task's check, and ends with `finish`.
+ *
+ * Given a lazy worktree (`input.lazyWorktree`, as `runHarnessTask` gives it), it reads the
+ * task's base tree from git objects and keeps its edits in memory, so a task that runs nothing
+ * never waits for a checkout; the first command checks the tree out with the edits on it (a
+ * task with a check starts that checkout in the background at once), and the change is handed
+ * back as `change`. Given a plain worktree, it works there and `runHarnessTask` captures the
+ * worktree's difference, as for any agent. Either way policy, review and the queue see the same.
  */
 export interface ToolDeveloperDeps {
   /** The user's checkout (its node_modules is lent to the worktree while commands run). */
@@ -41,9 +46,9 @@ export function toolDeveloperHarness(deps: ToolDeveloperDeps): AgentHarness {
   return { name: 'built-in', run: (input) => runToolDeveloper(deps, input) };
 }
 
-function packageScripts(dir: string): string[] {
+function packageScripts(text: string | undefined): string[] {
   try {
-    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { scripts?: Record<string, unknown> };
+    const pkg = JSON.parse(text ?? '') as { scripts?: Record<string, unknown> };
     return Object.keys(pkg.scripts ?? {});
   } catch {
     return [];
@@ -63,17 +68,10 @@ export function taskCheckCommand(deps: Pick<ToolDeveloperDeps, 'config' | 'verif
   return deps.config.checkCommand;
 }
 
-function namedFiles(dir: string, files: readonly string[]): Array<{ path: string; content: string | undefined }> {
+function namedFiles(files: readonly string[], texts: ReadonlyArray<string | undefined>): Array<{ path: string; content: string | undefined }> {
   let total = 0;
-  return files.map((p) => {
-    let content: string | undefined;
-    try {
-      const abs = path.join(dir, p);
-      if (!abs.startsWith(dir + path.sep) || fs.lstatSync(abs).isSymbolicLink()) throw new Error('not here');
-      content = fs.readFileSync(abs, 'utf8');
-    } catch {
-      content = undefined;
-    }
+  return files.map((p, i) => {
+    let content = texts[i];
     if (content !== undefined && (content.length > MAX_NAMED_FILE_CHARS || total + content.length > MAX_NAMED_FILES_CHARS)) {
       content = `${content.slice(0, Math.max(0, Math.min(MAX_NAMED_FILE_CHARS, MAX_NAMED_FILES_CHARS - total)))}\n… (cut; use read_file for the rest)`;
     }
@@ -104,7 +102,24 @@ function lendDependencies(repo: string, dir: string): () => void {
 async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): Promise<HarnessResult> {
   const { task, signal } = input;
   const { config, client } = deps;
-  const scripts = packageScripts(input.worktree);
+  const lazy = input.lazyWorktree;
+  // A task with a check will run it: its checkout starts now, while the model writes.
+  if (lazy && (deps.verify || config.checkCommand)) lazy.start();
+  let unlend = () => {};
+  // Dependencies are lent for the commands only: a checkout made later, to read the change, must not hold them.
+  let turnsOver = false;
+  // A raised maxPatchBytes raises what the developer may write; below the default, the patch policy says no.
+  const wsOptions = { protectedPaths: config.protectedPaths, signal, limits: { maxWriteBytes: Math.max(DEFAULT_WORKSPACE_LIMITS.maxWriteBytes, config.maxPatchBytes) } };
+  const ws = lazy
+    ? new Workspace({
+      lazy,
+      onMaterialized: (dir) => {
+        if (!turnsOver) unlend = lendDependencies(deps.repo, dir);
+      },
+    }, wsOptions)
+    : new Workspace(input.worktree, wsOptions);
+  const [pkg, ...named] = await Promise.all(['package.json', ...task.files].map((p) => ws.namedFile(p)));
+  const scripts = packageScripts(pkg);
   const checkCommand = taskCheckCommand(deps, scripts);
   const maxSteps = config.agent.maxSteps;
   const transcript: string[] = [];
@@ -115,8 +130,7 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
     while (transcriptChars > MAX_TRANSCRIPT && transcript.length > 1) transcriptChars -= transcript.shift()!.length;
   };
   const state: ToolState = {
-    // A raised maxPatchBytes raises what the developer may write; below the default, the patch policy says no.
-    ws: new Workspace(input.worktree, { protectedPaths: config.protectedPaths, signal, limits: { maxWriteBytes: Math.max(DEFAULT_WORKSPACE_LIMITS.maxWriteBytes, config.maxPatchBytes) } }),
+    ws,
     allow: { checkCommand, packageScripts: scripts, extra: config.agent.allowedCommands },
     checkCommand,
     checkInShell: checkCommand !== undefined && checkCommand === config.checkCommand,
@@ -131,13 +145,23 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
   };
   const messages: ChatMessage[] = [
     { role: 'system', content: toolDeveloperSystemPrompt({ maxSteps, checkCommand }) },
-    { role: 'user', content: toolDeveloperTaskPrompt(task, namedFiles(input.worktree, task.files), input.deps) },
+    { role: 'user', content: toolDeveloperTaskPrompt(task, namedFiles(task.files, named), input.deps) },
   ];
   const usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
   let model: string | undefined;
   let toolless = 0;
-  const unlend = lendDependencies(deps.repo, input.worktree);
+  if (!lazy) unlend = lendDependencies(deps.repo, input.worktree);
+  let result: HarnessResult;
   try {
+    result = await turns();
+  } finally {
+    turnsOver = true;
+    unlend();
+  }
+  // The lent dependencies are gone before the change is read, so they are never part of it.
+  return lazy ? { ...result, change: await ws.change(lazy.baseTree) } : result;
+
+  async function turns(): Promise<HarnessResult> {
     for (let step = 1; step <= maxSteps; step++) {
       throwIfAborted(signal);
       const res = await client.chat(task.type, {
@@ -194,7 +218,5 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
       messages.push({ role: 'user', content: last, toolResults: results });
     }
     throw new EngineError('agent/model-output', `the agent did not finish within ${maxSteps} steps`);
-  } finally {
-    unlend();
   }
 }

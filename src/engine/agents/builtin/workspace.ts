@@ -1,18 +1,24 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { compileProtection, pathViolations, type Protection } from '../../changes/policy';
-import { EngineError } from '../../errors';
-import { git } from '../../git/exec';
+import { EngineError, isEngineError } from '../../errors';
+import type { LazyTaskWorktree } from '../../git/lazyWorktree';
+import { captureWorktreeChange } from '../../git/taskWorktree';
 import { toolPath } from '../tools';
 import { applyEdit } from './edit';
+import { DiskStore, type FileStore } from './fileStore';
+import { NeedsWorktree, TreeStore } from './treeStore';
 
 /**
- * The file tools of the built-in developer over the task's worktree. Paths are relative to
+ * The file tools of the built-in developer over the task's files. Paths are relative to
  * the repository root; absolute paths, `..`, `.git` and anything a symbolic link would lead
  * out of the worktree are refused with `agent/tool-refused`, and writes the patch policy
  * would block (its `block` rules, e.g. `.git`, control characters, over-long names) are
  * refused before they happen. Protected paths may be written: the change then needs an
  * explicit approval, as any patch touching them does.
+ *
+ * Two modes, same answers (fileStore.ts): over a checked-out worktree, or over the task's base
+ * tree with the edits in memory (`new Workspace({ lazy })`), which needs no checkout until a
+ * command must run: `materialize()` then checks the tree out (usually started in the
+ * background already), lays the edits on it, and the worktree is the workspace from then on.
  */
 export interface WorkspaceLimits {
   /** Lines of one read_file answer. */
@@ -25,53 +31,116 @@ export interface WorkspaceLimits {
   maxWriteBytes: number;
 }
 
+export interface WorkspaceOptions {
+  protectedPaths?: string[];
+  limits?: Partial<WorkspaceLimits>;
+  signal?: AbortSignal;
+}
+
 export const DEFAULT_WORKSPACE_LIMITS: WorkspaceLimits = { maxReadLines: 400, maxReadChars: 40_000, maxSearchLines: 100, maxListEntries: 500, maxWriteBytes: 1_000_000 };
 
 export class Workspace {
   private readonly protection: Protection;
   private readonly limits: WorkspaceLimits;
-  private realRoot: string | undefined;
   private readonly signal: AbortSignal | undefined;
+  private store: FileStore;
+  private dir: string | undefined;
+  private materializing: Promise<string> | undefined;
 
-  constructor(readonly root: string, opts: { protectedPaths?: string[]; limits?: Partial<WorkspaceLimits>; signal?: AbortSignal } = {}) {
+  private readonly lazy: LazyTaskWorktree | undefined;
+  private readonly onMaterialized: ((dir: string) => void) | undefined;
+
+  /**
+   * Over the worktree at `source`, or over a lazily checked-out task's base tree with the edits
+   * in memory (`onMaterialized` is told the folder once it was checked out, for a command or
+   * for a change the tree writer leaves to git).
+   */
+  constructor(source: string | { lazy: LazyTaskWorktree; onMaterialized?: (dir: string) => void }, opts: WorkspaceOptions = {}) {
     this.protection = compileProtection({ protectedPaths: opts.protectedPaths });
     this.limits = { ...DEFAULT_WORKSPACE_LIMITS, ...opts.limits };
     this.signal = opts.signal;
+    if (typeof source === 'string') {
+      this.dir = source;
+      this.store = new DiskStore(source);
+    } else {
+      this.lazy = source.lazy;
+      this.onMaterialized = source.onMaterialized;
+      this.store = new TreeStore(source.lazy.repo, source.lazy.baseTree, opts.signal);
+    }
   }
 
-  /** The absolute path of a repository path, after every confinement check. */
-  private async resolve(raw: unknown, what: 'file' | 'folder', write: boolean): Promise<{ rel: string; abs: string }> {
+  /** The worktree's folder once there is one (always, for a workspace made over a worktree). */
+  get root(): string | undefined {
+    return this.dir;
+  }
+
+  /** The worktree, checked out with every edit so far on it when the workspace was over the tree. Throws `git/…`, `cancelled`. */
+  materialize(): Promise<string> {
+    if (this.dir !== undefined) return Promise.resolve(this.dir);
+    this.materializing ??= (async () => {
+      const wt = await this.lazy!.materialize();
+      await (this.store as TreeStore).applyTo(wt.dir);
+      this.store = new DiskStore(wt.dir);
+      this.dir = wt.dir;
+      this.onMaterialized?.(wt.dir);
+      return wt.dir;
+    })();
+    return this.materializing;
+  }
+
+  /** Runs `op` on the store; what the tree store cannot model is done on the checked-out worktree instead. */
+  private async on<T>(op: (store: FileStore) => Promise<T>): Promise<T> {
+    try {
+      return await op(this.store);
+    } catch (e) {
+      if (!(e instanceof NeedsWorktree)) throw e;
+      await this.materialize();
+      return op(this.store);
+    }
+  }
+
+  /**
+   * The change: the edits written as a tree (no checkout), or the worktree's difference from
+   * the base tree once there is a worktree. Throws `git/…`, `cancelled`.
+   */
+  async change(baseTree: string): Promise<{ patch: string; tree: string }> {
+    if (this.store instanceof TreeStore) {
+      try {
+        return await this.store.capture(true);
+      } catch (e) {
+        if (!(e instanceof NeedsWorktree)) throw e;
+        await this.materialize();
+      }
+    }
+    return captureWorktreeChange({ dir: this.dir!, baseTree }, { signal: this.signal });
+  }
+
+  /** The repository path `raw` names, after every confinement check. */
+  private async resolve(raw: unknown, what: 'file' | 'folder', write: boolean): Promise<string> {
     const rel = toolPath(raw as string, what);
     if (write) {
       const blocking = pathViolations(rel, this.protection).filter((v) => v.severity === 'block');
       if (blocking.length > 0) throw new EngineError('agent/tool-refused', blocking[0]!.message);
     }
-    const abs = path.join(this.root, rel);
-    this.realRoot ??= await fs.realpath(this.root);
-    // The deepest existing ancestor must resolve inside the worktree: a symbolic link in the
-    // repository must not lead a read or a write elsewhere.
-    let probe = abs;
-    for (;;) {
-      let real: string;
-      try {
-        real = await fs.realpath(probe);
-      } catch {
-        const parent = path.dirname(probe);
-        if (parent === probe) break;
-        probe = parent;
-        continue;
-      }
-      if (real !== this.realRoot && !real.startsWith(this.realRoot + path.sep)) {
-        throw new EngineError('agent/tool-refused', `"${rel}" leads outside the repository through a symbolic link`);
-      }
-      break;
+    await this.on((s) => s.confine(rel));
+    return rel;
+  }
+
+  /** A file the plan names, for the prompt: its text, or undefined when it is missing, a link, a folder or refused. */
+  async namedFile(p: string): Promise<string | undefined> {
+    try {
+      const rel = await this.resolve(p, 'file', false);
+      if ((await this.on((s) => s.kind(rel, false))) !== 'file') return undefined;
+      return await this.on((s) => s.read(rel));
+    } catch (e) {
+      if (isEngineError(e, 'agent/')) return undefined;
+      throw e;
     }
-    return { rel, abs };
   }
 
   async readFile(p: unknown, offset?: number, limit?: number): Promise<string> {
-    const { rel, abs } = await this.resolve(p, 'file', false);
-    const text = await readText(abs, rel);
+    const rel = await this.resolve(p, 'file', false);
+    const text = await this.on((s) => s.read(rel));
     if (text.includes('\0')) return `(binary file, ${Buffer.byteLength(text)} bytes)`;
     const lines = text.split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
@@ -93,17 +162,8 @@ export class Workspace {
   }
 
   async listDir(p: unknown): Promise<string> {
-    const { rel, abs } = await this.resolve(p ?? '', 'folder', false);
-    let entries;
-    try {
-      entries = await fs.readdir(abs, { withFileTypes: true });
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new EngineError('agent/tool-not-found', `no folder "${rel}" in the repository`);
-      if (code === 'ENOTDIR') throw new EngineError('agent/tool-not-found', `"${rel}" is a file; use read_file`);
-      throw e;
-    }
-    const names = entries.filter((e) => e.name !== '.git').map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort();
+    const rel = await this.resolve(p ?? '', 'folder', false);
+    const names = (await this.on((s) => s.list(rel))).sort();
     const shown = names.slice(0, this.limits.maxListEntries);
     const more = names.length > shown.length ? `\n… and ${names.length - shown.length} more` : '';
     return shown.length === 0 ? '(empty folder)' : shown.join('\n') + more;
@@ -113,9 +173,8 @@ export class Workspace {
   async search(pattern: unknown, p?: unknown): Promise<string> {
     if (typeof pattern !== 'string' || pattern.trim() === '') throw new EngineError('agent/tool-refused', 'the search pattern is empty');
     if (pattern.length > 300) throw new EngineError('agent/tool-refused', 'the search pattern is longer than 300 characters');
-    const where = p === undefined || p === '' ? '' : (await this.resolve(p, 'folder', false)).rel;
-    const args = ['grep', '-n', '-I', '-E', '--no-color', '--untracked', '--exclude-standard', '-e', pattern, ...(where ? ['--', `:(literal)${where}`] : [])];
-    const r = await git(args, { cwd: this.root, signal: this.signal, check: false });
+    const where = p === undefined || p === '' ? '' : await this.resolve(p, 'folder', false);
+    const r = await this.on((s) => s.grep(['-n', '-I', '-E', '--no-color', '-e', pattern], where, this.signal));
     if (r.code === 1) return '(no matches)';
     if (r.code !== 0) throw new EngineError('agent/tool-failed', `search failed: ${r.stderr.trim().split('\n')[0]}`);
     const lines = r.stdout.split('\n').filter(Boolean);
@@ -126,54 +185,36 @@ export class Workspace {
 
   async editFile(p: unknown, oldString: unknown, newString: unknown, replaceAll: unknown): Promise<string> {
     if (typeof oldString !== 'string' || typeof newString !== 'string') throw new EngineError('agent/tool-refused', 'old_string and new_string must be strings');
-    const { rel, abs } = await this.resolve(p, 'file', true);
-    const text = await readText(abs, rel);
+    const rel = await this.resolve(p, 'file', true);
+    const text = await this.on((s) => s.read(rel));
     const r = applyEdit(text, oldString, newString, replaceAll === true);
     if (!r.ok) throw new EngineError('agent/tool-refused', `edit of ${rel} not made: ${r.error}`);
-    await this.write(abs, rel, r.text);
+    await this.write(rel, r.text);
     const where = r.lines.length === 1 ? `line ${r.lines[0]}` : `lines ${r.lines.join(', ')}`;
     return `edited ${rel}: replaced ${r.replaced} place${r.replaced === 1 ? '' : 's'} (${where})${r.tolerant ? ', matched ignoring whitespace' : ''}`;
   }
 
   async writeFile(p: unknown, content: unknown): Promise<string> {
     if (typeof content !== 'string') throw new EngineError('agent/tool-refused', 'content must be a string');
-    const { rel, abs } = await this.resolve(p, 'file', true);
-    const existed = await fs.stat(abs).then((s) => {
-      if (s.isDirectory()) throw new EngineError('agent/tool-refused', `"${rel}" is a folder`);
-      return true;
-    }, (e: NodeJS.ErrnoException) => {
-      if (e instanceof EngineError) throw e;
-      return false;
-    });
-    await fs.mkdir(path.dirname(abs), { recursive: true });
-    await this.write(abs, rel, content);
-    return `${existed ? 'overwrote' : 'created'} ${rel} (${content.split('\n').length} lines)`;
+    const rel = await this.resolve(p, 'file', true);
+    const kind = await this.on((s) => s.kind(rel, true));
+    if (kind === 'dir') throw new EngineError('agent/tool-refused', `"${rel}" is a folder`);
+    await this.write(rel, content);
+    return `${kind !== undefined ? 'overwrote' : 'created'} ${rel} (${content.split('\n').length} lines)`;
   }
 
   async deleteFile(p: unknown): Promise<string> {
-    const { rel, abs } = await this.resolve(p, 'file', true);
-    const st = await fs.lstat(abs).catch(() => undefined);
-    if (!st) throw new EngineError('agent/tool-not-found', `no file "${rel}" in the repository`);
-    if (st.isDirectory()) throw new EngineError('agent/tool-refused', `"${rel}" is a folder; delete its files one by one`);
-    await fs.rm(abs);
+    const rel = await this.resolve(p, 'file', true);
+    const kind = await this.on((s) => s.kind(rel, false));
+    if (!kind) throw new EngineError('agent/tool-not-found', `no file "${rel}" in the repository`);
+    if (kind === 'dir') throw new EngineError('agent/tool-refused', `"${rel}" is a folder; delete its files one by one`);
+    await this.on((s) => s.remove(rel));
     return `deleted ${rel}`;
   }
 
-  private async write(abs: string, rel: string, text: string): Promise<void> {
+  private async write(rel: string, text: string): Promise<void> {
     if (Buffer.byteLength(text) > this.limits.maxWriteBytes) throw new EngineError('agent/tool-refused', `"${rel}" would be over ${this.limits.maxWriteBytes} bytes`);
-    const st = await fs.lstat(abs).catch(() => undefined);
-    if (st?.isSymbolicLink()) throw new EngineError('agent/tool-refused', `"${rel}" is a symbolic link; it is not written through`);
-    await fs.writeFile(abs, text);
-  }
-}
-
-async function readText(abs: string, rel: string): Promise<string> {
-  try {
-    return await fs.readFile(abs, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new EngineError('agent/tool-not-found', `no file "${rel}" in the repository`);
-    if (code === 'EISDIR') throw new EngineError('agent/tool-not-found', `"${rel}" is a folder; use list_dir`);
-    throw e;
+    if ((await this.on((s) => s.kind(rel, false))) === 'link') throw new EngineError('agent/tool-refused', `"${rel}" is a symbolic link; it is not written through`);
+    await this.on((s) => s.write(rel, text));
   }
 }
