@@ -128,11 +128,11 @@ export const EngineConfig = z.object({
    */
   distributed: z.object({ redisUrl: z.string().min(1).optional(), remote: z.string().min(1).default('origin'), checks: z.boolean().default(false) }).optional(),
   /**
-   * The built-in developer for tasks without an agent: `whole-file` answers with whole files
-   * over a tree (the default for now), `tools` is a coding agent in the task's worktree that
-   * edits in place and runs the check (agents/builtin/).
+   * The built-in developer for tasks without an agent: `tools` (the default) is a coding agent
+   * in the task's worktree that edits in place and runs the check (agents/builtin/);
+   * `whole-file` answers with whole files over a tree, the opt-in fallback.
    */
-  developer: z.enum(['tools', 'whole-file']).default('whole-file'),
+  developer: z.enum(['tools', 'whole-file']).default('tools'),
   /** The `tools` developer's runner (agents/builtin/runner.ts). */
   agent: z
     .object({

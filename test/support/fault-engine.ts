@@ -11,6 +11,7 @@ import { testSecrets } from './loopback/client';
 import { startOpenAIServer } from './loopback/openai';
 import { startFaultProxy, type FaultProxy } from './fault-proxy';
 import { makeRepo, type TempRepo } from './queue-repo';
+import { replyFor } from './tool-answers';
 
 /**
  * Harness for whole-engine fault tests: a real repository, a real on-disk store, the real
@@ -66,7 +67,7 @@ export function modelScript(fault: FaultRule = () => undefined): ModelScript {
     const f = fault(r);
     if (f) return f;
     if (role === 'reviewer') return { type: 'reply', text: APPROVE };
-    if (role === 'developer' && taskId) return { type: 'reply', text: finishFor(taskId) };
+    if (role === 'developer' && taskId) return replyFor(req.body, finishFor(taskId));
     return { type: 'error', status: 400, body: { error: { message: 'the fault script has no planner answer' } } };
   };
   return { script, requests };

@@ -3,6 +3,7 @@ import vm from 'node:vm';
 import type { RunnablePlan } from '../../src/engine/api';
 import type { ChatProvider, ChatRequest, ChatResponse } from '../../src/engine/providers/types';
 import { APPROVE, describeModelRequest, finishFor, plainTask } from './fault-engine';
+import { answerFor } from './tool-answers';
 export { prng } from './random';
 
 /**
@@ -18,8 +19,8 @@ export function instantModel(kind: ChatProvider['kind'] = 'openai'): ChatProvide
     async chat(req: ChatRequest): Promise<ChatResponse> {
       p.calls++;
       const { role, taskId } = describeModelRequest(req.messages);
-      const text = role === 'reviewer' ? APPROVE : finishFor(taskId ?? 'unknown');
-      return { text, usage: { inputTokens: 10, outputTokens: 10 }, model: req.model, provider: kind, finishReason: 'stop' };
+      const answer = role === 'reviewer' ? { text: APPROVE } : answerFor(req, finishFor(taskId ?? 'unknown'));
+      return { ...answer, usage: { inputTokens: 10, outputTokens: 10 }, model: req.model, provider: kind, finishReason: 'stop' };
     },
   };
   return p;

@@ -7,15 +7,20 @@ import { createEngine } from '../../src/engine/engine';
 import { silentLogger } from '../../src/engine/ports';
 import type { ChatProvider, ChatRequest, ChatResponse } from '../../src/engine/providers/types';
 import { gitOut, makeSampleRepo } from './cli';
+import { answerFor } from './tool-answers';
 
-/** The model for review tests: a function of the request; it IS the model, the SDKs are tested elsewhere. */
+/**
+ * The model for review tests: a function of the request; it IS the model, the SDKs are tested
+ * elsewhere. Developer answers are scripted as whole-file actions and sent as tool calls to
+ * the tool developer (support/tool-answers.ts).
+ */
 export class FnModel implements ChatProvider {
   readonly kind = 'recorded' as const;
   readonly calls: ChatRequest[] = [];
   constructor(private readonly answer: (req: ChatRequest) => string) {}
   async chat(req: ChatRequest): Promise<ChatResponse> {
     this.calls.push(req);
-    return { text: this.answer(req), usage: { inputTokens: 10, outputTokens: 10 }, model: 'fn', provider: 'recorded' };
+    return { ...answerFor(req, this.answer(req)), usage: { inputTokens: 10, outputTokens: 10 }, model: 'fn', provider: 'recorded' };
   }
 }
 

@@ -20,6 +20,7 @@ import { recoverRuns } from '../../src/engine/runs/recovery';
 import { runPlan } from '../../src/engine/schedule/scheduler';
 import { openDb } from '../../src/engine/store/db';
 import { config } from './run-fixture';
+import { answerFor } from './tool-answers';
 import { crashAtFromEnv } from './store-crash-points';
 
 const [stateDir, repoDir, runId, logFile, generation] = process.argv.slice(2) as [string, string, string, string, string];
@@ -45,8 +46,10 @@ const slowModel: ModelClientLike = {
     else text = JSON.stringify({ action: 'finish', summary: `did ${taskId}`, files: [{ path: `out/${taskId}.txt`, content: `${taskId}\n` }], nonce });
     fs.appendFileSync(logFile, `${generation} ${nonce}\n`);
     crashAt?.('model-delivered');
+    // A tool-calling answer keeps the nonce in its text, where the parent reads it back.
+    const answer = role === 'reviewer' ? { text } : answerFor(req, text, JSON.stringify({ nonce }));
     return {
-      text, usage: { inputTokens: 10, outputTokens: 5 }, model: 'slow', provider: 'recorded',
+      ...answer, usage: { inputTokens: 10, outputTokens: 5 }, model: 'slow', provider: 'recorded',
       costUsd: 0.01, durationMs: delay, ref: { provider: 'recorded', model: 'slow' }, cached: false,
     };
   },

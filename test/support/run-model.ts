@@ -2,11 +2,14 @@ import type { ModelCallResult, ModelClientLike } from '../../src/engine/agents/t
 import type { Role } from '../../src/engine/config';
 import { EngineError } from '../../src/engine/errors';
 import type { ChatRequest } from '../../src/engine/providers/types';
+import { answerFor } from './tool-answers';
 
 /**
  * A scripted model for scheduler tests: it IS the model (the provider engineer tests the
  * real SDKs over HTTP). Answers come from a function of (task, turn), with an optional delay
- * that honours the abort signal exactly like a real provider call.
+ * that honours the abort signal exactly like a real provider call. Scripts are written in
+ * the whole-file protocol (`finish(...)`); a request with `tools` (the tool developer) gets the
+ * same answer as native tool calls (support/tool-answers.ts).
  */
 export interface CallRecord {
   role: Role;
@@ -102,9 +105,10 @@ export class ScriptedClient implements ModelClientLike {
     }
     rec.outcome = 'ok';
     const text = typeof reply === 'string' ? reply : reply.text;
+    const answer = role === 'reviewer' ? { text } : answerFor(req, text);
     const costUsd = typeof reply === 'object' ? (reply.costUsd ?? this.opts.costUsd ?? 0.001) : (this.opts.costUsd ?? 0.001);
     return {
-      text,
+      ...answer,
       usage: { inputTokens: 100, outputTokens: 20 },
       model: 'scripted-1',
       provider: 'recorded',

@@ -10,6 +10,7 @@ import { cycleEdgesOf } from '../../src/engine/plan/draftEdit';
 import { silentLogger } from '../../src/engine/ports';
 import type { ChatProvider, ChatRequest, ChatResponse } from '../../src/engine/providers/types';
 import { makeSampleRepo } from '../support/cli';
+import { answerFor } from '../support/tool-answers';
 
 /** Answers each developer call with one file named after its task, and records the prompts. */
 class TaskModel implements ChatProvider {
@@ -20,7 +21,7 @@ class TaskModel implements ChatProvider {
     const text = req.tags?.role === 'reviewer'
       ? JSON.stringify({ verdict: 'approve', comments: 'fine' })
       : JSON.stringify({ action: 'finish', summary: 'done', files: [{ path: `out/${req.tags?.taskId}.txt`, content: `${req.tags?.taskId}\n` }] });
-    return { text, usage: { inputTokens: 10, outputTokens: 10 }, model: 'table', provider: 'recorded' };
+    return { ...answerFor(req, text), usage: { inputTokens: 10, outputTokens: 10 }, model: 'table', provider: 'recorded' };
   }
 }
 

@@ -13,6 +13,7 @@ import { createRun } from '../../src/engine/runs/runs';
 import { openDb } from '../../src/engine/store/db';
 import { stateDirFor } from '../../src/engine/store/location';
 import { gitOut, makeSampleRepo } from '../support/cli';
+import { answerFor } from '../support/tool-answers';
 
 /** The model for these tests: answers per task from a table; it IS the model, the SDKs are tested elsewhere. */
 class TableModel implements ChatProvider {
@@ -23,7 +24,7 @@ class TableModel implements ChatProvider {
     this.calls.push(req);
     const a = this.answer(req);
     if (a instanceof Error) throw a;
-    return { text: a, usage: { inputTokens: 10, outputTokens: 10 }, model: 'table', provider: 'recorded' };
+    return { ...answerFor(req, a), usage: { inputTokens: 10, outputTokens: 10 }, model: 'table', provider: 'recorded' };
   }
 }
 
@@ -185,18 +186,22 @@ describe('engine', () => {
 
 describe('engine: task status follows the landing', () => {
   it('marks a task failed when its check fails, and merged once a retried landing succeeds', async () => {
-    const { repo, engine } = await setup(new TableModel(answersByTask({ t1: finish({ 'a.txt': 'A\n' }) })), { checkCommand: 'test -f allow-landing' });
+    // The developer runs the check in the task's worktree before it finishes, where it passes;
+    // the target then moves under the change, and the queue's check fails on the candidate.
+    const { repo, engine } = await setup(new TableModel(answersByTask({ t1: finish({ 'a.txt': 'A\n' }) })), { checkCommand: 'test ! -e block-landing' });
     const runId = await runToEnd(engine, plan([{ id: 't1' }]), 'all');
+    fs.writeFileSync(path.join(repo, 'block-landing'), '');
+    gitOut(repo, 'add', 'block-landing');
+    gitOut(repo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'block');
     await engine.runQueue();
     let task = engine.getRun(runId)!.tasks[0];
     assert.equal(task.status, 'failed');
     assert.match(task.error!, /check/);
     const entry = engine.listQueue().find((e) => e.taskId === 't1')!;
     assert.equal(entry.state, 'failed');
-    // The check passes once the file exists in the candidate tree: commit it to the target.
-    fs.writeFileSync(path.join(repo, 'allow-landing'), '');
-    gitOut(repo, 'add', 'allow-landing');
-    gitOut(repo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'allow');
+    // The check passes once the file is gone from the candidate tree: remove it on the target.
+    gitOut(repo, 'rm', '-q', 'block-landing');
+    gitOut(repo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'unblock');
     await engine.retryEntry(entry.id);
     assert.equal(engine.getRun(runId)!.tasks[0].status, 'approved');
     await engine.runQueue();
@@ -218,12 +223,15 @@ describe('engine: conflicts go back to the agent', () => {
     const [change] = engine.listChanges({ runId });
     await engine.approveChange(change.id);
     await engine.runQueue();
-    return { repo, engine, runId, entry: engine.listQueue().find((e) => e.changeId === change.id)! };
+    return { repo, engine, runId, model, entry: engine.listQueue().find((e) => e.changeId === change.id)! };
   }
 
   it('sends the regenerated change back to review as v2; the old approval never lands it', async () => {
-    const { repo, engine, runId, entry } = await conflicted({ 'README.md': 'user version\nagent addition\n' });
+    const { repo, engine, runId, model, entry } = await conflicted({ 'README.md': 'user version\nagent addition\n' });
     assert.equal(entry.state, 'superseded', entry.lastError);
+    const devCalls = model.calls.filter((c) => c.tags?.role !== 'reviewer');
+    assert.equal(devCalls.length, 2);
+    assert.ok(devCalls.every((c) => c.tools?.some((t) => t.name === 'edit_file')), 'the proposal and the regeneration both ran the default (tool) developer');
     const change = engine.getChange(entry.changeId)!;
     assert.equal(change.status, 'proposed');
     assert.equal(change.version, 2);

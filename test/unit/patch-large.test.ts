@@ -13,6 +13,7 @@ import type { ChatProvider, ChatRequest, ChatResponse } from '../../src/engine/p
 import { landablePatch } from '../../src/engine/queue/prepare';
 import { checkPolicy } from '../../src/engine/schedule/policy';
 import { makeRepo, sh } from '../support/queue-repo';
+import { answerFor } from '../support/tool-answers';
 
 /**
  * Large hunks never crash (issue 9, A2): a 200,000-line new file and a 50 MB patch. The size
@@ -50,7 +51,7 @@ class FileWritingModel implements ChatProvider {
       req.tags?.role === 'reviewer'
         ? JSON.stringify({ verdict: 'approve', comments: 'fine' })
         : JSON.stringify({ action: 'finish', summary: 'wrote big.txt', files: [{ path: 'big.txt', content: this.content }] });
-    return { text, usage: { inputTokens: 1, outputTokens: 1 }, model: 'table', provider: 'recorded' };
+    return { ...answerFor(req, text), usage: { inputTokens: 1, outputTokens: 1 }, model: 'table', provider: 'recorded' };
   }
 }
 

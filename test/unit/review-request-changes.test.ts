@@ -32,6 +32,7 @@ describe('request changes', () => {
     assert.equal(res.version, 2);
 
     const prompt = promptOf(m, 1);
+    assert.ok(m.calls.filter((c) => c.tags?.role !== 'reviewer')[1]!.tools?.length, 'the revision runs the default (tool) developer');
     assert.match(prompt, /Changes requested on your previous version \(v1\)/);
     assert.match(prompt, /On notes\.txt line 3 \(`NOTE THREE`\): only touch line 3, please/, 'the line the comment is on is quoted');
     assert.match(prompt, /On the whole change: and say so in the summary/);

@@ -13,6 +13,7 @@ import { mdText, renderRunSummary } from '../../src/engine/runs/summaryMarkdown'
 import { gitOut, makeSampleRepo, runCli } from '../support/cli';
 import type { LoopbackServer } from '../support/loopback/common';
 import { startOpenAIServer } from '../support/loopback/openai';
+import { answerFor, replyFor } from '../support/tool-answers';
 
 const FILES: Record<string, Record<string, string>> = {
   // README.md exists in the sample repo: t1 rewrites it (lines removed and added) and adds a file.
@@ -27,7 +28,7 @@ class FileModel implements ChatProvider {
     const text = req.tags?.role === 'reviewer'
       ? JSON.stringify({ verdict: req.tags?.taskId === 't2' ? 'request_changes' : 'approve', comments: 'checked' })
       : JSON.stringify({ action: 'finish', summary: 'done', files: Object.entries(FILES[req.tags?.taskId ?? ''] ?? {}).map(([p, content]) => ({ path: p, content })) });
-    return { text, usage: { inputTokens: 1000, outputTokens: 500 }, model: 'table', provider: 'recorded' };
+    return { ...answerFor(req, text), usage: { inputTokens: 1000, outputTokens: 500 }, model: 'table', provider: 'recorded' };
   }
 }
 
@@ -184,7 +185,7 @@ describe('run summary', () => {
       if (body.includes('"name":"plan"') || /planner/i.test(body.slice(0, 2000))) return { type: 'reply', text: JSON.stringify(planned) };
       if (/review/i.test(String((req.body as { response_format?: { json_schema?: { name?: string } } })?.response_format?.json_schema?.name ?? ''))) return { type: 'reply', text: JSON.stringify({ verdict: 'approve', comments: 'ok' }) };
       const id = /# Subtask (\S+):/.exec(body)?.[1] ?? 'x';
-      return { type: 'reply', text: JSON.stringify({ action: 'finish', summary: id, files: [{ path: `notes/${id}.md`, content: `${id} edited by hand\n` }] }) };
+      return replyFor(req.body, JSON.stringify({ action: 'finish', summary: id, files: [{ path: `notes/${id}.md`, content: `${id} edited by hand\n` }] }));
     });
     servers.push(server);
     const args = ['--provider', 'openai', '--model', 'gpt-test', '--base-url', server.url];

@@ -11,6 +11,7 @@ import type { ChatProvider, ChatRequest, ChatResponse } from '../../src/engine/p
 import { openDb } from '../../src/engine/store/db';
 import { stateDirFor } from '../../src/engine/store/location';
 import { gitOut, makeSampleRepo } from '../support/cli';
+import { answerFor } from '../support/tool-answers';
 
 /** Answers each task with a file of its own; `hold` makes every call wait until it is cancelled. */
 class FileModel implements ChatProvider {
@@ -25,7 +26,7 @@ class FileModel implements ChatProvider {
     const text = req.tags?.role === 'reviewer'
       ? JSON.stringify({ verdict: 'approve', comments: 'fine' })
       : JSON.stringify({ action: 'finish', summary: 'wrote a file', files: [{ path: `${req.tags?.runId}-${req.tags?.taskId}.txt`, content: 'x\n' }] });
-    return { text, usage: { inputTokens: 1, outputTokens: 1 }, model: 'file', provider: 'recorded' };
+    return { ...answerFor(req, text), usage: { inputTokens: 1, outputTokens: 1 }, model: 'file', provider: 'recorded' };
   }
 }
 

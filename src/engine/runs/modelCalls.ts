@@ -18,8 +18,9 @@ export interface ModelCallScope {
   runId?: string;
   taskId?: string;
   /**
-   * Bumped when a task is re-run after a model-output or permanent failure, so a retry asks
-   * the model afresh instead of replaying the answers that failed. Interrupted attempts keep
+   * Bumped when a task is re-run after a model-output or permanent failure, or after the user
+   * set its change aside (rejected, then retried), so a retry asks the model afresh instead of
+   * replaying the answers that failed. Interrupted attempts keep
    * the generation, so recovery replays what was already paid for.
    */
   generation?: number;

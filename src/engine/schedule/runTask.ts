@@ -52,11 +52,17 @@ function toAgentTask(row: TaskRow): AgentTask {
   return { ...planTaskOfRow(row), runId: row.run_id, type: row.type as Role };
 }
 
-/** Attempts of this task that ended in a way a plain replay would repeat (see ModelCallScope.generation). */
+/**
+ * Attempts of this task that ended in a way a plain replay would repeat (see
+ * ModelCallScope.generation), and its changes the user set aside (rejected, then retried): a
+ * retry asks afresh. The tool developer's first request names no file contents, so only this
+ * tells a retry from the attempt whose change was turned down.
+ */
 function generationOf(db: Db, runId: string, taskId: string): number {
   const r = db.get<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM attempts WHERE run_id = ? AND task_id = ? AND error_category IN ('model-output', 'permanent')`,
-    [runId, taskId],
+    `SELECT (SELECT COUNT(*) FROM attempts WHERE run_id = ? AND task_id = ? AND error_category IN ('model-output', 'permanent'))
+          + (SELECT COUNT(*) FROM change_requests WHERE run_id = ? AND task_id = ? AND status = 'superseded') AS n`,
+    [runId, taskId, runId, taskId],
   );
   return r?.n ?? 0;
 }

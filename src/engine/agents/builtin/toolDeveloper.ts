@@ -11,7 +11,7 @@ import { decideCommand } from './allowList';
 import { runToolCall, type ToolState } from './dispatch';
 import { toolDeveloperSystemPrompt, toolDeveloperTaskPrompt } from './prompts';
 import { DEVELOPER_TOOLS } from './toolSpecs';
-import { Workspace } from './workspace';
+import { DEFAULT_WORKSPACE_LIMITS, Workspace } from './workspace';
 
 /**
  * The built-in developer as a coding agent (issue 11): a loop of model turns with native tool
@@ -40,6 +40,7 @@ const MAX_NAMED_FILES_CHARS = 80_000;
 const MAX_TRANSCRIPT = 200_000;
 /** Replies without a tool call, told to the model, before the task fails. */
 const MAX_TOOLLESS = 3;
+const CHANGING_TOOLS = new Set(['edit_file', 'write_file', 'delete_file']);
 
 export function toolDeveloperHarness(deps: ToolDeveloperDeps): AgentHarness {
   return { name: 'built-in', run: (input) => runToolDeveloper(deps, input) };
@@ -107,14 +108,16 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
   let unlend = () => {};
   // Dependencies are lent for the commands only: a checkout made later, to read the change, must not hold them.
   let turnsOver = false;
+  // A raised maxPatchBytes raises what the developer may write; below the default, the patch policy says no.
+  const wsOptions = { protectedPaths: config.protectedPaths, signal, limits: { maxWriteBytes: Math.max(DEFAULT_WORKSPACE_LIMITS.maxWriteBytes, config.maxPatchBytes) } };
   const ws = lazy
     ? new Workspace({
       lazy,
       onMaterialized: (dir) => {
         if (!turnsOver) unlend = lendDependencies(deps.repo, dir);
       },
-    }, { protectedPaths: config.protectedPaths, signal })
-    : new Workspace(input.worktree, { protectedPaths: config.protectedPaths, signal });
+    }, wsOptions)
+    : new Workspace(input.worktree, wsOptions);
   const [pkg, ...named] = await Promise.all(['package.json', ...task.files].map((p) => ws.namedFile(p)));
   const scripts = packageScripts(pkg);
   const checkCommand = taskCheckCommand(deps, scripts);
@@ -190,9 +193,15 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
       messages.push({ role: 'assistant', content: res.text, toolCalls: calls });
       const results: ToolResult[] = [];
       let finished: { summary: string } | undefined;
+      let failedChange: string | undefined;
       for (const call of calls) {
         if (finished) {
           results.push({ callId: call.id, name: call.name, content: 'not run: the task had finished', isError: true });
+          continue;
+        }
+        // The model has not seen that error: finishing now would hand in a change it did not mean.
+        if (call.name === 'finish' && failedChange) {
+          results.push({ callId: call.id, name: call.name, content: `not finished: ${failedChange} failed earlier in this reply; read its error, fix it, then finish again`, isError: true });
           continue;
         }
         // Each tool call counts as the agent printing something, so a long run of silent tool turns is not taken for a stall.
@@ -201,6 +210,7 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
         note(`${call.name} ${JSON.stringify(call.input).slice(0, 500)}\n→ ${answer.isError ? 'error: ' : ''}${answer.content.slice(0, 2000)}`);
         results.push({ callId: call.id, name: call.name, content: answer.content, isError: answer.isError || undefined });
         if (answer.finish) finished = answer.finish;
+        if (answer.isError && CHANGING_TOOLS.has(call.name)) failedChange ??= call.name;
       }
       if (finished) {
         return { summary: finished.summary, usage, transcript: transcript.join('\n'), model, ...(state.verification ? { verification: state.verification } : {}) };
