@@ -135,8 +135,7 @@ async function setup() {
     'hyperion.providers.openaiCompatible.baseUrl': model.url,
     'hyperion.models.default': ['openai-compatible:loopback-model'],
     'hyperion.concurrency': 2,
-    // The tool-calling developer (issue 11), whatever the default is: the loopback answers it with tool calls.
-    'hyperion.developer': 'tools',
+    // No hyperion.developer: the default (the tool-calling developer) is what the e2e drives.
     // Passes unless the marker exists; then it prints a TAP failure and ends with a summary
     // line, like a real test runner, so the failing line has to be found, not the last one.
     'hyperion.checkCommand': `if [ -e '${failMarker}' ]; then echo 'TAP version 13'; echo 'not ok 1 - usage page names greet()'; echo '# fail 1'; echo '# duration_ms 1011'; exit 1; fi`,

@@ -1,5 +1,5 @@
 // Issue 11 in the real VS Code: the built-in developer as the tool-calling agent
-// (`hyperion.developer: tools`). Every earlier step already ran it (the loopback answers with
+// (the default `hyperion.developer`, not set by the e2e). Every earlier step already ran it (the loopback answers with
 // native tool calls); this step checks that it did, with edits in place, and looks at what a
 // person sees of it: the task row while it works and the change's verification in review.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
