@@ -60,6 +60,10 @@ describe('an agent task in the engine views', () => {
     assert.equal(a.activity, undefined, 'a finished task shows no activity');
     assert.equal(a.agent, 'cc', 'the agent that ran it');
     assert.match((await engine.taskTranscript(runId, 'a')) ?? '', /Wrote new\.txt/);
+    // b ran the built-in developer (and failed: this test gives it no model); its attempt is recorded, yet it names no agent.
+    const b = engine.getRun(runId)!.tasks[1]!;
+    assert.equal(b.status, 'failed');
+    assert.equal(b.agent, undefined, 'a task the built-in developer ran names no agent, after it ran too');
     // The built-in (tool) developer keeps a transcript of its own, never the agent's.
     assert.doesNotMatch((await engine.taskTranscript(runId, 'b')) ?? '', /Wrote new\.txt/, "b's transcript is not a's");
 

@@ -116,3 +116,6 @@ export function harnessPrompt(task: AgentTask, deps: readonly DependencyResult[]
   lines.push('Work in the current directory, which is a git worktree of the project. Do not commit; your edits are collected when you finish. End with a short summary of what you did.');
   return `${lines.join('\n')}\n`;
 }
+
+/** The harness name the built-in tool developer's attempts are recorded under: not an agent a view names. */
+export const BUILTIN_DEVELOPER = 'built-in';

@@ -1,3 +1,4 @@
+import { BUILTIN_DEVELOPER } from '../agents/harness';
 import type { RunView, TaskView } from '../api';
 import type { EngineConfig } from '../config';
 import type { EngineEvent } from '../events';
@@ -63,7 +64,8 @@ function recordedAgents(db: Db): (runId: string, taskId: string) => string | und
       run = new Map(rows.map((r) => [r.task_id, r.agent]));
       byRun.set(runId, run);
     }
-    return run.get(taskId);
+    const agent = run.get(taskId);
+    return agent === BUILTIN_DEVELOPER ? undefined : agent;
   };
 }
 

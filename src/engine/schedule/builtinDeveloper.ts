@@ -1,5 +1,6 @@
 import type { ChangeVerification } from '../api';
 import { toolDeveloperHarness } from '../agents/builtin/toolDeveloper';
+import { BUILTIN_DEVELOPER } from '../agents/harness';
 import { runDeveloper } from '../agents/developer';
 import type { AgentHarness } from '../agents/harness';
 import { feedbackSection, type AgentTask, type ModelClientLike } from '../agents/types';
@@ -29,7 +30,7 @@ export async function redoWithBuiltinDeveloper(o: {
   const { repo, config, log, client, task, signal } = o;
   if (config.developer !== 'tools') return runDeveloper({ repo, task, baseTree: o.baseCommit, deps: [], client, maxSteps: config.agentMaxSteps, signal, log });
   return runHarnessTask({
-    repo, config, log, row: o.row, task, base: { baseCommit: Promise.resolve(o.baseCommit), baseTree: o.baseCommit, deps: [] }, agent: 'built-in', signal,
+    repo, config, log, row: o.row, task, base: { baseCommit: Promise.resolve(o.baseCommit), baseTree: o.baseCommit, deps: [] }, agent: BUILTIN_DEVELOPER, signal,
     builtin: withFeedbackInPrompt(toolDeveloperHarness({ repo, client, config, log, verify: o.verify })),
   });
 }

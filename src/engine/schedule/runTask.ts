@@ -1,5 +1,6 @@
 import type { ChangeVerification } from '../api';
 import { toolDeveloperHarness } from '../agents/builtin/toolDeveloper';
+import { BUILTIN_DEVELOPER } from '../agents/harness';
 import { runDeveloper } from '../agents/developer';
 import { reviewChange, type ReviewResult } from '../agents/reviewer';
 import type { AgentTask } from '../agents/types';
@@ -82,7 +83,7 @@ async function produce(deps: TaskRunDeps, run: RunRow, row: TaskRow, graph: Task
       ? await runHarnessTask({
         // Its model calls are booked by the model client as they happen: only its progress and
         // transcript are wired here, never its usage a second time.
-        repo, config, log: deps.log, row, task, base, agent: 'built-in', signal, onProgress: hooks.onProgress,
+        repo, config, log: deps.log, row, task, base, agent: BUILTIN_DEVELOPER, signal, onProgress: hooks.onProgress,
         onAttemptEnd: (end) => hooks.onAttemptEnd?.({ ...end, usage: null, costUsd: 0 }),
         builtin: toolDeveloperHarness({ repo, client, config, log: deps.log, verify: verifyOf(deps, run.id, row.id) }),
       })

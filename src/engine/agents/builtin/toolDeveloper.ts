@@ -5,7 +5,7 @@ import { EngineError, throwIfAborted } from '../../errors';
 import type { Logger } from '../../ports';
 import { jsonAsToolCall } from '../../providers/toolFallback';
 import type { ChatMessage, ToolResult } from '../../providers/types';
-import type { AgentHarness, HarnessInput, HarnessResult } from '../harness';
+import { BUILTIN_DEVELOPER, type AgentHarness, type HarnessInput, type HarnessResult } from '../harness';
 import type { ModelClientLike } from '../types';
 import { decideCommand } from './allowList';
 import { runToolCall, type ToolState } from './dispatch';
@@ -43,7 +43,7 @@ const MAX_TOOLLESS = 3;
 const CHANGING_TOOLS = new Set(['edit_file', 'write_file', 'delete_file']);
 
 export function toolDeveloperHarness(deps: ToolDeveloperDeps): AgentHarness {
-  return { name: 'built-in', run: (input) => runToolDeveloper(deps, input) };
+  return { name: BUILTIN_DEVELOPER, run: (input) => runToolDeveloper(deps, input) };
 }
 
 function packageScripts(text: string | undefined): string[] {
