@@ -6,7 +6,7 @@ import { COMMANDS } from './commandIds';
 import { guarded, resolveChange } from './commands';
 import { changeUri } from './diffView';
 import type { EngineHost } from './engineHost';
-import { commentPlacement, threadLabel } from './viewmodel/comments';
+import { commentPlacement, threadLabel, threadExpanded } from './viewmodel/comments';
 import { targetOf } from './viewmodel/nodes';
 
 /** Plain text for a comment body: what a person or an agent wrote is never read as Markdown or HTML. */
@@ -80,7 +80,7 @@ export class ReviewComments implements vscode.Disposable {
     const t = this.controller.createCommentThread(uri, new vscode.Range(at.line, 0, at.line, 0), items);
     t.label = threadLabel(c, at.onWholeChange);
     t.canReply = false;
-    t.collapsibleState = vscode.CommentThreadCollapsibleState.Expanded;
+    t.collapsibleState = threadExpanded(change, c, at.onWholeChange) ? vscode.CommentThreadCollapsibleState.Expanded : vscode.CommentThreadCollapsibleState.Collapsed;
     t.contextValue = 'hyperion-comment';
     return t;
   }

@@ -74,8 +74,11 @@ export function reviewSteps({ step, page, ws, sh, log }) {
     await rowMatching('r2 · proposed').click();
     const modified = page().locator('.monaco-diff-editor .editor.modified');
     await modified.locator('.view-line', { hasText: 'Notes were edited' }).first().waitFor({ timeout: 30_000 });
-    // The reviewer agent's comment is drawn on the change as a thread.
-    await page().locator('.review-widget', { hasText: 'Reviewer agent' }).first().waitFor({ timeout: 20_000 });
+    // The reviewer agent's note is a thread on the change; it approved, so the thread starts
+    // collapsed over the diff and is read in the Comments view.
+    await palette('Comments: Focus on Comments View');
+    await page().locator('.comments-panel .comment-thread-container', { hasText: 'Reviewer agent' }).first().waitFor({ timeout: 20_000 });
+    if (await page().locator('.review-widget:visible', { hasText: 'The reviewer approves' }).count() > 0) throw new Error("the approving reviewer's note opened expanded over the diff");
     await modified.locator('.view-line', { hasText: 'Notes were edited' }).first().click();
     await palette('Comments: Add Comment on Current Selection');
     const form = page().locator('.review-widget .comment-form').last();

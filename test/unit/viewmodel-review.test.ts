@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { HunkView, TaskView } from '../../src/engine/api';
 import { hunkUnits } from '../../src/engine/changes/hunks';
 import { changeUriParts, parseChangeUri } from '../../src/extension/changeUris';
-import { commentPlacement, threadLabel } from '../../src/extension/viewmodel/comments';
+import { commentPlacement, threadExpanded, threadLabel } from '../../src/extension/viewmodel/comments';
 import { placeHunks, ReviewSession } from '../../src/extension/viewmodel/inlineReview';
 import { taskItem } from '../../src/extension/viewmodel/runs';
 
@@ -88,6 +88,14 @@ describe('inline review view model', () => {
     assert.equal(threadLabel({ author: 'user', line: 3, path: 'f.txt' }, false), 'Comment on line 3 (not sent yet: Request Changes sends it)');
     assert.equal(threadLabel({ author: 'user', sentInVersion: 1, answeredInVersion: 2 }, true), 'Comment on the whole change (answered in v2)');
     assert.equal(threadLabel({ author: 'reviewer', path: 'f.txt' }, false), 'Reviewer agent, on this file');
+  });
+
+  it('opens every thread but the approving reviewer\'s note on the whole change', () => {
+    assert.equal(threadExpanded({ reviewVerdict: 'approve' }, { author: 'reviewer' }, true), false, 'nothing to act on: collapsed');
+    assert.equal(threadExpanded({ reviewVerdict: 'request_changes' }, { author: 'reviewer' }, true), true);
+    assert.equal(threadExpanded({ reviewVerdict: 'approve' }, { author: 'reviewer' }, false), true, 'a line the reviewer pointed at is read');
+    assert.equal(threadExpanded({ reviewVerdict: 'approve' }, { author: 'user' }, true), true);
+    assert.equal(threadExpanded({}, { author: 'reviewer' }, true), true, 'no verdict: shown');
   });
 
   it('addresses a file as a given version left it, for the diff between versions', () => {

@@ -16,3 +16,12 @@ export function threadLabel(c: Pick<ChangeCommentView, 'author' | 'sentInVersion
   const state = c.answeredInVersion !== undefined ? `answered in v${c.answeredInVersion}` : c.sentInVersion !== undefined ? 'sent to the agent' : 'not sent yet: Request Changes sends it';
   return `Comment ${where} (${state})`;
 }
+
+/**
+ * Whether a thread opens expanded. The reviewer's note on the whole change when it approved says
+ * nothing to act on, and open it would cover the first lines of every diff: it starts collapsed
+ * (its gutter icon and the Comments view still show it). Everything else asks to be read.
+ */
+export function threadExpanded(change: Pick<ChangeView, 'reviewVerdict'>, c: Pick<ChangeCommentView, 'author'>, onWholeChange: boolean): boolean {
+  return !(c.author === 'reviewer' && onWholeChange && change.reviewVerdict === 'approve');
+}
