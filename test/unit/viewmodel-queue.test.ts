@@ -100,6 +100,14 @@ describe('changes waiting for review (A5, A7)', () => {
     assert.doesNotMatch(v1.description!, /v1/);
   });
 
+  it('shows the change\'s own check: short on the row, its whole line in the tooltip', () => {
+    const verification = { command: "if [ -e '/tmp/x/check-fails' ]; then echo 'TAP version 13'; exit 1; fi; npm test", passed: true, exitCode: 0, timedOut: false, counts: { passed: 14, failed: 0, total: 14 }, failingLines: [], durationMs: 900 };
+    const item = changeItem(change({ verification }));
+    assert.match(item.description!, / · tests passed 14\/14 · /);
+    assert.match(item.tooltip!, /\ntests passed in the task's worktree: 14\/14 \(if \[ -e '\/tmp\/x\/check-fails' \]; then echo 'TAP version 13';…\)$/m, 'a long check is cut to its start');
+    assert.doesNotMatch(changeItem(change()).tooltip!, /task's worktree/, 'no check, no line');
+  });
+
   it('says which rule asked for an explicit approval', () => {
     const item = changeItem(change({ needsExplicitApproval: true, explicitApprovalReasons: ['package.json: a lifecycle script (postinstall) runs code on install'] }));
     assert.match(item.tooltip!, /Needs explicit approval[^\n]*because:\npackage\.json: a lifecycle script \(postinstall\) runs code on install/);
