@@ -5,6 +5,7 @@ import type { Logger } from '../ports';
 import type { ChatMessage } from '../providers/types';
 import { parseJsonReply, zodIssues } from './json';
 import { AGENT_ACTION_SCHEMA, developerSystemPrompt, developerTaskPrompt } from './prompts';
+import { boundNamedFiles } from './namedFiles';
 import { createRepoTools } from './tools';
 import type { AgentTask, DependencyResult, ModelClientLike } from './types';
 
@@ -49,10 +50,7 @@ export interface DeveloperOutput {
   model?: string;
 }
 
-const MAX_NAMED_FILE_BYTES = 20_000;
-const MAX_NAMED_FILES_TOTAL = 80_000;
-
-/** Contents of the task's named files at its base, bounded so a huge file cannot flood the prompt. One git process for all. */
+/** Contents of the task's named files at its base, bounded for the prompt. One git process for all. */
 async function namedFiles(repo: string, tree: string, files: string[], signal: AbortSignal): Promise<Array<{ path: string; content: string | undefined }>> {
   let contents: Array<string | undefined>;
   try {
@@ -61,17 +59,7 @@ async function namedFiles(repo: string, tree: string, files: string[], signal: A
     if (isEngineError(e, 'cancelled')) throw e;
     contents = files.map(() => undefined);
   }
-  const out: Array<{ path: string; content: string | undefined }> = [];
-  let total = 0;
-  files.forEach((p, i) => {
-    let content = contents[i];
-    if (content !== undefined && (content.length > MAX_NAMED_FILE_BYTES || total + content.length > MAX_NAMED_FILES_TOTAL)) {
-      content = `${content.slice(0, Math.max(0, Math.min(MAX_NAMED_FILE_BYTES, MAX_NAMED_FILES_TOTAL - total)))}\n… (cut; use read_file for the rest)`;
-    }
-    total += content?.length ?? 0;
-    out.push({ path: p, content });
-  });
-  return out;
+  return boundNamedFiles(files, contents);
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Logger } from '../../ports';
 import { jsonAsToolCall } from '../../providers/toolFallback';
 import type { ChatMessage, ToolResult } from '../../providers/types';
 import { BUILTIN_DEVELOPER, type AgentHarness, type HarnessInput, type HarnessResult } from '../harness';
+import { boundNamedFiles } from '../namedFiles';
 import type { ModelClientLike } from '../types';
 import { decideCommand } from './allowList';
 import { runToolCall, type ToolState } from './dispatch';
@@ -35,8 +36,6 @@ export interface ToolDeveloperDeps {
   verify?: string;
 }
 
-const MAX_NAMED_FILE_CHARS = 20_000;
-const MAX_NAMED_FILES_CHARS = 80_000;
 const MAX_TRANSCRIPT = 200_000;
 /** Replies without a tool call, told to the model, before the task fails. */
 const MAX_TOOLLESS = 3;
@@ -66,18 +65,6 @@ export function taskCheckCommand(deps: Pick<ToolDeveloperDeps, 'config' | 'verif
     deps.log.warn('the plan\'s verify command is not on the allow list; using the configured check', { verify: deps.verify, reason: d.reason });
   }
   return deps.config.checkCommand;
-}
-
-function namedFiles(files: readonly string[], texts: ReadonlyArray<string | undefined>): Array<{ path: string; content: string | undefined }> {
-  let total = 0;
-  return files.map((p, i) => {
-    let content = texts[i];
-    if (content !== undefined && (content.length > MAX_NAMED_FILE_CHARS || total + content.length > MAX_NAMED_FILES_CHARS)) {
-      content = `${content.slice(0, Math.max(0, Math.min(MAX_NAMED_FILE_CHARS, MAX_NAMED_FILES_CHARS - total)))}\n… (cut; use read_file for the rest)`;
-    }
-    total += content?.length ?? 0;
-    return { path: p, content };
-  });
 }
 
 /** Lends the checkout's node_modules to the worktree (tests need it), never captured: removed before the harness returns. */
@@ -145,7 +132,7 @@ async function runToolDeveloper(deps: ToolDeveloperDeps, input: HarnessInput): P
   };
   const messages: ChatMessage[] = [
     { role: 'system', content: toolDeveloperSystemPrompt({ maxSteps, checkCommand }) },
-    { role: 'user', content: toolDeveloperTaskPrompt(task, namedFiles(task.files, named), input.deps) },
+    { role: 'user', content: toolDeveloperTaskPrompt(task, boundNamedFiles(task.files, named), input.deps) },
   ];
   const usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
   let model: string | undefined;
