@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI_BUNDLE, ROOT, ensureCliBuilt, makeSampleRepo } from './cli';
+import { CLI_BUNDLE, ROOT, ensureCliBuilt, gitOut, makeSampleRepo } from './cli';
 
 /**
  * Stand-ins for other machines: a bare repository on disk as the shared remote, the
@@ -105,4 +105,16 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The coordinator's config: no agent of its own, so a task that ran there would fail with agent/unknown. */
+export function coordinatorConfig(c: Cluster): string {
+  const f = path.join(c.dir, 'coordinator.json');
+  fs.writeFileSync(f, JSON.stringify({ maxRetries: 0 }));
+  return f;
+}
+
+/** Task ids of the commits on main after the initial one, oldest first (from their trailers). */
+export function landedTasks(repo: string): string[] {
+  return gitOut(repo, 'log', '--reverse', '--format=%(trailers:key=Hyperion-Task,valueonly)', 'main').split('\n').map((l) => l.trim()).filter(Boolean);
 }

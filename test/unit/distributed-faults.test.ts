@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { AgentJob, agentQueueName, repoIdentity } from '../../src/engine/distributed/jobs';
 import { CLI_BUNDLE, ensureCliBuilt, gitOut, runCli } from '../support/cli';
-import { makeCluster, startWorker, waitFor, type Cluster, type WorkerProcess } from '../support/distributed';
+import { makeCluster, startWorker, waitFor, type Cluster, type WorkerProcess, coordinatorConfig, landedTasks } from '../support/distributed';
 import { startRedis, type RedisHandle } from '../support/redisServer';
 import { useTempWorktrees } from '../support/worktrees';
 import { createEngine } from '../../src/engine/engine';
@@ -47,16 +47,6 @@ async function worker(o: Parameters<typeof startWorker>[0]): Promise<WorkerProce
   const w = await startWorker(o);
   workers.push(w);
   return w;
-}
-
-function coordinatorConfig(c: Cluster): string {
-  const f = path.join(c.dir, 'coordinator.json');
-  fs.writeFileSync(f, JSON.stringify({ maxRetries: 0 }));
-  return f;
-}
-
-function landedTasks(repo: string): string[] {
-  return gitOut(repo, 'log', '--reverse', '--format=%(trailers:key=Hyperion-Task,valueonly)', 'main').split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
 async function workerRuns(repo: string, runId: string, taskId: string): Promise<WorkerRunView[]> {

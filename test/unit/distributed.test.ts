@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gitOut, runCli } from '../support/cli';
-import { makeCluster, startWorker, type Cluster, type WorkerProcess } from '../support/distributed';
+import { makeCluster, startWorker, type Cluster, type WorkerProcess, coordinatorConfig, landedTasks } from '../support/distributed';
 import { startRedis, type RedisHandle } from '../support/redisServer';
 import { useTempWorktrees } from '../support/worktrees';
 import { createEngine } from '../../src/engine/engine';
@@ -31,11 +31,6 @@ function cluster(): Cluster {
   return c;
 }
 
-/** Task ids of the commits on main after the initial one, oldest first (from their trailers). */
-function landedTasks(repo: string): string[] {
-  return gitOut(repo, 'log', '--reverse', '--format=%(trailers:key=Hyperion-Task,valueonly)', 'main').split('\n').map((l) => l.trim()).filter(Boolean);
-}
-
 /** Which workers ran each task's attempts, read from the coordinator's store. */
 async function workerRuns(repo: string, runId: string, taskIds: string[]): Promise<Map<string, WorkerRunView[]>> {
   const engine = await createEngine({ repo, config: EngineConfig.parse({}), readOnly: true, ports: { log: silentLogger, secrets: { get: async () => undefined } } });
@@ -44,13 +39,6 @@ async function workerRuns(repo: string, runId: string, taskIds: string[]): Promi
   } finally {
     await engine.dispose();
   }
-}
-
-/** The coordinator's config: no agent of its own, so a task that ran here would fail with agent/unknown. */
-function coordinatorConfig(c: Cluster): string {
-  const f = path.join(c.dir, 'coordinator.json');
-  fs.writeFileSync(f, JSON.stringify({ maxRetries: 0 }));
-  return f;
 }
 
 describe('agent tasks on workers through Redis', () => {
