@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { waitFor } from '../support/processes';
 import fs from 'node:fs';
 import { afterEach, describe, it } from 'node:test';
 import { EngineConfig, defaultConfig } from '../../src/engine/config';
@@ -102,9 +103,8 @@ describe('retrying a task whose change was rejected', () => {
     assert.equal(change.summary, 'try 1');
     await engine.rejectChange(change.id, 'not like this');
     await engine.retryTask(runId, 't1');
-    const deadline = Date.now() + 30_000;
     const t1 = () => engine.getRun(runId)!.tasks[0]!;
-    while (t1().status !== 'proposed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => t1().status === 'proposed' || t1().status === 'failed', 'the retried task to settle', 30_000);
     assert.equal(t1().status, 'proposed', t1().error);
     assert.equal(n, 2, 'the developer was asked again');
     assert.equal(engine.getChange(t1().changeId!)!.summary, 'try 2');
