@@ -28,7 +28,7 @@ Commands:
   summary <run-id>         A run's summary in Markdown: per task files, lines, review, checks,
                            cost, time and commit; totals; what still waits (--json: as data).
   transcript <run-id> <task-id>
-                           Print the stored transcript of a task's coding agent (latest attempt).
+                           Print the stored transcript of a task's agent or tool developer (latest attempt).
   comment <change-id> --comment "<text>" [--file F [--line N]]
                            Write a review comment on a change (a line, a file, or the whole change).
   request-changes <change-id> [--comment "<text>" [--file F [--line N]]]
