@@ -7,21 +7,28 @@ import type { Db } from '../store/types';
  * the file as the proposed patch leaves it. Proposed trees are cached per change version.
  */
 export function changeFileReader(db: Db, repo: string) {
-  const proposedTrees = new Map<string, Promise<string>>();
+  const treeOf = patchTrees(repo);
   return {
     async readBaseFile(changeId: string, path: string): Promise<string | undefined> {
       return readBlobAt(repo, requireChange(db, changeId).base_commit, path);
     },
     async readProposedFile(changeId: string, path: string): Promise<string | undefined> {
       const c = requireChange(db, changeId);
-      const key = `${changeId}:${c.version}:${c.base_commit}:${c.patch.length}`;
-      let tree = proposedTrees.get(key);
-      if (!tree) {
-        tree = applyPatchToTree(repo, c.base_commit, c.patch);
-        proposedTrees.set(key, tree);
-        tree.catch(() => proposedTrees.delete(key));
-      }
-      return readBlobAt(repo, await tree, path);
+      return readBlobAt(repo, await treeOf(`${changeId}:${c.version}:${c.base_commit}:${c.patch.length}`, c.base_commit, c.patch), path);
     },
+  };
+}
+
+/** The tree a patch makes of its base, computed once per key; a failed one is computed again next time. */
+export function patchTrees(repo: string): (key: string, base: string, patch: string) => Promise<string> {
+  const trees = new Map<string, Promise<string>>();
+  return (key, base, patch) => {
+    let tree = trees.get(key);
+    if (!tree) {
+      tree = applyPatchToTree(repo, base, patch);
+      trees.set(key, tree);
+      tree.catch(() => trees.delete(key));
+    }
+    return tree;
   };
 }

@@ -1,7 +1,8 @@
 import type { ChangeVersionView } from '../api';
 import { requireChange } from '../changes/lifecycle';
 import { EngineError } from '../errors';
-import { applyPatchToTree, readBlobAt } from '../git/plumbing';
+import { readBlobAt } from '../git/plumbing';
+import { patchTrees } from './changeFiles';
 import type { Db } from '../store/types';
 
 interface VersionRow {
@@ -33,18 +34,11 @@ export function listVersions(db: Db, changeId: string): ChangeVersionView[] {
  * `usage/unknown-version`.
  */
 export function versionFileReader(db: Db, repo: string) {
-  const trees = new Map<string, Promise<string>>();
+  const treeOf = patchTrees(repo);
   return async (changeId: string, version: number, path: string): Promise<string | undefined> => {
     const v = listVersions(db, changeId).find((x) => x.version === version);
     if (!v) throw new EngineError('usage/unknown-version', `change ${changeId} has no version ${version}`);
     if (v.patch.trim() === '') return readBlobAt(repo, v.baseCommit, path);
-    const key = `${changeId}:${version}:${v.baseCommit}`;
-    let tree = trees.get(key);
-    if (!tree) {
-      tree = applyPatchToTree(repo, v.baseCommit, v.patch);
-      trees.set(key, tree);
-      tree.catch(() => trees.delete(key));
-    }
-    return readBlobAt(repo, await tree, path);
+    return readBlobAt(repo, await treeOf(`${changeId}:${version}:${v.baseCommit}`, v.baseCommit, v.patch), path);
   };
 }
