@@ -13,6 +13,7 @@ import { ScriptedClient } from '../support/run-model';
 import { useTempWorktrees } from '../support/worktrees';
 import { fakeClaude } from '../support/agents/fakeClaude';
 import { realAgents } from '../support/agents/realAgents';
+import { withoutProviderKeys } from '../support/agents/providerKeys';
 
 useTempWorktrees();
 
@@ -31,13 +32,7 @@ const secrets: SecretReader = { get: async (name) => `stored-${name}` };
  */
 describe('the copilot harness', () => {
   it('runs copilot -p in the worktree with edits and shell allowed, the route\'s model, no Hyperion key, and keeps its edit', async () => {
-    for (const key of ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY']) {
-      const saved = process.env[key];
-      delete process.env[key];
-      cleanups.push(() => {
-        if (saved !== undefined) process.env[key] = saved;
-      });
-    }
+    withoutProviderKeys(cleanups);
     const fx = await makeRunFixture();
     // Copilot CLI 1.0.102's JSON lines, as the real one prints them (see agents-real-copilot.test.ts).
     const fake = fakeClaude([

@@ -12,6 +12,7 @@ import { config, fastBackoff, makeRunFixture, plan, task, testClock } from '../s
 import { ScriptedClient } from '../support/run-model';
 import { useTempWorktrees } from '../support/worktrees';
 import { fakeClaude, resultLine } from '../support/agents/fakeClaude';
+import { withoutProviderKeys } from '../support/agents/providerKeys';
 
 useTempWorktrees();
 
@@ -53,13 +54,7 @@ describe('keys Hyperion holds reach only the agent of their provider', () => {
 describe('the spawned agent environment', () => {
   it('Claude Code is started with the Anthropic key and no other; a command naming openai with the OpenAI key', async () => {
     // A key in this process's own environment would be the user's, passed as is: take them out.
-    for (const key of ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY']) {
-      const saved = process.env[key];
-      delete process.env[key];
-      cleanups.push(() => {
-        if (saved !== undefined) process.env[key] = saved;
-      });
-    }
+    withoutProviderKeys(cleanups);
     const fx = await makeRunFixture();
     const fake = fakeClaude([resultLine('done', 0)]);
     const envFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hyperion-env-')), 'env.json');
